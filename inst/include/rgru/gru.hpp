@@ -1,0 +1,123 @@
+// The contract every GRU backend (the Eigen CPU engine, the cuDNN engine) implements.
+//
+// Memory layout follows R arrays: column-major, shape (batch, timesteps, features),
+// so element [b, t, f] of x lives at b + batch * (t + timesteps * f). Reading all
+// timesteps of x is then one (batch*timesteps) x features matrix whose row b + batch*t
+// is sample b at step t: the input projection for the whole sequence is one GEMM.
+//
+// Weights use Keras's layout and gate order [z | r | h] along the 3*units columns:
+//   kernel            (input_dim, 3*units)   column-major
+//   recurrent_kernel  (units,     3*units)   column-major
+//   input_bias        (3*units)              nullptr when use_bias = FALSE
+//   recurrent_bias    (3*units)              reset_after only; nullptr otherwise
+#ifndef RGRU_GRU_HPP
+#define RGRU_GRU_HPP
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace rgru {
+
+using index_t = std::int64_t;
+
+// Thrown for any contract violation (bad sizes, null required pointers); the R glue
+// turns it into an R error, so it must never be an assertion or a crash.
+struct invalid_argument : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+struct GruDims {
+  index_t batch = 0;
+  index_t timesteps = 0;
+  index_t input_dim = 0;
+  index_t units = 0;
+};
+
+// Keras's built-in activations. The numeric values are part of no interface: pass
+// names across boundaries and convert with activation_from_name() (activations.hpp).
+enum class Activation : int {
+  linear,
+  tanh,
+  sigmoid,
+  hard_sigmoid,
+  relu,
+  relu6,
+  leaky_relu,
+  elu,
+  selu,
+  softsign,
+  softplus,
+  silu,
+  gelu,
+  exponential,
+  mish,
+  log_sigmoid,
+  hard_silu,
+  hard_tanh,
+  tanh_shrink,
+  soft_shrink,
+  hard_shrink,
+  squareplus,
+  celu,
+  glu_unsupported  // sentinel, never valid
+};
+
+struct GruConfig {
+  Activation activation = Activation::tanh;
+  Activation recurrent_activation = Activation::sigmoid;
+  bool reset_after = true;
+  bool go_backwards = false;
+  // false: only final_state is written (return_sequences = FALSE); the engine may
+  // skip materialising the sequence.
+  bool return_sequences = true;
+};
+
+template <typename T>
+struct GruWeights {
+  const T* kernel = nullptr;
+  const T* recurrent_kernel = nullptr;
+  const T* input_bias = nullptr;
+  const T* recurrent_bias = nullptr;
+};
+
+template <typename T>
+struct GruInputs {
+  const T* x = nullptr;                  // (batch, timesteps, input_dim)
+  const T* initial_state = nullptr;      // (batch, units); nullptr means zeros
+  const int* mask = nullptr;             // (batch, timesteps); nonzero keeps the step
+  const T* input_dropout = nullptr;      // (batch, input_dim) multiplier, reused every step
+  const T* recurrent_dropout = nullptr;  // (batch, units) multiplier, reused every step
+};
+
+template <typename T>
+struct GruOutputs {
+  T* sequence = nullptr;     // (batch, timesteps, units); used when return_sequences
+  T* final_state = nullptr;  // (batch, units); always written
+};
+
+// Upstream gradients in, parameter and input gradients out (same layouts as above).
+template <typename T>
+struct GruGradients {
+  const T* d_sequence = nullptr;     // (batch, timesteps, units) or nullptr (zero)
+  const T* d_final_state = nullptr;  // (batch, units) or nullptr (zero)
+  T* d_x = nullptr;                  // (batch, timesteps, input_dim)
+  T* d_initial_state = nullptr;      // (batch, units)
+  T* d_kernel = nullptr;             // (input_dim, 3*units)
+  T* d_recurrent_kernel = nullptr;   // (units, 3*units)
+  T* d_input_bias = nullptr;         // (3*units) or nullptr when use_bias = FALSE
+  T* d_recurrent_bias = nullptr;     // (3*units) or nullptr
+};
+
+inline void check_dims(const GruDims& d) {
+  if (d.batch < 1 || d.timesteps < 1 || d.input_dim < 1 || d.units < 1) {
+    throw invalid_argument("GRU dimensions must be positive: batch=" + std::to_string(d.batch) +
+                           ", timesteps=" + std::to_string(d.timesteps) +
+                           ", input_dim=" + std::to_string(d.input_dim) +
+                           ", units=" + std::to_string(d.units));
+  }
+}
+
+}  // namespace rgru
+
+#endif  // RGRU_GRU_HPP

@@ -1,0 +1,4 @@
+library(testthat)
+library(rgru)
+
+test_check("rgru")
