@@ -1,0 +1,94 @@
+#' Which compute backends rgru can use here
+#'
+#' Reports how this installation of rgru was built and what it finds at run
+#' time: whether it was compiled with CUDA, the CUDA runtime and cuDNN versions
+#' it was compiled against and the ones loaded now, the GPUs visible, the matrix
+#' multiplication (GEMM) the CPU engine uses, and which backend a default
+#' `layer_gru()` call would use right now.
+#'
+#' A package built with CUDA still loads and runs on a machine without a GPU or
+#' an NVIDIA driver: it then reports no GPUs and uses the CPU engine.
+#'
+#' @return An object of class `rgru_backend`: a list with elements
+#'   `built_with_cuda`, `cuda_runtime_compiled`, `cuda_runtime_loaded`,
+#'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error`,
+#'   `cpu_gemm`, `slow_reference_blas`, `threads`, `default_backend` and
+#'   `last_backend`. It prints as a short report.
+#' @export
+#' @examples
+#' rgru_backend()
+#' rgru_backend()$default_backend
+rgru_backend <- function() {
+  cuda <- cuda_runtime_info_cpp()
+  engine <- engine_info()
+  gpu_count <- as.integer(cuda$gpu_count %||% 0L)
+  default_backend <- if (isTRUE(cuda$built_with_cuda) && gpu_count > 0L) "cudnn" else "cpu"
+  default_reason <- if (!isTRUE(cuda$built_with_cuda)) {
+    "built without CUDA"
+  } else if (gpu_count == 0L) {
+    "no GPU visible"
+  } else {
+    "GPU visible; used when the layer's arguments allow cuDNN"
+  }
+  structure(
+    list(
+      built_with_cuda = isTRUE(cuda$built_with_cuda),
+      cuda_runtime_compiled = cuda$cuda_runtime_compiled,
+      cuda_runtime_loaded = cuda$cuda_runtime_loaded,
+      cudnn_compiled = cuda$cudnn_compiled,
+      cudnn_loaded = cuda$cudnn_loaded,
+      gpu_count = gpu_count,
+      gpu_names = as.character(cuda$gpu_names %||% character()),
+      gpu_error = cuda$error,
+      cpu_gemm = engine$gemm,
+      slow_reference_blas = isTRUE(engine$slow_reference_blas),
+      threads = engine$threads,
+      default_backend = default_backend,
+      default_reason = default_reason,
+      last_backend = last_gru_backend()
+    ),
+    class = "rgru_backend"
+  )
+}
+
+#' @export
+format.rgru_backend <- function(x, ...) {
+  versions <- function(runtime, cudnn) {
+    paste0("CUDA runtime ", runtime %||% "none", ", cuDNN ", cudnn %||% "none")
+  }
+  gpus <- if (x$gpu_count > 0L) {
+    paste0(x$gpu_count, " (", paste(x$gpu_names, collapse = ", "), ")")
+  } else if (!is.null(x$gpu_error)) {
+    paste0("0 (", x$gpu_error, ")")
+  } else {
+    "0"
+  }
+  gemm <- x$cpu_gemm
+  if (x$slow_reference_blas) {
+    gemm <- paste0(gemm, " -- R uses the slow reference BLAS; install OpenBLAS ",
+                   "(e.g. apt-get install libopenblas0-pthread) for full speed")
+  }
+  lines <- c(
+    "<rgru backend>",
+    paste0("  built with CUDA:    ", if (x$built_with_cuda) {
+      paste0("yes (", versions(x$cuda_runtime_compiled, x$cudnn_compiled), ")")
+    } else "no"),
+    if (x$built_with_cuda) {
+      paste0("  loaded now:         ", versions(x$cuda_runtime_loaded, x$cudnn_loaded))
+    },
+    paste0("  GPUs visible:       ", gpus),
+    paste0("  CPU GEMM:           ", gemm),
+    paste0("  CPU threads:        ", x$threads),
+    paste0("  default layer_gru:  ", x$default_backend, " (", x$default_reason, ")"),
+    paste0("  last layer_gru ran: ", x$last_backend %||% "none yet")
+  )
+  lines
+}
+
+#' @export
+print.rgru_backend <- function(x, ...) {
+  writeLines(format(x, ...))
+  invisible(x)
+}
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
