@@ -20,9 +20,47 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// gru_forward_cpp
+Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
+RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type recurrent_kernel(recurrent_kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type bias(biasSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type initial_state(initial_stateSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type mask(maskSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type input_dropout(input_dropoutSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type recurrent_dropout(recurrent_dropoutSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type recurrent_activation(recurrent_activationSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type reset_after(reset_afterSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type go_backwards(go_backwardsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type return_sequences(return_sequencesSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type keep_tape(keep_tapeSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_forward_cpp(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape));
+    return rcpp_result_gen;
+END_RCPP
+}
+// gru_backward_cpp
+Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state);
+RcppExport SEXP _rgru_gru_backward_cpp(SEXP tapeSEXP, SEXP d_sequenceSEXP, SEXP d_final_stateSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type tape(tapeSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type d_sequence(d_sequenceSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type d_final_state(d_final_stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_backward_cpp(tape, d_sequence, d_final_state));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
+    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
+    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 3},
     {NULL, NULL, 0}
 };
 

@@ -60,6 +60,8 @@ enum class Activation : int {
   hard_shrink,
   squareplus,
   celu,
+  sparse_plus,
+  sparse_sigmoid,
   glu_unsupported  // sentinel, never valid
 };
 
@@ -88,6 +90,11 @@ struct GruInputs {
   const int* mask = nullptr;             // (batch, timesteps); nonzero keeps the step
   const T* input_dropout = nullptr;      // (batch, input_dim) multiplier, reused every step
   const T* recurrent_dropout = nullptr;  // (batch, units) multiplier, reused every step
+  // 1: one dropout mask shared by the three gates; 3: one mask per gate [z | r | h], stored
+  // one after another, i.e. (batch, input_dim, 3) and (batch, units, 3). Keras 3 draws three
+  // independent masks whenever recurrent_dropout > 0 (GRUCell implementation 1).
+  int input_dropout_gates = 1;
+  int recurrent_dropout_gates = 1;
 };
 
 template <typename T>

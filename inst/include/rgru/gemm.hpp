@@ -1,0 +1,106 @@
+// The one matrix product the engine needs, C = alpha * op(A) op(B) + beta * C on
+// column-major blocks with leading dimensions, so that per-timestep slices of the
+// (batch*timesteps) x features matrices are used in place.
+//
+// Two implementations:
+// - RGRU_USE_BLAS defined: the Fortran BLAS sgemm_/dgemm_ that the program links.
+//   In the R package this is R's BLAS ($(BLAS_LIBS): OpenBLAS when installed, which
+//   dispatches to the CPU's best kernels at run time). Outside R, link any BLAS,
+//   e.g. `g++ ... -DRGRU_USE_BLAS -lopenblas`.
+// - otherwise Eigen's own GEMM, compiled for whatever instruction set the compiler
+//   targets (R's default flags give SSE2 only: several times slower than OpenBLAS).
+#ifndef RGRU_GEMM_HPP
+#define RGRU_GEMM_HPP
+
+#include <cstddef>
+
+#include "gru.hpp"
+
+#ifdef RGRU_USE_BLAS
+extern "C" {
+// Declared here rather than taken from R's headers so the core stays free of R. The
+// trailing lengths are the hidden Fortran character-argument lengths (gfortran ABI).
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
+            const int* k, const float* alpha, const float* a, const int* lda,
+            const float* b, const int* ldb, const float* beta, float* c, const int* ldc,
+            std::size_t transa_len, std::size_t transb_len);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n,
+            const int* k, const double* alpha, const double* a, const int* lda,
+            const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc, std::size_t transa_len, std::size_t transb_len);
+}
+#else
+#include <Eigen/Core>
+#endif
+
+namespace rgru {
+
+#ifdef RGRU_USE_BLAS
+
+inline void blas_gemm(const char* ta, const char* tb, const int* m, const int* n,
+                      const int* k, const float* alpha, const float* a, const int* lda,
+                      const float* b, const int* ldb, const float* beta, float* c,
+                      const int* ldc) {
+  sgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, 1);
+}
+
+inline void blas_gemm(const char* ta, const char* tb, const int* m, const int* n,
+                      const int* k, const double* alpha, const double* a, const int* lda,
+                      const double* b, const int* ldb, const double* beta, double* c,
+                      const int* ldc) {
+  dgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, 1);
+}
+
+inline const char* gemm_implementation() { return "BLAS"; }
+
+#else
+
+inline const char* gemm_implementation() { return "Eigen"; }
+
+#endif
+
+// op(A) is m x k, op(B) is k x n, C is m x n; trans_* = true means op(X) = X'.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a,
+          index_t lda, const T* b, index_t ldb, T beta, T* c, index_t ldc) {
+  if (m <= 0 || n <= 0) return;
+#ifdef RGRU_USE_BLAS
+  const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+  const int la = static_cast<int>(lda), lb = static_cast<int>(ldb),
+            lc = static_cast<int>(ldc);
+  if (k <= 0) {
+    // BLAS would scale C by beta; do the same without touching A or B.
+    for (index_t j = 0; j < n; ++j)
+      for (index_t i = 0; i < m; ++i) c[i + ldc * j] = beta == T(0) ? T(0) : beta * c[i + ldc * j];
+    return;
+  }
+  blas_gemm(trans_a ? "T" : "N", trans_b ? "T" : "N", &mi, &ni, &ki, &alpha, a, &la, b, &lb,
+            &beta, c, &lc);
+#else
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Stride = Eigen::OuterStride<>;
+  using ConstMap = Eigen::Map<const Mat, 0, Stride>;
+  Eigen::Map<Mat, 0, Stride> cm(c, m, n, Stride(ldc));
+  if (beta == T(0)) {
+    cm.setZero();
+  } else if (beta != T(1)) {
+    cm *= beta;
+  }
+  if (k <= 0) return;
+  ConstMap am(a, trans_a ? k : m, trans_a ? m : k, Stride(lda));
+  ConstMap bm(b, trans_b ? n : k, trans_b ? k : n, Stride(ldb));
+  if (!trans_a && !trans_b) {
+    cm.noalias() += alpha * am * bm;
+  } else if (trans_a && !trans_b) {
+    cm.noalias() += alpha * am.transpose() * bm;
+  } else if (!trans_a && trans_b) {
+    cm.noalias() += alpha * am * bm.transpose();
+  } else {
+    cm.noalias() += alpha * am.transpose() * bm.transpose();
+  }
+#endif
+}
+
+}  // namespace rgru
+
+#endif  // RGRU_GEMM_HPP
