@@ -1,0 +1,350 @@
+# Optimizers with Keras 3's update rules (keras/src/optimizers/*.py): per
+# step, gradients are clipped, decoupled weight decay is applied, then each
+# variable takes its optimizer's update; constraints are applied by the caller.
+
+#' @importFrom R6 R6Class
+Optimizer <- R6::R6Class("rgru_optimizer",
+  public = list(
+    name = NULL,
+    learning_rate = NULL,
+    weight_decay = NULL,
+    clipnorm = NULL,
+    clipvalue = NULL,
+    global_clipnorm = NULL,
+    iterations = 0,
+    variables = NULL,
+    slots = NULL,
+    # Names of the subclass's own hyperparameters (fields), for get_config().
+    hyper = character(),
+
+    initialize = function(name, learning_rate, weight_decay, clipnorm,
+                          clipvalue, global_clipnorm) {
+      check_positive_number(learning_rate, "learning_rate")
+      for (arg in c("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")) {
+        value <- get(arg)
+        if (!is.null(value)) check_positive_number(value, arg, allow_zero = TRUE)
+      }
+      if (sum(!vapply(list(clipnorm, clipvalue, global_clipnorm), is.null, TRUE)) > 1) {
+        cli::cli_abort(
+          "Only one of {.arg clipnorm}, {.arg clipvalue} and {.arg global_clipnorm} can be set.",
+          class = c("rgru_error_argument", "rgru_error")
+        )
+      }
+      self$name <- name
+      self$learning_rate <- learning_rate
+      self$weight_decay <- weight_decay
+      self$clipnorm <- clipnorm
+      self$clipvalue <- clipvalue
+      self$global_clipnorm <- global_clipnorm
+      self$variables <- list()
+      self$slots <- list()
+    },
+
+    # Update `variables` (rgru_variable environments) in place from `grads`
+    # (arrays aligned with them; NULL entries are skipped, as Keras filters
+    # empty gradients).
+    apply = function(grads, variables) {
+      keep <- !vapply(grads, is.null, TRUE)
+      grads <- grads[keep]
+      variables <- variables[keep]
+      if (length(grads) == 0) return(invisible(self))
+      grads <- self$clip(grads)
+      lr <- self$learning_rate
+      for (i in seq_along(variables)) {
+        v <- variables[[i]]
+        if (!is.null(self$weight_decay) && self$weight_decay > 0) {
+          v$value <- v$value - v$value * self$weight_decay * lr
+        }
+        slot <- self$slot_for(v)
+        self$slots[[slot]] <- self$update_step(grads[[i]], v, lr, self$slots[[slot]])
+      }
+      self$iterations <- self$iterations + 1
+      invisible(self)
+    },
+
+    clip = function(grads) {
+      if (!is.null(self$clipnorm) && self$clipnorm > 0) {
+        return(lapply(grads, function(g) {
+          norm <- sqrt(sum(g^2))
+          g * self$clipnorm / max(norm, self$clipnorm)
+        }))
+      }
+      if (!is.null(self$global_clipnorm) && self$global_clipnorm > 0) {
+        norm <- sqrt(sum(vapply(grads, function(g) sum(g^2), 1)))
+        scale <- self$global_clipnorm * min(1 / norm, 1 / self$global_clipnorm)
+        return(lapply(grads, function(g) g * scale))
+      }
+      if (!is.null(self$clipvalue) && self$clipvalue > 0) {
+        v <- self$clipvalue
+        return(lapply(grads, function(g) pmin(pmax(g, -v), v)))
+      }
+      grads
+    },
+
+    slot_for = function(variable) {
+      for (i in seq_along(self$variables)) {
+        if (identical(self$variables[[i]], variable)) return(i)
+      }
+      self$variables[[length(self$variables) + 1]] <- variable
+      self$slots[length(self$variables)] <- list(NULL)
+      length(self$variables)
+    },
+
+    # Returns the variable's new optimizer state (a list), updating v$value.
+    update_step = function(gradient, variable, lr, state) {
+      stop("not implemented")
+    },
+
+    set_hyper = function(values) {
+      for (n in names(values)) self[[n]] <- values[[n]]
+      invisible(self)
+    },
+
+    get_config = function() {
+      c(list(name = self$name, learning_rate = self$learning_rate,
+             weight_decay = self$weight_decay, clipnorm = self$clipnorm,
+             clipvalue = self$clipvalue, global_clipnorm = self$global_clipnorm),
+        mget(self$hyper, envir = self))
+    },
+
+    print = function(...) {
+      cfg <- self$get_config()
+      cfg <- cfg[!vapply(cfg, is.null, TRUE) & names(cfg) != "name"]
+      cat("<rgru_optimizer> ", self$name, "\n", sep = "")
+      for (n in names(cfg)) cat("  ", n, ": ", format(cfg[[n]]), "\n", sep = "")
+      invisible(self)
+    }
+  )
+)
+
+SGD <- R6::R6Class("rgru_optimizer_sgd", inherit = Optimizer,
+  public = list(
+    momentum = 0,
+    nesterov = FALSE,
+    hyper = c("momentum", "nesterov"),
+    initialize = function(learning_rate, momentum, nesterov, ...) {
+      check_positive_number(momentum, "momentum", allow_zero = TRUE)
+      if (momentum > 1) {
+        cli::cli_abort(c("{.arg momentum} must be in [0, 1].",
+                         "x" = "You supplied {.val {momentum}}."),
+                       class = c("rgru_error_argument", "rgru_error"))
+      }
+      check_flag(nesterov, "nesterov")
+      super$initialize(learning_rate = learning_rate, ...)
+      self$set_hyper(list(momentum = momentum, nesterov = nesterov))
+    },
+    update_step = function(gradient, variable, lr, state) {
+      if (self$momentum == 0) {
+        variable$value <- variable$value - gradient * lr
+        return(list())
+      }
+      m <- state_or_zero(state$m, gradient)
+      m <- m * self$momentum - gradient * lr
+      variable$value <- if (self$nesterov) {
+        variable$value + m * self$momentum - gradient * lr
+      } else {
+        variable$value + m
+      }
+      list(m = m)
+    }
+  )
+)
+
+Adam <- R6::R6Class("rgru_optimizer_adam", inherit = Optimizer,
+  public = list(
+    beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = FALSE,
+    hyper = c("beta_1", "beta_2", "epsilon", "amsgrad"),
+    initialize = function(learning_rate, beta_1, beta_2, epsilon, amsgrad, ...) {
+      for (arg in c("beta_1", "beta_2")) {
+        value <- get(arg)
+        if (!is.numeric(value) || length(value) != 1 || is.na(value) ||
+            value < 0 || value >= 1) {
+          cli::cli_abort(c("{.arg {arg}} must be a number in [0, 1).",
+                           "x" = "You supplied {.val {format(value)}}."),
+                         class = c("rgru_error_argument", "rgru_error"))
+        }
+      }
+      check_positive_number(epsilon, "epsilon", allow_zero = TRUE)
+      check_flag(amsgrad, "amsgrad")
+      super$initialize(learning_rate = learning_rate, ...)
+      self$set_hyper(list(beta_1 = beta_1, beta_2 = beta_2, epsilon = epsilon,
+                          amsgrad = amsgrad))
+    },
+    # Keras's form: epsilon is added to sqrt(v) *before* the bias-corrected
+    # step size alpha scales it (torch adds it after the correction).
+    update_step = function(gradient, variable, lr, state) {
+      step <- self$iterations + 1
+      alpha <- lr * sqrt(1 - self$beta_2^step) / (1 - self$beta_1^step)
+      m <- state_or_zero(state$m, gradient)
+      v <- state_or_zero(state$v, gradient)
+      m <- m + (gradient - m) * (1 - self$beta_1)
+      v <- v + (gradient^2 - v) * (1 - self$beta_2)
+      new_state <- list(m = m, v = v)
+      if (self$amsgrad) {
+        v <- pmax(state_or_zero(state$v_hat, v), v)
+        new_state$v_hat <- v
+      }
+      variable$value <- variable$value - (m * alpha) / (sqrt(v) + self$epsilon)
+      new_state
+    }
+  )
+)
+
+state_or_zero <- function(x, like) {
+  if (!is.null(x)) return(x)
+  like[] <- 0
+  like
+}
+
+RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
+  public = list(
+    rho = 0.9, momentum = 0, epsilon = 1e-7, centered = FALSE,
+    hyper = c("rho", "momentum", "epsilon", "centered"),
+    initialize = function(learning_rate, rho, momentum, epsilon, centered, ...) {
+      check_positive_number(rho, "rho", allow_zero = TRUE)
+      check_positive_number(momentum, "momentum", allow_zero = TRUE)
+      check_positive_number(epsilon, "epsilon", allow_zero = TRUE)
+      check_flag(centered, "centered")
+      super$initialize(learning_rate = learning_rate, ...)
+      self$set_hyper(list(rho = rho, momentum = momentum, epsilon = epsilon,
+                          centered = centered))
+    },
+    update_step = function(gradient, variable, lr, state) {
+      rho <- self$rho
+      old <- state
+      velocity <- state_or_zero(old$velocity, gradient)
+      velocity <- rho * velocity + (1 - rho) * gradient^2
+      state <- list(velocity = velocity)
+      if (self$centered) {
+        avg <- state_or_zero(old$average, gradient)
+        avg <- rho * avg + (1 - rho) * gradient
+        state$average <- avg
+        denominator <- velocity - avg^2 + self$epsilon
+      } else {
+        denominator <- velocity + self$epsilon
+      }
+      increment <- lr * gradient / sqrt(denominator)
+      if (self$momentum > 0) {
+        mom <- state_or_zero(old$momentum, gradient)
+        mom <- self$momentum * mom + increment
+        state$momentum <- mom
+        variable$value <- variable$value - mom
+      } else {
+        variable$value <- variable$value - increment
+      }
+      state
+    }
+  )
+)
+
+#' Optimizers
+#'
+#' Keras 3's optimizers, with its defaults and update rules.
+#' `optimizer_sgd()`: plain, momentum or Nesterov gradient descent.
+#' `optimizer_adam()`: Adam, with Keras's placement of `epsilon` (added to
+#' `sqrt(v)` before the bias-corrected step size scales the update).
+#' `optimizer_adamw()`: Adam with decoupled weight decay
+#' (`w <- w - w * weight_decay * learning_rate` before each step).
+#' `optimizer_rmsprop()`: RMSprop, optionally centered and with momentum.
+#'
+#' Every optimizer first clips the gradients (by `clipnorm` per weight,
+#' `clipvalue` element-wise, or `global_clipnorm` over all weights; at most
+#' one of them), then applies `weight_decay` when set, then updates.
+#'
+#' @param learning_rate Step size, a positive number.
+#' @param momentum Momentum in `[0, 1]`.
+#' @param nesterov Whether to use Nesterov momentum.
+#' @param beta_1,beta_2 Decay rates of Adam's first and second moment
+#'   estimates.
+#' @param epsilon Small constant for numerical stability.
+#' @param amsgrad Whether to use the AMSGrad variant.
+#' @param rho Decay rate of RMSprop's moving average of squared gradients.
+#' @param centered Whether RMSprop normalizes by the centered second moment.
+#' @param weight_decay `NULL` or decoupled weight decay.
+#' @param clipnorm `NULL` or the largest norm each weight's gradient may have.
+#' @param clipvalue `NULL` or the largest absolute value of a gradient element.
+#' @param global_clipnorm `NULL` or the largest norm of all gradients together.
+#' @param ... Unused; must be empty.
+#' @param name Name of the optimizer.
+#' @returns An optimizer object (class `rgru_optimizer`) for [compile()]. It
+#'   keeps its state (moments, iteration count) across [fit()] calls.
+#' @family optimizers
+#' @export
+#' @examples
+#' optimizer_sgd(learning_rate = 0.1, momentum = 0.9)
+#' optimizer_adam(1e-3)
+#' optimizer_adamw(weight_decay = 0.01)
+#' optimizer_rmsprop(clipnorm = 1)
+optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, nesterov = FALSE,
+                          weight_decay = NULL, clipnorm = NULL,
+                          clipvalue = NULL, global_clipnorm = NULL, ...,
+                          name = "SGD") {
+  check_empty_dots(...)
+  SGD$new(learning_rate = learning_rate, momentum = momentum,
+          nesterov = nesterov, name = name, weight_decay = weight_decay,
+          clipnorm = clipnorm, clipvalue = clipvalue,
+          global_clipnorm = global_clipnorm)
+}
+
+#' @rdname optimizer_sgd
+#' @export
+optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999,
+                           epsilon = 1e-7, amsgrad = FALSE,
+                           weight_decay = NULL, clipnorm = NULL,
+                           clipvalue = NULL, global_clipnorm = NULL, ...,
+                           name = "adam") {
+  check_empty_dots(...)
+  Adam$new(learning_rate = learning_rate, beta_1 = beta_1, beta_2 = beta_2,
+           epsilon = epsilon, amsgrad = amsgrad, name = name,
+           weight_decay = weight_decay, clipnorm = clipnorm,
+           clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+}
+
+#' @rdname optimizer_sgd
+#' @export
+optimizer_adamw <- function(learning_rate = 0.001, weight_decay = 0.004,
+                            beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7,
+                            amsgrad = FALSE, clipnorm = NULL, clipvalue = NULL,
+                            global_clipnorm = NULL, ..., name = "adamw") {
+  check_empty_dots(...)
+  Adam$new(learning_rate = learning_rate, beta_1 = beta_1, beta_2 = beta_2,
+           epsilon = epsilon, amsgrad = amsgrad, name = name,
+           weight_decay = weight_decay, clipnorm = clipnorm,
+           clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+}
+
+#' @rdname optimizer_sgd
+#' @export
+optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, momentum = 0,
+                              epsilon = 1e-7, centered = FALSE,
+                              weight_decay = NULL, clipnorm = NULL,
+                              clipvalue = NULL, global_clipnorm = NULL, ...,
+                              name = "rmsprop") {
+  check_empty_dots(...)
+  RMSprop$new(learning_rate = learning_rate, rho = rho, momentum = momentum,
+              epsilon = epsilon, centered = centered, name = name,
+              weight_decay = weight_decay, clipnorm = clipnorm,
+              clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+}
+
+resolve_optimizer <- function(optimizer) {
+  if (inherits(optimizer, "rgru_optimizer")) return(optimizer)
+  if (!is.character(optimizer) || length(optimizer) != 1) {
+    cli::cli_abort(
+      c("{.arg optimizer} must be an optimizer name or an {.fn optimizer_*} object.",
+        "x" = "You supplied an object of class {.cls {class(optimizer)[1]}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  ctor <- switch(tolower(optimizer),
+    sgd = optimizer_sgd, adam = optimizer_adam, adamw = optimizer_adamw,
+    rmsprop = optimizer_rmsprop, NULL)
+  if (is.null(ctor)) {
+    cli::cli_abort(
+      c("Unknown optimizer {.val {optimizer}}.",
+        "i" = "Known optimizers: {.val {c('sgd', 'adam', 'adamw', 'rmsprop')}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  ctor()
+}

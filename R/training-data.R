@@ -1,0 +1,110 @@
+# Array plumbing shared by losses, metrics, fit() and evaluate(): batches are
+# rows (the first dimension) of R arrays of any rank, and per-sample
+# reductions run over the last dimension, as Keras does.
+
+as_training_array <- function(x, arg) {
+  if (is.data.frame(x)) x <- as.matrix(x)
+  if (is.logical(x)) storage.mode(x) <- "double"
+  if (!is.numeric(x)) {
+    cli::cli_abort(
+      c("{.arg {arg}} must be a numeric array.",
+        "x" = "You supplied an object of class {.cls {class(x)[1]}}."),
+      class = c("rgru_error_type", "rgru_error")
+    )
+  }
+  if (is.null(dim(x))) dim(x) <- length(x)
+  x
+}
+
+# A list of arrays (several inputs or outputs) or one array; NULL stays NULL.
+as_training_data <- function(x, arg) {
+  if (is.null(x)) return(NULL)
+  if (is.list(x) && !is.data.frame(x)) {
+    out <- lapply(seq_along(x), function(i) {
+      as_training_array(x[[i]], paste0(arg, "[[", i, "]]"))
+    })
+    names(out) <- names(x)
+    return(out)
+  }
+  as_training_array(x, arg)
+}
+
+n_rows <- function(x) {
+  if (is.list(x)) return(n_rows(x[[1]]))
+  dim(x)[1]
+}
+
+check_same_rows <- function(data, args) {
+  rows <- vapply(data, function(d) {
+    if (is.list(d)) unique(vapply(d, n_rows, 1L)) else n_rows(d)
+  }, integer(1))
+  if (length(unique(rows)) > 1) {
+    cli::cli_abort(
+      c("{.arg {args}} must have the same number of samples (first dimension).",
+        "x" = "They have {rows} sample{?s} respectively."),
+      class = c("rgru_error_shape", "rgru_error")
+    )
+  }
+  rows[1]
+}
+
+slice_rows <- function(x, idx) {
+  if (is.null(x)) return(NULL)
+  if (is.list(x)) {
+    out <- lapply(x, slice_rows, idx = idx)
+    names(out) <- names(x)
+    return(out)
+  }
+  d <- dim(x)
+  switch(length(d),
+    array(x[idx], dim = length(idx)),
+    x[idx, , drop = FALSE],
+    x[idx, , , drop = FALSE],
+    do.call(`[`, c(list(x, idx), rep(list(TRUE), length(d) - 1), drop = FALSE))
+  )
+}
+
+# (rows, last) matrix view of an array: rows enumerate every leading index
+# (column-major, so the sample index varies fastest).
+last_axis_matrix <- function(x) {
+  d <- dim(x) %||% length(x)
+  if (length(d) == 1) d <- c(d, 1L)
+  k <- d[length(d)]
+  list(m = matrix(as.double(x), ncol = k), lead = d[-length(d)])
+}
+
+# Keras's squeeze_or_expand_to_same_rank() for targets: a target one rank
+# short gets a trailing dimension of 1, one with an extra trailing 1 loses it.
+align_target <- function(y_true, y_pred, arg = "y") {
+  dt <- dim(y_true) %||% length(y_true)
+  dp <- dim(y_pred) %||% length(y_pred)
+  if (length(dt) == length(dp) - 1) {
+    dt <- c(dt, 1L)
+  } else if (length(dt) == length(dp) + 1 && dt[length(dt)] == 1) {
+    dt <- dt[-length(dt)]
+  }
+  if (!identical(as.integer(dt), as.integer(dp))) {
+    cli::cli_abort(
+      c("{.arg {arg}} must have the shape of the model output.",
+        "x" = "{.arg {arg}} has shape ({paste(dim(y_true) %||% length(y_true), collapse = ', ')}); the output has shape ({paste(dp, collapse = ', ')})."),
+      class = c("rgru_error_shape", "rgru_error")
+    )
+  }
+  array(as.double(y_true), dim = dp)
+}
+
+# Per-row weights for per-sample values with leading dimensions `lead`:
+# sample weights of shape (batch) broadcast over the remaining leading
+# dimensions, temporal weights (batch, timesteps) match them directly.
+row_weights <- function(sample_weight, lead) {
+  rows <- prod(lead)
+  if (is.null(sample_weight)) return(NULL)
+  sw <- as.double(sample_weight)
+  if (length(sw) == rows) return(sw)
+  if (length(sw) == lead[1]) return(rep(sw, length.out = rows))
+  cli::cli_abort(
+    c("{.arg sample_weight} must have one weight per sample.",
+      "x" = "It has {length(sw)} value{?s} for {lead[1]} sample{?s}."),
+    class = c("rgru_error_shape", "rgru_error")
+  )
+}
