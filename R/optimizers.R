@@ -19,7 +19,7 @@ Optimizer <- R6::R6Class("rgru_optimizer",
 
     initialize = function(name, learning_rate, weight_decay, clipnorm,
                           clipvalue, global_clipnorm) {
-      check_positive_number(learning_rate, "learning_rate")
+      check_positive_number(learning_rate, "learning_rate", allow_zero = TRUE)
       for (arg in c("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")) {
         value <- get(arg)
         if (!is.null(value)) check_positive_number(value, arg, allow_zero = TRUE)
@@ -251,7 +251,7 @@ RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
 #' `clipvalue` element-wise, or `global_clipnorm` over all weights; at most
 #' one of them), then applies `weight_decay` when set, then updates.
 #'
-#' @param learning_rate Step size, a positive number.
+#' @param learning_rate Step size, a non-negative number.
 #' @param momentum Momentum in `[0, 1]`.
 #' @param nesterov Whether to use Nesterov momentum.
 #' @param beta_1,beta_2 Decay rates of Adam's first and second moment

@@ -41,7 +41,7 @@ check_same_rows <- function(data, args) {
   if (length(unique(rows)) > 1) {
     cli::cli_abort(
       c("{.arg {args}} must have the same number of samples (first dimension).",
-        "x" = "They have {rows} sample{?s} respectively."),
+        "x" = "They have {paste(rows, collapse = ', ')} samples respectively."),
       class = c("rgru_error_shape", "rgru_error")
     )
   }

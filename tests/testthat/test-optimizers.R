@@ -99,6 +99,7 @@ test_that("optimizer names and bad arguments", {
   expect_equal(resolve_optimizer("rmsprop")$learning_rate, 0.001)
   expect_error(resolve_optimizer("adagrad"), class = "rgru_error_argument")
   expect_error(optimizer_sgd(-1), class = "rgru_error_argument")
+  expect_error(optimizer_sgd(NA), class = "rgru_error_argument")
   expect_error(optimizer_adam(beta_1 = 1), class = "rgru_error_argument")
   expect_error(optimizer_sgd(momentum = 2), class = "rgru_error_argument")
   expect_output(print(optimizer_sgd(momentum = 0.9)), "momentum: 0.9")

@@ -1,0 +1,64 @@
+# evaluate(): the compiled loss and metrics on data, in inference mode.
+
+#' Evaluate a model on data
+#'
+#' Computes the compiled loss (including regularization penalties, as Keras
+#' does) and metrics over `x` and `y` in batches, in inference mode (no
+#' dropout).
+#'
+#' @inheritParams fit
+#' @param batch_size Samples per batch (default 32).
+#' @param verbose 0 (silent), or 1/2/`"auto"` (print the results).
+#' @param steps `NULL` or the number of batches to evaluate.
+#' @param callbacks Accepted for keras3 compatibility; ignored.
+#' @returns A named list: `loss` and each metric.
+#' @family model training
+#' @export
+#' @examples
+#' x <- array(runif(32 * 4 * 1), c(32, 4, 1))
+#' model <- keras_model_sequential(input_shape = c(4, 1)) |>
+#'   layer_gru(2) |>
+#'   layer_dense(1)
+#' model |> compile(optimizer = "sgd", loss = "mse", metrics = "mae")
+#' model |> evaluate(x, rowSums(x), verbose = 0)
+evaluate <- function(object, ...) {
+  UseMethod("evaluate")
+}
+
+#' @rdname evaluate
+#' @export
+evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
+                                verbose = getOption("keras.verbose", default = "auto"),
+                                sample_weight = NULL, steps = NULL,
+                                callbacks = NULL) {
+  check_empty_dots(...)
+  require_compiled(object, "evaluate")
+  x <- as_training_data(x, "x")
+  y <- as_training_data(y, "y")
+  if (is.null(x) || is.null(y)) {
+    cli::cli_abort("{.fn evaluate} needs both {.arg x} and {.arg y}.",
+                   class = c("rgru_error_argument", "rgru_error"))
+  }
+  if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
+  check_same_rows(list(x = x, y = y), c("x", "y"))
+  verbose <- resolve_verbose(verbose)
+  logs <- evaluate_arrays(object, x, y, sample_weight, check_batch_size(batch_size),
+                          if (!is.null(steps)) check_epoch(steps, "steps"))
+  if (verbose > 0) cat(sub("^ - ", "", format_logs(logs)), "\n", sep = "")
+  logs
+}
+
+evaluate_arrays <- function(model, x, y, sample_weight, batch_size, steps = NULL) {
+  n <- n_rows(x)
+  batches <- epoch_order(n, batch_size, FALSE)
+  if (!is.null(steps)) batches <- utils::head(batches, steps)
+  state <- compile_state(model)
+  trackers <- new_trackers()
+  for (idx in batches) {
+    unresolved <- is.null(state$resolved)
+    state <- test_on_batch_step(model, state, trackers, slice_rows(x, idx),
+                                slice_rows(y, idx), slice_rows(sample_weight, idx))
+    if (unresolved) set_compile_state(model, state)
+  }
+  tracker_logs(trackers, state$resolved)
+}

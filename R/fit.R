@@ -1,0 +1,359 @@
+# fit(): Keras 3's training loop over arrays: optional validation split
+# (taken from the end, before shuffling), per-epoch shuffling, batches of
+# `batch_size` rows, callbacks, and a history of per-epoch logs.
+
+#' Train a model for a fixed number of epochs
+#'
+#' Runs Keras's training loop on arrays: each epoch the training samples are
+#' shuffled (unless `shuffle = FALSE`) and cut into batches; for each batch
+#' the model runs forward in training mode (dropout active), the compiled loss
+#' plus regularization penalties is backpropagated exactly through every
+#' layer, the optimizer updates the trainable weights and constraints are
+#' applied. Reported loss and metrics are running means over the epoch's
+#' batches; `val_` values come from [evaluate()] on the validation data after
+#' each epoch.
+#'
+#' Stateful recurrent layers keep their state from batch to batch (and across
+#' epochs) as in Keras 3; use `shuffle = FALSE`, and reset the state yourself
+#' (for example with [callback_lambda()]) when sequences end.
+#'
+#' @param object A compiled model.
+#' @param x Input array `(samples, ...)`, or a list of arrays for a model with
+#'   several inputs.
+#' @param y Target array, or a list of arrays for several outputs.
+#' @param ... Unused; must be empty.
+#' @param batch_size Samples per gradient update (default 32).
+#' @param epochs Index of the last epoch: training runs epochs
+#'   `initial_epoch` to `epochs`.
+#' @param callbacks List of callbacks, such as [callback_early_stopping()].
+#' @param validation_split Fraction in `[0, 1)` of the samples, taken from
+#'   the end of `x` and `y` before any shuffling, held out for validation.
+#' @param validation_data `list(x_val, y_val)` or `list(x_val, y_val,
+#'   sample_weight_val)`; overrides `validation_split`.
+#' @param shuffle `TRUE` to shuffle samples each epoch, `"batch"` to shuffle
+#'   the order of batches, `FALSE` to keep the order.
+#' @param class_weight `NULL` or a named list or vector mapping 0-based class
+#'   indices to loss weights (single-output models).
+#' @param sample_weight `NULL` or per-sample loss weights (a vector of length
+#'   `samples`, or a matrix `(samples, timesteps)` for sequence outputs).
+#' @param initial_epoch Epoch to start from (1-based), to resume training.
+#' @param steps_per_epoch `NULL` or the number of batches per epoch.
+#' @param validation_steps,validation_batch_size `NULL` or the number of
+#'   validation batches and their size.
+#' @param validation_freq Validate every this many epochs.
+#' @param verbose 0 (silent), 1 (a progress bar per epoch), 2 (one line per
+#'   epoch) or `"auto"` (1 in interactive sessions, else 2).
+#' @param view_metrics Accepted for keras3 compatibility; ignored.
+#' @returns A `keras_training_history` object (invisibly): `params` and
+#'   `metrics`, a list of per-epoch values named `loss`, each metric, and
+#'   `val_` versions. It has `print()`, `plot()` and `as.data.frame()` methods.
+#' @family model training
+#' @export
+#' @examples
+#' set.seed(1)
+#' x <- array(runif(128 * 6 * 1), c(128, 6, 1))
+#' y <- matrix(rowSums(x[, , 1]), 128)
+#' model <- keras_model_sequential(input_shape = c(6, 1)) |>
+#'   layer_gru(8) |>
+#'   layer_dense(1)
+#' model |> compile(optimizer = optimizer_adam(0.01), loss = "mse",
+#'                  metrics = "mae")
+#' history <- model |> fit(x, y, epochs = 5, batch_size = 16,
+#'                         validation_split = 0.2, verbose = 0)
+#' history
+#' plot(history)
+#' head(as.data.frame(history))
+fit <- function(object, ...) {
+  UseMethod("fit")
+}
+
+#' @rdname fit
+#' @export
+fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
+                           epochs = 1L, callbacks = NULL,
+                           validation_split = 0, validation_data = NULL,
+                           shuffle = TRUE, class_weight = NULL,
+                           sample_weight = NULL, initial_epoch = 1L,
+                           steps_per_epoch = NULL, validation_steps = NULL,
+                           validation_batch_size = NULL, validation_freq = 1L,
+                           verbose = getOption("keras.verbose", default = "auto"),
+                           view_metrics = getOption("keras.view_metrics", default = "auto")) {
+  check_empty_dots(...)
+  state <- require_compiled(object, "fit")
+  x <- as_training_data(x, "x")
+  y <- as_training_data(y, "y")
+  if (is.null(x) || is.null(y)) {
+    cli::cli_abort("{.fn fit} needs both {.arg x} and {.arg y}.",
+                   class = c("rgru_error_argument", "rgru_error"))
+  }
+  if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
+  n <- check_same_rows(list(x = x, y = y), c("x", "y"))
+  if (!is.null(sample_weight) && n_rows(sample_weight) != n) {
+    check_same_rows(list(x = x, sample_weight = sample_weight), c("x", "sample_weight"))
+  }
+  batch_size <- check_batch_size(batch_size)
+  epochs <- check_epoch(epochs, "epochs")
+  initial_epoch <- check_epoch(initial_epoch, "initial_epoch")
+  validation_freq <- check_epoch(validation_freq, "validation_freq")
+  verbose <- resolve_verbose(verbose)
+  if (!isTRUE(shuffle) && !isFALSE(shuffle) && !identical(shuffle, "batch")) {
+    cli::cli_abort(c("{.arg shuffle} must be TRUE, FALSE or {.val batch}.",
+                     "x" = "You supplied {.val {format(shuffle)}}."),
+                   class = c("rgru_error_argument", "rgru_error"))
+  }
+  if (!is.null(class_weight)) {
+    sample_weight <- apply_class_weight(class_weight, y, sample_weight)
+  }
+
+  val <- NULL
+  if (!is.null(validation_data)) {
+    val <- unpack_validation_data(validation_data)
+  } else if (validation_split > 0) {
+    split <- split_validation(x, y, sample_weight, validation_split, n)
+    x <- split$x
+    y <- split$y
+    sample_weight <- split$sample_weight
+    val <- split$val
+    n <- n_rows(x)
+  } else if (!is.numeric(validation_split) || length(validation_split) != 1 ||
+             is.na(validation_split) || validation_split < 0) {
+    check_validation_split(validation_split)
+  }
+
+  steps <- ceiling(n / batch_size)
+  if (!is.null(steps_per_epoch)) steps <- min(steps, check_epoch(steps_per_epoch, "steps_per_epoch"))
+  callbacks <- normalize_callbacks(callbacks)
+  context <- new.env(parent = emptyenv())
+  context$stop_training <- FALSE
+  params <- list(verbose = verbose, epochs = epochs, steps = steps,
+                 samples = n, batch_size = batch_size,
+                 validation_samples = if (!is.null(val)) n_rows(val$x))
+  for (cb in callbacks) cb$set_context(object, params, context)
+
+  metrics_log <- list()
+  epochs_run <- integer()
+  run_callbacks(callbacks, "on_train_begin", logs = list())
+  epoch <- initial_epoch
+  while (epoch <= epochs && !context$stop_training) {
+    run_callbacks(callbacks, "on_epoch_begin", epoch, logs = list())
+    if (verbose >= 1 && epochs > 1) cat("Epoch ", epoch, "/", epochs, "\n", sep = "")
+    order <- epoch_order(n, batch_size, shuffle)
+    progress <- epoch_progress(verbose, steps, environment())
+    state <- compile_state(object)
+    trackers <- new_trackers()
+    started <- Sys.time()
+    for (b in seq_len(steps)) {
+      idx <- order[[b]]
+      run_callbacks(callbacks, "on_train_batch_begin", b, logs = list())
+      unresolved <- is.null(state$resolved)
+      state <- train_on_batch_step(object, state, trackers, slice_rows(x, idx),
+                                   slice_rows(y, idx),
+                                   slice_rows(sample_weight, idx))
+      if (unresolved) set_compile_state(object, state)
+      logs <- tracker_logs(trackers, state$resolved)
+      progress$update(b, logs)
+      run_callbacks(callbacks, "on_train_batch_end", b, logs = logs)
+      if (context$stop_training) break
+    }
+    logs <- tracker_logs(trackers, state$resolved)
+    if (!is.null(val) && (epoch - initial_epoch) %% validation_freq == 0) {
+      val_logs <- evaluate_arrays(object, val$x, val$y, val$sample_weight,
+                                  validation_batch_size %||% batch_size,
+                                  validation_steps)
+      names(val_logs) <- paste0("val_", names(val_logs))
+      logs <- c(logs, val_logs)
+    }
+    progress$finish(logs, as.numeric(difftime(Sys.time(), started, units = "secs")))
+    run_callbacks(callbacks, "on_epoch_end", epoch, logs = logs)
+    for (nm in names(logs)) {
+      metrics_log[[nm]] <- c(metrics_log[[nm]] %||% rep(NA_real_, length(epochs_run)),
+                             logs[[nm]])
+    }
+    epochs_run <- c(epochs_run, epoch)
+    epoch <- epoch + 1L
+  }
+  run_callbacks(callbacks, "on_train_end", logs = list())
+  history <- new_training_history(params, metrics_log, epochs_run)
+  invisible(history)
+}
+
+check_batch_size <- function(batch_size) {
+  if (is.null(batch_size)) return(32L)
+  if (!is.numeric(batch_size) || length(batch_size) != 1 || is.na(batch_size) ||
+      batch_size < 1 || batch_size != round(batch_size)) {
+    cli::cli_abort(
+      c("{.arg batch_size} must be a positive whole number.",
+        "x" = "You supplied {.val {format(batch_size)}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  as.integer(batch_size)
+}
+
+check_epoch <- function(x, arg) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < 1 || x != round(x)) {
+    cli::cli_abort(
+      c("{.arg {arg}} must be a whole number of at least 1.",
+        "x" = "You supplied {.val {format(x)}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  as.integer(x)
+}
+
+check_validation_split <- function(validation_split) {
+  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
+      is.na(validation_split) || validation_split < 0 || validation_split >= 1) {
+    cli::cli_abort(
+      c("{.arg validation_split} must be a number in [0, 1).",
+        "x" = "You supplied {.val {format(validation_split)}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+}
+
+resolve_verbose <- function(verbose) {
+  if (identical(verbose, "auto")) return(if (interactive()) 1L else 2L)
+  if (!is.numeric(verbose) || length(verbose) != 1 || !verbose %in% 0:2) {
+    cli::cli_abort(
+      c("{.arg verbose} must be 0, 1, 2 or {.val auto}.",
+        "x" = "You supplied {.val {format(verbose)}}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  as.integer(verbose)
+}
+
+# Keras's train_validation_split(): the first floor(n * (1 - split)) rows
+# train and the rest validate.
+split_validation <- function(x, y, sample_weight, validation_split, n) {
+  check_validation_split(validation_split)
+  split_at <- floor(n * (1 - validation_split))
+  if (split_at < 1 || split_at >= n) {
+    cli::cli_abort(
+      c("{.arg validation_split} = {validation_split} leaves no samples for training or for validation.",
+        "x" = "There are {n} samples; {split_at} would train."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  train <- seq_len(split_at)
+  held <- seq.int(split_at + 1, n)
+  list(x = slice_rows(x, train), y = slice_rows(y, train),
+       sample_weight = slice_rows(sample_weight, train),
+       val = list(x = slice_rows(x, held), y = slice_rows(y, held),
+                  sample_weight = slice_rows(sample_weight, held)))
+}
+
+unpack_validation_data <- function(validation_data) {
+  if (!is.list(validation_data) || !length(validation_data) %in% 2:3) {
+    cli::cli_abort(
+      c("{.arg validation_data} must be {.code list(x_val, y_val)} or {.code list(x_val, y_val, sample_weight_val)}.",
+        "x" = "You supplied {.obj_type_friendly {validation_data}} of length {length(validation_data)}."),
+      class = c("rgru_error_argument", "rgru_error")
+    )
+  }
+  val <- list(x = as_training_data(validation_data[[1]], "validation_data[[1]]"),
+              y = as_training_data(validation_data[[2]], "validation_data[[2]]"),
+              sample_weight = if (length(validation_data) == 3)
+                as_training_array(validation_data[[3]], "validation_data[[3]]"))
+  check_same_rows(val[c("x", "y")], c("validation_data[[1]]", "validation_data[[2]]"))
+  val
+}
+
+# Weights from class_weight multiply the sample weights, keyed by the 0-based
+# class of each target (its arg-max for one-hot targets).
+apply_class_weight <- function(class_weight, y, sample_weight) {
+  if (is.list(y)) {
+    cli::cli_abort("{.arg class_weight} is only supported for models with one output.",
+                   class = c("rgru_error_argument", "rgru_error"))
+  }
+  weights <- unlist(class_weight)
+  if (is.null(names(weights))) names(weights) <- seq_along(weights) - 1
+  d <- dim(y)
+  classes <- if (length(d) >= 2 && d[length(d)] > 1) {
+    max.col(matrix(y, ncol = d[length(d)]), "first") - 1
+  } else {
+    round(as.double(y))
+  }
+  w <- weights[as.character(classes)]
+  w[is.na(w)] <- 1
+  w <- as.double(w)
+  if (!is.null(sample_weight)) w <- w * as.double(sample_weight)
+  w
+}
+
+# Row indices of each batch for one epoch.
+epoch_order <- function(n, batch_size, shuffle) {
+  rows <- if (isTRUE(shuffle)) sample.int(n) else seq_len(n)
+  batches <- split(rows, ceiling(seq_len(n) / batch_size))
+  names(batches) <- NULL
+  if (identical(shuffle, "batch")) batches <- batches[sample.int(length(batches))]
+  batches
+}
+
+normalize_callbacks <- function(callbacks) {
+  if (is.null(callbacks)) return(list())
+  if (inherits(callbacks, "rgru_callback")) callbacks <- list(callbacks)
+  for (i in seq_along(callbacks)) {
+    if (!inherits(callbacks[[i]], "rgru_callback")) {
+      cli::cli_abort(
+        c("{.arg callbacks} must be a list of callback objects, such as {.fn callback_early_stopping}.",
+          "x" = "Element {i} is {.obj_type_friendly {callbacks[[i]]}}."),
+        class = c("rgru_error_argument", "rgru_error")
+      )
+    }
+  }
+  callbacks
+}
+
+run_callbacks <- function(callbacks, hook, ...) {
+  for (cb in callbacks) cb[[hook]](...)
+  invisible(NULL)
+}
+
+format_logs <- function(logs) {
+  if (length(logs) == 0) return("")
+  values <- vapply(logs, function(v) {
+    if (abs(v) >= 1e-3 || v == 0) sprintf("%.4f", v) else sprintf("%.4e", v)
+  }, "")
+  paste0(" - ", names(logs), ": ", values, collapse = "")
+}
+
+format_step_time <- function(seconds, steps) {
+  per <- seconds / max(steps, 1)
+  if (per >= 1) sprintf("%.0fs/step", per)
+  else if (per >= 1e-3) sprintf("%.0fms/step", per * 1e3)
+  else sprintf("%.0fus/step", per * 1e6)
+}
+
+# Keras's per-epoch progress line: a live cli bar with the running loss and
+# metrics (verbose = 1), or one summary line per epoch (verbose = 2).
+epoch_progress <- function(verbose, steps, envir) {
+  bar <- NULL
+  list(
+    update = function(step, logs) {
+      if (verbose != 1) return(invisible())
+      if (is.null(bar)) {
+        bar <<- cli::cli_progress_bar(
+          total = steps, clear = TRUE, .envir = envir,
+          extra = list(status = ""),
+          format = "{cli::pb_current}/{cli::pb_total} {cli::pb_bar} {cli::pb_eta_str}{cli::pb_extra$status}"
+        )
+      }
+      cli::cli_progress_update(id = bar, set = step,
+                               extra = list(status = format_logs(logs)),
+                               .envir = envir)
+    },
+    finish = function(logs, seconds) {
+      if (!is.null(bar)) cli::cli_progress_done(id = bar, .envir = envir)
+      if (verbose == 1) {
+        cat(sprintf("%d/%d %s %.0fs %s%s\n", steps, steps,
+                    strrep("\u2501", 20), seconds,
+                    format_step_time(seconds, steps), format_logs(logs)))
+      } else if (verbose == 2) {
+        cat(sprintf("%d/%d - %.0fs - %s%s\n", steps, steps, seconds,
+                    format_step_time(seconds, steps), format_logs(logs)))
+      }
+    }
+  )
+}

@@ -1,0 +1,140 @@
+# One training or evaluation step on a batch, as Keras 3's train_step() and
+# test_step(): forward, loss (compiled losses + regularization penalties +
+# activity penalties), and for training the exact backward pass through the
+# model, the optimizer update and the weight constraints.
+
+as_output_list <- function(x) {
+  if (is.list(x)) x else list(x)
+}
+
+output_names_of <- function(model_obj, n_out) {
+  nms <- tryCatch(model_obj$output_names, error = function(e) NULL)
+  if (is.character(nms) && length(nms) == n_out) return(nms)
+  if (n_out == 1) return("output")
+  paste0("output_", seq_len(n_out))
+}
+
+variable_index <- function(variables, subset) {
+  vapply(subset, function(v) {
+    for (i in seq_along(variables)) if (identical(variables[[i]], v)) return(i)
+    NA_integer_
+  }, 1L)
+}
+
+# Fresh per-epoch trackers: the loss (a mean weighted by batch size, as
+# Keras's loss tracker) and one per compiled metric, made on first update
+# because metrics resolve against the first batch.
+new_trackers <- function() {
+  trackers <- new.env(parent = emptyenv())
+  trackers$loss <- NULL
+  trackers$metrics <- NULL
+  trackers
+}
+
+tracker_logs <- function(trackers, resolved, prefix = "") {
+  if (is.null(trackers$loss)) return(list())
+  logs <- list(loss = tracker_result(trackers$loss))
+  for (i in seq_along(resolved$metrics)) {
+    logs[[resolved$metrics[[i]]$label]] <- tracker_result(trackers$metrics[[i]])
+  }
+  if (nzchar(prefix)) names(logs) <- paste0(prefix, names(logs))
+  logs
+}
+
+# Forward pass and total loss on a batch; with `training`, also its gradient
+# with respect to every output.
+batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
+  fw <- model_obj$forward(x, training = training)
+  y_pred <- as_output_list(fw$outputs)
+  y <- as_output_list(y)
+  if (length(y) != length(y_pred)) {
+    cli::cli_abort(
+      c("{.arg y} must have one target array per model output ({length(y_pred)}).",
+        "x" = "It has {length(y)}."),
+      class = c("rgru_error_shape", "rgru_error")
+    )
+  }
+  names_out <- output_names_of(model_obj, length(y_pred))
+  if (!is.null(names(y)) && all(names(y) %in% names_out)) y <- y[names_out]
+  if (is.null(state$resolved)) {
+    state$resolved <- resolve_compiled(state, y, y_pred, names_out)
+  }
+  resolved <- state$resolved
+  masks <- if (length(y_pred) == 1) list(fw$mask) else (fw$mask %||% list())
+  total <- 0
+  d_outputs <- vector("list", length(y_pred))
+  for (o in seq_along(y_pred)) {
+    w <- resolved$loss_weights[o]
+    lv <- loss_value_and_grad(resolved$losses[[o]], y[[o]], y_pred[[o]],
+                              sample_weight,
+                              mask = if (o <= length(masks)) masks[[o]])
+    total <- total + w * lv$value
+    d_outputs[[o]] <- lv$grad * w
+  }
+  trainable <- model_obj$trainable_weights
+  total <- total + regularization_penalty(trainable) + (fw$activity_loss %||% 0)
+  list(loss = total, y = y, y_pred = y_pred, d_outputs = d_outputs,
+       tape = fw$tape, trainable = trainable, state = state)
+}
+
+update_trackers <- function(trackers, resolved, step, sample_weight) {
+  if (is.null(trackers$loss)) {
+    trackers$loss <- metric_tracker()
+    trackers$metrics <- lapply(resolved$metrics, function(m) metric_tracker())
+  }
+  update_tracker(trackers$loss, step$loss, n_rows(step$y_pred[[1]]))
+  for (i in seq_along(resolved$metrics)) {
+    m <- resolved$metrics[[i]]
+    update_metric(trackers$metrics[[i]], m$metric, step$y[[m$output]],
+                  step$y_pred[[m$output]],
+                  if (m$weighted) sample_weight else NULL)
+  }
+  invisible(trackers)
+}
+
+# Gradients of the total loss with respect to the trainable weights.
+batch_gradients <- function(model_obj, step) {
+  d <- if (length(step$d_outputs) == 1) step$d_outputs[[1]] else step$d_outputs
+  bw <- model_obj$backward(step$tape, d)
+  idx <- variable_index(model_obj$weights, step$trainable)
+  grads <- lapply(idx, function(i) if (is.na(i)) NULL else bw$grads[[i]])
+  grads <- add_regularization_gradients(grads, step$trainable)
+  for (i in seq_along(grads)) {
+    g <- grads[[i]]
+    if (!is.null(g) && !is.null(dim(step$trainable[[i]]$value))) {
+      dim(g) <- dim(step$trainable[[i]]$value)
+      grads[[i]] <- g
+    }
+  }
+  grads
+}
+
+train_on_batch_step <- function(model, state, trackers, x, y, sample_weight) {
+  model_obj <- model_object(model)
+  step <- batch_loss(model_obj, state, x, y, sample_weight, training = TRUE)
+  state <- step$state
+  update_trackers(trackers, state$resolved, step, sample_weight)
+  if (length(step$trainable) > 0) {
+    grads <- batch_gradients(model_obj, step)
+    state$optimizer$apply(grads, step$trainable)
+    apply_constraints(step$trainable)
+  }
+  state
+}
+
+test_on_batch_step <- function(model, state, trackers, x, y, sample_weight) {
+  step <- batch_loss(model_object(model), state, x, y, sample_weight,
+                     training = FALSE)
+  update_trackers(trackers, step$state$resolved, step, sample_weight)
+  step$state
+}
+
+snapshot_weights <- function(model) {
+  lapply(model_object(model)$weights, function(v) v$value)
+}
+
+restore_weights <- function(model, values) {
+  vars <- model_object(model)$weights
+  for (i in seq_along(vars)) vars[[i]]$value <- values[[i]]
+  invisible(model)
+}
