@@ -5,6 +5,38 @@ built_with_cuda_cpp <- function() {
     .Call(`_rgru_built_with_cuda_cpp`)
 }
 
+cudnn_pack_weights_cpp <- function(kernel, recurrent_kernel, bias) {
+    .Call(`_rgru_cudnn_pack_weights_cpp`, kernel, recurrent_kernel, bias)
+}
+
+cudnn_unpack_weights_cpp <- function(space, input_dim, units) {
+    .Call(`_rgru_cudnn_unpack_weights_cpp`, space, input_dim, units)
+}
+
+cudnn_sequence_lengths_cpp <- function(mask) {
+    .Call(`_rgru_cudnn_sequence_lengths_cpp`, mask)
+}
+
+cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards) {
+    .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards)
+}
+
+cuda_runtime_info_cpp <- function() {
+    .Call(`_rgru_cuda_runtime_info_cpp`)
+}
+
+cudnn_release_cpp <- function() {
+    .Call(`_rgru_cudnn_release_cpp`)
+}
+
+cudnn_gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
+    .Call(`_rgru_cudnn_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
+}
+
+cudnn_gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
+    .Call(`_rgru_cudnn_gru_backward_cpp`, tape, d_sequence, d_final_state)
+}
+
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
     .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
 }
