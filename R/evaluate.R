@@ -56,8 +56,8 @@ evaluate_arrays <- function(model, x, y, sample_weight, batch_size, steps = NULL
   trackers <- new_trackers()
   for (idx in batches) {
     unresolved <- is.null(state$resolved)
-    state <- test_on_batch_step(model, state, trackers, slice_rows(x, idx),
-                                slice_rows(y, idx), slice_rows(sample_weight, idx))
+    state <- test_on_batch_step(model, state, trackers, slice_samples(x, idx),
+                                slice_samples(y, idx), slice_samples(sample_weight, idx))
     if (unresolved) set_compile_state(model, state)
   }
   tracker_logs(trackers, state$resolved)

@@ -146,9 +146,9 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
       idx <- order[[b]]
       run_callbacks(callbacks, "on_train_batch_begin", b, logs = list())
       unresolved <- is.null(state$resolved)
-      state <- train_on_batch_step(object, state, trackers, slice_rows(x, idx),
-                                   slice_rows(y, idx),
-                                   slice_rows(sample_weight, idx))
+      state <- train_on_batch_step(object, state, trackers, slice_samples(x, idx),
+                                   slice_samples(y, idx),
+                                   slice_samples(sample_weight, idx))
       if (unresolved) set_compile_state(object, state)
       logs <- tracker_logs(trackers, state$resolved)
       progress$update(b, logs)
@@ -238,10 +238,10 @@ split_validation <- function(x, y, sample_weight, validation_split, n) {
   }
   train <- seq_len(split_at)
   held <- seq.int(split_at + 1, n)
-  list(x = slice_rows(x, train), y = slice_rows(y, train),
-       sample_weight = slice_rows(sample_weight, train),
-       val = list(x = slice_rows(x, held), y = slice_rows(y, held),
-                  sample_weight = slice_rows(sample_weight, held)))
+  list(x = slice_samples(x, train), y = slice_samples(y, train),
+       sample_weight = slice_samples(sample_weight, train),
+       val = list(x = slice_samples(x, held), y = slice_samples(y, held),
+                  sample_weight = slice_samples(sample_weight, held)))
 }
 
 unpack_validation_data <- function(validation_data) {

@@ -3,7 +3,6 @@
 # "sum_over_batch_size" reduction. Each loss also gives its exact gradient
 # with respect to the predictions, which starts backpropagation in fit().
 
-keras_epsilon <- 1e-7
 
 new_loss <- function(name, per_sample, reduction, config = list()) {
   reduction <- check_reduction(reduction)

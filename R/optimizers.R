@@ -3,6 +3,8 @@
 # variable takes its optimizer's update; constraints are applied by the caller.
 
 #' @importFrom R6 R6Class
+NULL
+
 Optimizer <- R6::R6Class("rgru_optimizer",
   public = list(
     name = NULL,

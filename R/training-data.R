@@ -48,10 +48,10 @@ check_same_rows <- function(data, args) {
   rows[1]
 }
 
-slice_rows <- function(x, idx) {
+slice_samples <- function(x, idx) {
   if (is.null(x)) return(NULL)
   if (is.list(x)) {
-    out <- lapply(x, slice_rows, idx = idx)
+    out <- lapply(x, slice_samples, idx = idx)
     names(out) <- names(x)
     return(out)
   }
