@@ -120,6 +120,11 @@ log_softmax_fn <- function(x, axis = -1L) {
   r$restore(shifted - log(rowSums(exp(shifted))))
 }
 
+# The published sparsemax (Martins & Astudillo, 2016): tau = (sum of the k
+# largest values - 1) / k. Keras 3's backends instead subtract 1 from the sum
+# of the first k cumulative sums, which agrees only when k = 1 (the only case
+# Keras's tests cover) and otherwise does not even sum to 1; we follow the
+# definition Keras documents.
 sparsemax_fn <- function(x, axis = -1L) {
   r <- rows_along(x, axis)
   m <- r$m
@@ -127,8 +132,8 @@ sparsemax_fn <- function(x, axis = -1L) {
   tau <- vapply(seq_len(nrow(m)), function(i) {
     sorted <- sort(m[i, ], decreasing = TRUE)
     cumulative <- cumsum(sorted)
-    support <- sorted - (cumulative - 1) / seq_len(k) > 0
-    (sum(cumulative[support]) - 1) / sum(support)
+    support_size <- sum(sorted - (cumulative - 1) / seq_len(k) > 0)
+    (cumulative[[support_size]] - 1) / support_size
   }, 0)
   r$restore(pmax(m - tau, 0))
 }
@@ -399,12 +404,18 @@ activation_relu6 <- function(x) activation_registry$relu6$fn(check_numeric_array
 #' @rdname activations
 #' @export
 activation_leaky_relu <- function(x, negative_slope = 0.2) {
-  leaky_relu_fn(check_numeric_array(x), check_number(negative_slope))
+  x <- check_numeric_array(x)
+  negative_slope <- check_number(negative_slope)
+  leaky_relu_fn(x, negative_slope)
 }
 
 #' @rdname activations
 #' @export
-activation_elu <- function(x, alpha = 1) elu_fn(check_numeric_array(x), check_number(alpha))
+activation_elu <- function(x, alpha = 1) {
+  x <- check_numeric_array(x)
+  alpha <- check_number(alpha)
+  elu_fn(x, alpha)
+}
 
 #' @rdname activations
 #' @export
@@ -413,7 +424,9 @@ activation_selu <- function(x) activation_registry$selu$fn(check_numeric_array(x
 #' @rdname activations
 #' @export
 activation_celu <- function(x, alpha = 1) {
-  celu_fn(check_numeric_array(x), check_number(alpha, min = 0, min_inclusive = FALSE))
+  x <- check_numeric_array(x)
+  alpha <- check_number(alpha, min = 0, min_inclusive = FALSE)
+  celu_fn(x, alpha)
 }
 
 #' @rdname activations
@@ -453,7 +466,9 @@ activation_hard_swish <- function(x) activation_registry$hard_silu$fn(check_nume
 #' @rdname activations
 #' @export
 activation_gelu <- function(x, approximate = FALSE) {
-  gelu_fn(check_numeric_array(x), check_bool(approximate))
+  x <- check_numeric_array(x)
+  approximate <- check_bool(approximate)
+  gelu_fn(x, approximate)
 }
 
 #' @rdname activations
@@ -471,7 +486,9 @@ activation_softsign <- function(x) activation_registry$softsign$fn(check_numeric
 #' @rdname activations
 #' @export
 activation_squareplus <- function(x, b = 4) {
-  squareplus_fn(check_numeric_array(x), check_number(b, min = 0))
+  x <- check_numeric_array(x)
+  b <- check_number(b, min = 0)
+  squareplus_fn(x, b)
 }
 
 #' @rdname activations
@@ -493,13 +510,17 @@ activation_hard_tanh <- function(x) activation_registry$hard_tanh$fn(check_numer
 #' @rdname activations
 #' @export
 activation_soft_shrink <- function(x, threshold = 0.5) {
-  soft_shrink_fn(check_numeric_array(x), check_number(threshold, min = 0))
+  x <- check_numeric_array(x)
+  threshold <- check_number(threshold, min = 0)
+  soft_shrink_fn(x, threshold)
 }
 
 #' @rdname activations
 #' @export
 activation_hard_shrink <- function(x, threshold = 0.5) {
-  hard_shrink_fn(check_numeric_array(x), check_number(threshold, min = 0))
+  x <- check_numeric_array(x)
+  threshold <- check_number(threshold, min = 0)
+  hard_shrink_fn(x, threshold)
 }
 
 #' @rdname activations

@@ -40,8 +40,6 @@
 #' constraint_minmaxnorm(min_value = 1, max_value = 2, rate = 0.5)(w)
 NULL
 
-keras_epsilon <- 1e-7
-
 #' @rdname constraints
 #' @export
 constraint_maxnorm <- function(max_value = 2, axis = 1) {
@@ -156,14 +154,15 @@ new_constraint <- function(class_name, config, project,
   keras_config <- config
   if (!is.null(keras_config$axis)) keras_config$axis <- python_axes(keras_config$axis)
   fields <- list(apply = apply_constraint, get_config = function() keras_config,
-                 class_name = class_name, name = name)
+                 arguments = config, class_name = class_name, name = name)
   new_callable(function(w) apply_constraint(w), fields, class = "rgru_constraint")
 }
 
 #' @export
 print.rgru_constraint <- function(x, ...) {
+  # The R arguments (1-based axes), not Keras's 0-based config.
   cat("<constraint> ", format_config_call(x$class_name %||% "<R function>",
-                                          x$get_config()), "\n", sep = "")
+                                          x$arguments), "\n", sep = "")
   invisible(x)
 }
 

@@ -179,6 +179,9 @@ check_numeric_array <- function(x, arg = deparse(substitute(x)),
   invisible(x)
 }
 
+# Keras's backend.epsilon(), the fuzz factor of constraints and losses.
+keras_epsilon <- 1e-7
+
 # dtype names the package computes in. R stores doubles either way; "float32"
 # means values are rounded to single precision where the package creates them.
 rgru_float_dtypes <- c("float32", "float64")
@@ -200,8 +203,6 @@ round_to_dtype <- function(x, dtype = "float32") {
   attributes(out) <- attrs
   out
 }
-
-`%||%` <- function(x, y) if (is.null(x)) y else x
 
 # ---------------------------------------------------------------------------
 # Callable objects: initializers, regularizers and constraints are R functions

@@ -1,0 +1,76 @@
+test_that("random_uniform() and random_normal() return arrays of the requested shape", {
+  x <- random_uniform(c(3, 4))
+  expect_identical(dim(x), c(3L, 4L))
+  expect_identical(dim(random_normal(shape(2, 3, 4))), c(2L, 3L, 4L))
+  expect_identical(dim(random_uniform(5)), 5L)
+  expect_length(random_normal(shape()), 1)
+  expect_identical(dim(random_normal(c(0, 3))), c(0L, 3L))
+})
+
+test_that("values follow the distributions and bounds", {
+  u <- random_uniform(20000, minval = -2, maxval = 3, dtype = "float64", seed = 1)
+  expect_true(all(u >= -2 & u < 3))
+  expect_equal(mean(u), 0.5, tolerance = 0.05)
+  expect_equal(var(u), 25 / 12, tolerance = 0.05)
+  n <- random_normal(20000, mean = 1, stddev = 2, seed = 2)
+  expect_equal(mean(n), 1, tolerance = 0.05)
+  expect_equal(sd(n), 2, tolerance = 0.03)
+  t <- random_truncated_normal(20000, mean = 1, stddev = 2, seed = 3)
+  expect_true(all(abs(t - 1) <= 4))
+  # sd of a normal truncated at two standard deviations
+  expect_equal(sd(t), 2 * 0.87962566103423978, tolerance = 0.03)
+})
+
+test_that("a seed gives the same values and leaves the global stream untouched", {
+  set.seed(10)
+  before <- .Random.seed
+  a <- random_uniform(c(2, 3), seed = 42)
+  expect_identical(.Random.seed, before)
+  expect_identical(a, random_uniform(c(2, 3), seed = 42))
+  expect_false(identical(a, random_uniform(c(2, 3), seed = 43)))
+  expect_identical(random_normal(4, seed = 1), random_normal(4, seed = 1))
+  # independent of the user's generator settings
+  old <- RNGkind("L'Ecuyer-CMRG")
+  on.exit(RNGkind(old[1], old[2], old[3]), add = TRUE)
+  expect_identical(random_normal(4, seed = 1, dtype = "float64"),
+                   random_normal(4, seed = 1, dtype = "float64"))
+  b <- random_normal(4, seed = 1)
+  RNGkind(old[1], old[2], old[3])
+  expect_identical(b, random_normal(4, seed = 1))
+})
+
+test_that("a seeded draw does not create .Random.seed when there was none", {
+  skip_if(exists(".Random.seed", globalenv()) && FALSE)
+  had <- exists(".Random.seed", globalenv())
+  if (had) saved <- get(".Random.seed", globalenv())
+  rm(list = intersect(".Random.seed", ls(globalenv(), all.names = TRUE)), envir = globalenv())
+  random_uniform(3, seed = 1)
+  expect_false(exists(".Random.seed", globalenv()))
+  if (had) assign(".Random.seed", saved, globalenv())
+})
+
+test_that("without a seed, set.seed() makes draws reproducible", {
+  set.seed(5)
+  a <- random_normal(c(2, 2))
+  set.seed(5)
+  expect_identical(random_normal(c(2, 2)), a)
+})
+
+test_that("float32 values are single-precision representable, float64 are not rounded", {
+  x <- random_uniform(100, seed = 1)
+  expect_identical(round_to_dtype(x, "float32"), x)
+  y <- random_uniform(100, seed = 1, dtype = "float64")
+  expect_false(identical(round_to_dtype(y, "float32"), y))
+  expect_equal(x, y, tolerance = 1e-7)
+})
+
+test_that("bad arguments are rejected", {
+  expect_error(random_uniform(shape(NA, 2)), class = "rgru_error_shape")
+  expect_error(random_uniform(), class = "rgru_error_shape")
+  expect_error(random_uniform(2, minval = 1, maxval = 1), class = "rgru_error_argument")
+  expect_error(random_normal(2, stddev = -1), class = "rgru_error_argument")
+  expect_error(random_normal(2, seed = 1.5), "seed", class = "rgru_error_argument")
+  expect_error(random_normal(2, seed = "a"), class = "rgru_error_argument")
+  expect_error(random_normal(2, dtype = "int32"), class = "rgru_error_argument")
+  expect_error(random_uniform("a"), class = "rgru_error_shape")
+})
