@@ -1,0 +1,133 @@
+# layer_embedding(): integer indices to dense vectors; with mask_zero = TRUE the
+# index 0 is padding and masks the step for downstream recurrent layers.
+
+#' Turn integer indices into dense vectors
+#'
+#' Indices are 0-based as in Keras: `0 <= index < input_dim`. With
+#' `mask_zero = TRUE`, index 0 is reserved for padding: those steps are masked
+#' and [layer_gru()] skips them.
+#'
+#' @inheritParams layer_gru
+#' @param input_dim Size of the vocabulary (largest index + 1).
+#' @param output_dim Dimension of the embedding vectors.
+#' @param embeddings_initializer Initializer of the embeddings matrix
+#'   (default `"uniform"`, Keras's `RandomUniform(-0.05, 0.05)`).
+#' @param embeddings_regularizer Regularizer of the embeddings, or `NULL`.
+#' @param embeddings_constraint Constraint of the embeddings, or `NULL`.
+#' @param mask_zero Whether index 0 is padding to be masked.
+#' @param weights Optional initial embeddings matrix (input_dim, output_dim).
+#' @param lora_rank Must be `NULL`: LoRA is not supported.
+#' @param ... Keras's common layer keywords: `name`, `dtype`, `trainable`,
+#'   `input_shape`, `batch_size`, `activity_regularizer`.
+#'
+#' @returns A layer, a symbolic tensor, an array, or the sequential model
+#'   `object` with the layer appended (invisibly).
+#' @family layers
+#' @export
+#' @examples
+#' tokens <- rbind(c(3, 1, 0, 0), c(2, 2, 4, 1))   # 0 = padding
+#' model <- keras_model_sequential() |>
+#'   layer_embedding(input_dim = 5, output_dim = 3, mask_zero = TRUE) |>
+#'   layer_gru(2)
+#' predict(model, tokens)
+layer_embedding <- function(object, input_dim, output_dim, embeddings_initializer = "uniform",
+                            embeddings_regularizer = NULL, embeddings_constraint = NULL,
+                            mask_zero = FALSE, weights = NULL, lora_rank = NULL, ...) {
+  object <- if (missing(object)) NULL else object
+  if (missing(input_dim)) abort_arg("input_dim", NULL, "a positive integer")
+  if (missing(output_dim)) abort_arg("output_dim", NULL, "a positive integer")
+  if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
+  args <- layer_common_args(list(...), "layer_embedding")
+  layer <- do.call(EmbeddingLayer$new, c(formal_args(layer_embedding, environment()), args))
+  create_layer(layer, object)
+}
+
+EmbeddingLayer <- R6::R6Class(
+  "RgruEmbeddingLayer",
+  inherit = Layer,
+  cloneable = FALSE,
+  public = list(
+    class_name = "Embedding",
+    input_dim = NULL,
+    output_dim = NULL,
+    mask_zero = FALSE,
+    initializer = NULL,
+    regularizer = NULL,
+    constraint = NULL,
+    initial_weights = NULL,
+    config_args = NULL,
+    initialize = function(input_dim, output_dim, embeddings_initializer = "uniform",
+                          embeddings_regularizer = NULL, embeddings_constraint = NULL,
+                          mask_zero = FALSE, weights = NULL, lora_rank = NULL, ...) {
+      self$input_dim <- check_positive_integer(input_dim, "input_dim", call = NULL)
+      self$output_dim <- check_positive_integer(output_dim, "output_dim", call = NULL)
+      self$mask_zero <- check_bool(mask_zero, "mask_zero", call = NULL)
+      self$initializer <- resolve_initializer(embeddings_initializer, "embeddings_initializer")
+      self$regularizer <- resolve_regularizer(embeddings_regularizer, "embeddings_regularizer")
+      self$constraint <- resolve_constraint(embeddings_constraint, "embeddings_constraint")
+      if (!is.null(weights)) {
+        w <- if (is.list(weights) && !is.data.frame(weights)) weights[[1]] else weights
+        if (!is.numeric(w) || !identical(as.integer(dim(w)), c(self$input_dim, self$output_dim))) {
+          abort_arg("weights", weights, sprintf("a numeric matrix (%d, %d)", self$input_dim, self$output_dim))
+        }
+        self$initial_weights <- w
+      }
+      self$config_args <- list(input_dim = self$input_dim, output_dim = self$output_dim,
+                               embeddings_initializer = embeddings_initializer,
+                               embeddings_regularizer = embeddings_regularizer,
+                               embeddings_constraint = embeddings_constraint,
+                               mask_zero = self$mask_zero)
+      super$initialize(..., default_name = "embedding")
+    },
+    build = function(input_shape) {
+      v <- self$add_weight("embeddings", c(self$input_dim, self$output_dim), self$initializer,
+                           self$regularizer, self$constraint)
+      if (!is.null(self$initial_weights)) {
+        v$value <- matrix(as.numeric(self$initial_weights), self$input_dim, self$output_dim)
+      }
+    },
+    check_input_shape = function(input_shape) {
+      if (is.list(input_shape)) {
+        cli::cli_abort("Layer {.val {self$name}} takes one input, not a list.",
+                       class = c("rgru_error_input", "rgru_error"), call = NULL)
+      }
+      invisible(TRUE)
+    },
+    coerce_inputs = function(inputs) {
+      x <- as_input_array(inputs, "inputs")
+      check_indices(x, self$input_dim)
+      x
+    },
+    compute_output_shape = function(input_shape) c(input_shape, self$output_dim),
+    compute_output_mask = function(input_has_mask) self$mask_zero,
+    layer_config = function() self$config_args,
+    forward_impl = function(inputs, mask, training, initial_state) {
+      check_indices(inputs, self$input_dim)
+      d <- value_shape(inputs)
+      idx <- as.integer(inputs) + 1L
+      out <- self$variables[[1]]$value[idx, , drop = FALSE]
+      dim(out) <- c(d, self$output_dim)
+      out_mask <- if (self$mask_zero) array(inputs != 0, d) else mask
+      list(outputs = out, mask = out_mask, tape = list(idx = idx, dims = d))
+    },
+    backward = function(tape, d_outputs) {
+      d_rows <- matrix(d_outputs, ncol = self$output_dim)
+      sums <- rowsum(d_rows, tape$idx)
+      grad <- matrix(0, self$input_dim, self$output_dim)
+      grad[as.integer(rownames(sums)), ] <- sums
+      list(d_inputs = NULL, grads = list(grad))
+    }
+  )
+)
+
+check_indices <- function(x, input_dim) {
+  bad <- is.na(x) | x != round(x) | x < 0 | x >= input_dim
+  if (any(bad)) {
+    first <- x[which(bad)[1]]
+    cli::cli_abort(c(
+      "{.arg inputs} of an embedding must be integer indices in [0, {input_dim - 1}] (0-based, as in Keras).",
+      x = "Got {.val {first}}."
+    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+  }
+  invisible(TRUE)
+}

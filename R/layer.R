@@ -1,0 +1,435 @@
+# The layer system: variables, the Layer base class every layer and model
+# inherits, and the callable handle users hold.
+#
+# A layer lives as an R6 object (reference semantics, like a Keras layer). Users
+# get a *handle*: a function `function(object, ...)` that composes like keras3's
+# layer objects (`gru(x)`, `gru(model)`), whose `$` reads the R6 object so
+# `gru$weights`, `gru$units`, `gru$reset_state()` work as in keras3.
+
+# Variables ---------------------------------------------------------------
+
+variable_ids <- new.env(parent = emptyenv())
+variable_ids$next_id <- 0L
+
+new_variable <- function(value, name, path, trainable = TRUE, regularizer = NULL,
+                         constraint = NULL, dtype = "float32") {
+  v <- new.env(parent = emptyenv())
+  variable_ids$next_id <- variable_ids$next_id + 1L
+  v$id <- variable_ids$next_id
+  v$value <- value
+  v$name <- name
+  v$path <- path
+  v$trainable <- trainable
+  v$regularizer <- regularizer
+  v$constraint <- constraint
+  v$dtype <- dtype
+  class(v) <- "rgru_variable"
+  v
+}
+
+#' @export
+print.rgru_variable <- function(x, ...) {
+  cat(sprintf(
+    "<Variable path=%s, shape=%s, dtype=%s, trainable=%s>\n",
+    x$path, format_tuple(value_shape(x$value)), x$dtype, x$trainable
+  ))
+  print(unclass(x$value))
+  invisible(x)
+}
+
+value_shape <- function(x) {
+  if (is.null(dim(x))) length(x) else dim(x)
+}
+
+# Layer names: "gru", "gru_1", ... per session, as Keras's auto-naming.
+layer_name_counts <- new.env(parent = emptyenv())
+
+unique_layer_name <- function(prefix) {
+  n <- layer_name_counts[[prefix]] %||% 0L
+  layer_name_counts[[prefix]] <- n + 1L
+  if (n == 0L) prefix else paste0(prefix, "_", n)
+}
+
+# Shapes inside the layer system are integer vectors, NA for an unknown size
+# (the batch, usually). format_tuple() gives Keras's "(None, 10, 4)".
+format_tuple <- function(shape) {
+  parts <- ifelse(is.na(shape), "None", as.character(shape))
+  if (length(parts) == 1L) paste0("(", parts, ",)") else paste0("(", paste(parts, collapse = ", "), ")")
+}
+
+# The named arguments a layer_*() function was called with (all but `object`
+# and `...`), to pass on to the layer's constructor.
+formal_args <- function(fn, env) {
+  mget(setdiff(names(formals(fn)), c("object", "...")), envir = env)
+}
+
+# The Layer base class ----------------------------------------------------
+
+# Keras's common keywords, accepted by every layer through `...`.
+layer_common_args <- function(dots, layer_fn) {
+  known <- c("name", "dtype", "trainable", "input_shape", "batch_size",
+             "batch_input_shape", "activity_regularizer")
+  unknown <- setdiff(names(dots) %||% rep("", length(dots)), known)
+  if (length(dots) > 0 && (is.null(names(dots)) || any(names(dots) == ""))) {
+    cli::cli_abort(c(
+      "All arguments in {.arg ...} of {.fn {layer_fn}} must be named.",
+      i = "Keras's common layer keywords are {.arg {known}}."
+    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+  }
+  if (length(unknown) > 0) {
+    cli::cli_abort(c(
+      "Unrecognized argument{?s} {.arg {unknown}} passed to {.fn {layer_fn}}.",
+      i = "Keras's common layer keywords are {.arg {known}}."
+    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+  }
+  dots
+}
+
+Layer <- R6::R6Class(
+  "RgruLayer",
+  cloneable = FALSE,
+  public = list(
+    name = NULL,
+    class_name = "Layer",
+    built = FALSE,
+    dtype = "float32",
+    activity_regularizer = NULL,
+    supports_masking = FALSE,
+    # Declared input (via `input_shape`/`batch_size`), batch axis first.
+    declared_input_shape = NULL,
+    built_input_shape = NULL,
+    variables = list(),
+    handle = NULL,
+
+    initialize = function(name = NULL, dtype = NULL, trainable = TRUE, input_shape = NULL,
+                          batch_size = NULL, batch_input_shape = NULL,
+                          activity_regularizer = NULL, default_name = "layer") {
+      self$name <- if (is.null(name)) unique_layer_name(default_name) else check_string(name, "name", call = NULL)
+      self$dtype <- check_dtype(dtype %||% "float32", "dtype", call = NULL)
+      private$trainable_flag <- check_bool(trainable, "trainable", call = NULL)
+      if (!is.null(batch_input_shape)) {
+        self$declared_input_shape <- arg_shape(batch_input_shape, "batch_input_shape", batch = TRUE)
+      } else if (!is.null(input_shape)) {
+        batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size", call = NULL)
+        self$declared_input_shape <- c(batch, arg_shape(input_shape, "input_shape"))
+      }
+      self$activity_regularizer <- resolve_regularizer(activity_regularizer, "activity_regularizer")
+      self$handle <- layer_handle(self)
+    },
+
+    # Subclasses create their weights here, with add_weight().
+    build = function(input_shape) invisible(NULL),
+
+    maybe_build = function(input_shape) {
+      if (!self$built) {
+        self$build(input_shape)
+        self$built <- TRUE
+        self$built_input_shape <- input_shape
+      }
+      invisible(self)
+    },
+
+    add_weight = function(name, shape, initializer, regularizer = NULL, constraint = NULL,
+                          trainable = TRUE, path_prefix = self$name) {
+      init <- resolve_initializer(initializer)
+      value <- init$generate(as.integer(shape), self$dtype)
+      if (length(shape) >= 2) value <- array(as.numeric(value), dim = shape)
+      v <- new_variable(
+        value = value, name = name, path = paste0(path_prefix, "/", name),
+        trainable = trainable && private$trainable_flag, regularizer = regularizer,
+        constraint = constraint, dtype = self$dtype
+      )
+      self$variables <- c(self$variables, list(v))
+      v
+    },
+
+    # The protocol's forward(): validate, build on first use, compute.
+    forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL,
+                       keep_tape = TRUE) {
+      self$prepare(batch_shape_of(inputs))
+      self$forward_impl(inputs, mask = mask, training = isTRUE(training),
+                        initial_state = initial_state)
+    },
+    forward_impl = function(inputs, mask, training, initial_state) {
+      list(outputs = inputs, mask = mask, tape = NULL)
+    },
+    backward = function(tape, d_outputs) {
+      list(d_inputs = d_outputs, grads = rep(list(NULL), length(self$weights)))
+    },
+    # Checks the input shape before and after building (the rank is known
+    # before, the feature sizes only after), then builds.
+    prepare = function(input_shape) {
+      self$check_input_shape(input_shape)
+      if (!self$built) {
+        self$maybe_build(input_shape)
+        self$check_input_shape(input_shape)
+      }
+      invisible(self)
+    },
+    # Raises a classed error when inputs of this shape can't be fed to the layer.
+    check_input_shape = function(input_shape) invisible(TRUE),
+    check_initial_state_shapes = function(shapes) invisible(TRUE),
+
+    compute_output_shape = function(input_shape) input_shape,
+    # Whether each output carries a Keras mask, given whether the input does.
+    compute_output_mask = function(input_has_mask) {
+      input_has_mask && self$supports_masking
+    },
+
+    count_params = function() {
+      sum(vapply(self$weights, function(v) length(v$value), numeric(1)))
+    },
+    get_config = function() {
+      config <- c(list(name = self$name, trainable = private$trainable_flag, dtype = self$dtype),
+                  self$layer_config())
+      if (!is.null(self$declared_input_shape)) {
+        config$batch_input_shape <- self$declared_input_shape
+      }
+      structure(config, rgru_class = class(self)[1])
+    },
+    layer_config = function() list(),
+    get_weights = function() lapply(self$weights, function(v) v$value),
+    set_weights = function(weights) {
+      assign_weights(self$weights, weights)
+      invisible(self$handle)
+    }
+  ),
+  active = list(
+    trainable = function(value) {
+      if (missing(value)) return(private$trainable_flag)
+      private$trainable_flag <- check_bool(value, "trainable", call = NULL)
+      for (v in self$weights) v$trainable <- private$trainable_flag
+      for (l in self$sublayers()) l$trainable <- private$trainable_flag
+    },
+    weights = function() unique_variables(c(self$variables, unlist(
+      lapply(self$sublayers(), function(l) l$weights), recursive = FALSE
+    ))),
+    trainable_weights = function() {
+      if (!private$trainable_flag) return(list())
+      Filter(function(v) isTRUE(v$trainable), self$weights)
+    },
+    non_trainable_weights = function() {
+      if (!private$trainable_flag) return(self$weights)
+      Filter(function(v) !isTRUE(v$trainable), self$weights)
+    },
+    input_shape = function() self$built_input_shape %||% self$declared_input_shape
+  ),
+  private = list(
+    trainable_flag = TRUE
+  )
+)
+
+# Layers owning other layers (a GRU its cell, models their layers) override this.
+Layer$set("public", "sublayers", function() list())
+
+unique_variables <- function(vars) {
+  if (length(vars) == 0) return(list())
+  ids <- vapply(vars, function(v) v$id, integer(1))
+  vars[!duplicated(ids)]
+}
+
+assign_weights <- function(variables, weights) {
+  if (!is.list(weights) || length(weights) != length(variables)) {
+    cli::cli_abort(c(
+      "{.arg weights} must be a list of {length(variables)} array{?s}, one per weight.",
+      x = "Got {.obj_type_friendly {weights}} of length {length(weights)}."
+    ), class = c("rgru_error_weights", "rgru_error"), call = NULL)
+  }
+  for (i in seq_along(variables)) {
+    v <- variables[[i]]
+    w <- weights[[i]]
+    want <- value_shape(v$value)
+    got <- if (is.numeric(w) || is.logical(w)) value_shape(w) else NULL
+    if (is.null(got) || length(got) != length(want) || any(got != want)) {
+      cli::cli_abort(c(
+        "Weight {i} ({.field {v$path}}) must be a numeric array of shape {format_tuple(want)}.",
+        x = "Got {.obj_type_friendly {w}} of shape {if (is.null(got)) 'NULL' else format_tuple(got)}."
+      ), class = c("rgru_error_weights", "rgru_error"), call = NULL)
+    }
+    value <- as.numeric(w)
+    if (length(want) > 1 || !is.null(dim(v$value))) dim(value) <- dim(v$value)
+    v$value <- value
+  }
+  invisible(variables)
+}
+
+# The handle --------------------------------------------------------------
+
+layer_handle <- function(layer) {
+  force(layer)
+  handle <- function(object, ...) compose_layer(object, layer, ...)
+  class(handle) <- c(layer_handle_classes(layer), "rgru_layer", "function")
+  handle
+}
+
+layer_handle_classes <- function(layer) {
+  switch(layer$class_name,
+    GRU = "rgru_layer_gru",
+    GRUCell = "rgru_cell_gru",
+    RNN = "rgru_layer_rnn",
+    Dense = "rgru_layer_dense",
+    Masking = "rgru_layer_masking",
+    Embedding = "rgru_layer_embedding",
+    Sequential = c("rgru_model_sequential", "rgru_model"),
+    Functional = c("rgru_model_functional", "rgru_model"),
+    character()
+  )
+}
+
+# The R6 object behind a handle (or the object itself).
+layer_object <- function(x) {
+  if (inherits(x, "RgruLayer")) return(x)
+  if (inherits(x, "rgru_layer")) return(environment(unclass(x))$layer)
+  NULL
+}
+
+#' @export
+`$.rgru_layer` <- function(x, name) {
+  layer_object(x)[[name]]
+}
+
+#' @export
+`[[.rgru_layer` <- function(x, i, ...) {
+  layer_object(x)[[i]]
+}
+
+#' @export
+`$<-.rgru_layer` <- function(x, name, value) {
+  obj <- layer_object(x)
+  obj[[name]] <- value
+  x
+}
+
+#' @export
+.DollarNames.rgru_layer <- function(x, pattern = "") {
+  obj <- layer_object(x)
+  nms <- setdiff(ls(obj, all.names = FALSE), c("clone", "initialize", "handle"))
+  grep(pattern, nms, value = TRUE)
+}
+
+#' @export
+print.rgru_layer <- function(x, ...) {
+  obj <- layer_object(x)
+  cat(sprintf("<%s name=%s, built=%s>\n", obj$class_name, obj$name,
+              if (obj$built) "True" else "False"))
+  invisible(x)
+}
+
+#' @export
+format.rgru_layer <- function(x, ...) {
+  obj <- layer_object(x)
+  sprintf("<%s name=%s>", obj$class_name, obj$name)
+}
+
+# Composition (keras3's create_layer()/compose_layer() semantics) ----------
+
+# `object` must already have been forced by the caller, before the layer was made,
+# so pipe chains create layers in reading order.
+create_layer <- function(layer, object) {
+  if (is.null(object)) return(layer$handle)
+  compose_layer(object, layer)
+}
+
+compose_layer <- function(object, layer, ...) {
+  if (missing(object) || is.null(object)) {
+    cli::cli_abort(c(
+      "A layer must be called on inputs.",
+      i = "Call {.code layer(inputs)} with an array, a {.fn keras_input} tensor or a sequential model."
+    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+  }
+  if (inherits(object, "rgru_model_sequential")) {
+    if (...length() > 0) cli::cli_warn("Arguments in {.arg ...} are ignored when adding a layer to a model.")
+    layer_object(object)$add(layer)
+    return(invisible(object))
+  }
+  layer$call_handle(object, ...)
+}
+
+# `layer(inputs, mask, training, initial_state)` on symbolic tensors or arrays.
+call_layer <- function(layer, inputs, mask = NULL, training = NULL, initial_state = NULL, ...) {
+  if (...length() > 0) {
+    extra <- names(list(...)) %||% rep("", ...length())
+    cli::cli_abort(c(
+      "Unexpected argument{?s} in a call of layer {.val {layer$name}}.",
+      i = "A layer is called as {.code layer(inputs, mask = NULL, training = NULL, initial_state = NULL)}.",
+      x = "Also got {.arg {ifelse(extra == '', '<unnamed>', extra)}}."
+    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+  }
+  if (!is.null(training)) training <- check_bool(training, "training", call = NULL)
+  if (is_symbolic_input(inputs) || is_symbolic_input(initial_state)) {
+    return(call_layer_symbolic(layer, inputs, mask = mask, training = training,
+                               initial_state = initial_state))
+  }
+  inputs <- layer$coerce_inputs(inputs)
+  if (!is.null(initial_state)) initial_state <- coerce_initial_state(initial_state)
+  result <- layer$forward(inputs, mask = mask, training = isTRUE(training),
+                          initial_state = initial_state, keep_tape = FALSE)
+  result$outputs
+}
+
+Layer$set("public", "call_handle", function(inputs, ...) call_layer(self, inputs, ...))
+
+Layer$set("public", "coerce_inputs", function(inputs) {
+  as_input_array(inputs, "inputs")
+})
+
+# Arrays in, with the dimension (batch, ...) kept: a vector becomes a column.
+as_input_array <- function(x, arg) {
+  if (is.data.frame(x)) x <- as.matrix(x)
+  if (is.logical(x) && !is.null(dim(x))) storage.mode(x) <- "double"
+  if (!is.numeric(x) || is.object(x) && !is.array(x) && !is.matrix(x)) {
+    cli::cli_abort(c(
+      "{.arg {arg}} must be a numeric array.",
+      x = "Got {.obj_type_friendly {x}}."
+    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+  }
+  if (length(x) == 0) {
+    cli::cli_abort(c(
+      "{.arg {arg}} must not be empty.",
+      x = "Got an array of shape {format_tuple(value_shape(x))}."
+    ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+  }
+  if (is.null(dim(x))) x <- array(x, dim = c(length(x), 1L))
+  storage.mode(x) <- "double"
+  x
+}
+
+coerce_initial_state <- function(initial_state) {
+  states <- if (is.list(initial_state)) initial_state else list(initial_state)
+  lapply(states, function(s) {
+    s <- as_input_array(s, "initial_state")
+    if (length(dim(s)) != 2) {
+      cli::cli_abort(c(
+        "{.arg initial_state} must be a matrix (batch, units) or a list of them.",
+        x = "Got an array of shape {format_tuple(dim(s))}."
+      ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+    }
+    s
+  })
+}
+
+batch_shape_of <- function(x) {
+  if (is.list(x)) return(lapply(x, batch_shape_of))
+  d <- value_shape(x)
+  d[1] <- NA_integer_
+  as.integer(d)
+}
+
+# Argument checks shared by the layers (the scalar ones are api-support's
+# check_*() in utils.R).
+
+abort_arg <- function(arg, value, expected, class = "rgru_error_argument") {
+  abort_expected(value, arg, expected, call = NULL, class = class)
+}
+
+# A shape without (batch = FALSE) or with its batch axis; NA/NULL entries unknown.
+arg_shape <- function(x, arg, batch = FALSE) {
+  if (inherits(x, "keras_shape") || is.list(x)) {
+    x <- vapply(unclass(x), function(d) if (is.null(d)) NA_real_ else as.numeric(d)[1], numeric(1))
+  }
+  ok <- (is.numeric(x) || is.logical(x) && all(is.na(x))) && length(x) >= 1 &&
+    all(is.na(x) | (x >= 1 & x == round(x) & x <= .Machine$integer.max))
+  if (!ok) abort_arg(arg, x, "a vector of positive integers (NA for an unknown size)",
+                     class = "rgru_error_shape")
+  as.integer(x)
+}

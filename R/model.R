@@ -1,0 +1,348 @@
+# What sequential and functional models share: the Model base class (a layer
+# holding layers), the activity-regularizer bookkeeping of forward/backward,
+# predict(), summary()/print(), get_weights()/set_weights(), get/from_config.
+
+Model <- R6::R6Class(
+  "RgruModel",
+  inherit = Layer,
+  cloneable = FALSE,
+  public = list(
+    layer_objects = list(),
+    sublayers = function() self$layer_objects,
+    # Grads of layer `layer` (aligned with its weights) added into `acc`
+    # (aligned with the model's weights), matching variables by identity.
+    accumulate_grads = function(acc, layer, grads) {
+      ids <- vapply(self$weights, function(v) v$id, integer(1))
+      layer_vars <- layer$weights
+      for (k in seq_along(layer_vars)) {
+        g <- if (k <= length(grads)) grads[[k]]
+        if (is.null(g)) next
+        j <- match(layer_vars[[k]]$id, ids)
+        acc[[j]] <- if (is.null(acc[[j]])) g else acc[[j]] + g
+      }
+      acc
+    },
+    empty_grads = function() rep(list(NULL), length(self$weights))
+  ),
+  active = list(
+    layers = function() lapply(self$layer_objects, function(l) l$handle)
+  )
+)
+
+# A layer's forward inside a model, with its activity-regularizer penalty.
+model_layer_forward <- function(layer, inputs, mask, training, initial_state, keep_tape) {
+  res <- layer$forward(inputs, mask = mask, training = training,
+                       initial_state = initial_state, keep_tape = keep_tape)
+  loss <- res$activity_loss %||% 0
+  reg <- layer$activity_regularizer
+  if (!is.null(reg)) {
+    for (out in output_list(res$outputs)) loss <- loss + reg$penalty(out)
+  }
+  res$activity_loss <- loss
+  res
+}
+
+model_layer_backward <- function(layer, res, d_outputs) {
+  reg <- layer$activity_regularizer
+  if (!is.null(reg)) {
+    if (is.list(res$outputs)) {
+      d_outputs <- Map(function(d, out) (d %||% 0) + reg$gradient(out), d_outputs, res$outputs)
+    } else {
+      d_outputs <- (d_outputs %||% 0) + reg$gradient(res$outputs)
+    }
+  }
+  layer$backward(res$tape, d_outputs)
+}
+
+output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs)
+
+# predict() ------------------------------------------------------------------
+
+#' Predict with a model
+#'
+#' Runs the model in inference mode (no dropout) on `x`, in batches of
+#' `batch_size` samples, and binds the results along the batch axis.
+#'
+#' @param object A model made by [keras_model_sequential()] or [keras_model()].
+#' @param x An array (batch first), or a list of arrays for a model with
+#'   several inputs.
+#' @param batch_size Samples per batch (default 32).
+#' @param verbose,steps,callbacks Accepted for compatibility with keras3; ignored.
+#' @param ... Must be empty.
+#'
+#' @returns An array, or a list of arrays for a model with several outputs.
+#' @family model functions
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = c(5, 3)) |>
+#'   layer_gru(4) |>
+#'   layer_dense(1)
+#' x <- random_uniform(c(10, 5, 3))
+#' dim(predict(model, x, batch_size = 4))
+predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL,
+                               callbacks = NULL, ...) {
+  model <- layer_object(object)
+  batch_size <- if (is.null(batch_size)) 32L else check_positive_integer(batch_size, "batch_size", call = NULL)
+  inputs <- if (is.list(x) && !is.data.frame(x)) lapply(x, as_input_array, arg = "x") else
+    as_input_array(x, "x")
+  n <- if (is.list(inputs)) dim(inputs[[1]])[1] else dim(inputs)[1]
+  if (is.list(inputs) && any(vapply(inputs, function(a) dim(a)[1], integer(1)) != n)) {
+    cli::cli_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
+                   class = c("rgru_error_input", "rgru_error"), call = NULL)
+  }
+  starts <- seq(1L, n, by = batch_size)
+  pieces <- lapply(starts, function(s) {
+    rows <- s:min(n, s + batch_size - 1L)
+    batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
+      slice_rows(inputs, rows)
+    model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+  })
+  if (is.list(pieces[[1]])) {
+    return(lapply(seq_along(pieces[[1]]), function(i) bind_rows_arrays(lapply(pieces, `[[`, i))))
+  }
+  bind_rows_arrays(pieces)
+}
+
+slice_rows <- function(x, rows) {
+  nd <- length(dim(x))
+  do.call(`[`, c(list(x, rows), rep(list(TRUE), nd - 1L), list(drop = FALSE)))
+}
+
+bind_rows_arrays <- function(pieces) {
+  if (length(pieces) == 1L) return(pieces[[1]])
+  d <- dim(pieces[[1]])
+  n <- sum(vapply(pieces, function(p) dim(p)[1], integer(1)))
+  out <- array(0, c(n, d[-1]))
+  start <- 0L
+  for (p in pieces) {
+    rows <- start + seq_len(dim(p)[1])
+    out <- do.call(`[<-`, c(list(out, rows), rep(list(TRUE), length(d) - 1L), list(value = p)))
+    start <- start + dim(p)[1]
+  }
+  out
+}
+
+# Weights ------------------------------------------------------------------
+
+#' Get or set the weights of a layer or model
+#'
+#' `get_weights()` returns the weight arrays in Keras's layout and order (for a
+#' GRU: `kernel` (input_dim, 3*units), `recurrent_kernel` (units, 3*units),
+#' `bias` (2, 3*units) with gates in the order z, r, h); `set_weights()` sets
+#' them from a list in the same order and shapes.
+#'
+#' @param object A layer or model.
+#' @param trainable `NA` (all weights), `TRUE` (trainable only) or `FALSE`
+#'   (non-trainable only).
+#' @param weights A list of arrays, as `get_weights()` returns.
+#'
+#' @returns `get_weights()`: a list of arrays. `set_weights()`: `object`,
+#'   invisibly.
+#' @family model functions
+#' @export
+#' @examples
+#' gru <- layer_gru(units = 2)
+#' invisible(gru(random_uniform(c(1, 3, 4))))
+#' w <- get_weights(gru)
+#' lapply(w, dim)
+#' w[[1]][] <- 0
+#' set_weights(gru, w)
+#' get_weights(gru)[[1]]
+get_weights <- function(object, trainable = NA) {
+  layer <- as_layer_object(object, "object")
+  vars <- if (is.na(trainable)) layer$weights else if (isTRUE(trainable))
+    layer$trainable_weights else layer$non_trainable_weights
+  lapply(vars, function(v) v$value)
+}
+
+#' @rdname get_weights
+#' @export
+set_weights <- function(object, weights) {
+  layer <- as_layer_object(object, "object")
+  assign_weights(layer$weights, weights)
+  invisible(object)
+}
+
+as_layer_object <- function(x, arg) {
+  obj <- layer_object(x)
+  if (is.null(obj)) abort_arg(arg, x, "a layer or model")
+  obj
+}
+
+# Configuration --------------------------------------------------------------
+
+#' Layer and model configuration
+#'
+#' `get_config()` returns the arguments that recreate a layer or model (without
+#' its weights); `from_config()` makes a new, unbuilt object from such a
+#' configuration (new weights are initialized; copy them with
+#' [get_weights()]/[set_weights()]).
+#'
+#' @param object A layer or model.
+#' @param config A configuration from `get_config()`.
+#' @param custom_objects Must be `NULL`; accepted for compatibility.
+#'
+#' @returns `get_config()`: a named list. `from_config()`: a layer or model.
+#' @family model functions
+#' @export
+#' @examples
+#' gru <- layer_gru(units = 3, return_sequences = TRUE)
+#' config <- get_config(gru)
+#' config$units
+#' gru2 <- from_config(config)
+#' gru2$return_sequences
+get_config <- function(object) {
+  as_layer_object(object, "object")$get_config()
+}
+
+#' @rdname get_config
+#' @export
+from_config <- function(config, custom_objects = NULL) {
+  class_name <- attr(config, "rgru_class")
+  builder <- config_builders[[class_name %||% ""]]
+  if (is.null(builder)) {
+    abort_arg("config", config, "a configuration made by `get_config()`")
+  }
+  builder(unclass_config(config))
+}
+
+unclass_config <- function(config) {
+  attr(config, "rgru_class") <- NULL
+  config
+}
+
+# Recreates a layer from its config: common keywords plus constructor arguments.
+layer_from_config <- function(constructor) {
+  force(constructor)
+  function(config) {
+    config$name <- NULL  # a recreated layer gets a fresh, unique name
+    do.call(constructor, config)$handle
+  }
+}
+
+config_builders <- list(
+  RgruGruLayer = layer_from_config(GruLayer$new),
+  RgruDenseLayer = layer_from_config(DenseLayer$new),
+  RgruMaskingLayer = layer_from_config(MaskingLayer$new),
+  RgruEmbeddingLayer = layer_from_config(EmbeddingLayer$new),
+  RgruGruCell = layer_from_config(GruCell$new),
+  RgruSequential = function(config) sequential_from_config(config),
+  RgruFunctional = function(config) functional_from_config(config),
+  RgruRnnLayer = function(config) {
+    cell <- from_config(config$cell)
+    config$cell <- layer_object(cell)
+    config$name <- NULL
+    do.call(RnnLayer$new, config)$handle
+  }
+)
+
+# summary() and print() --------------------------------------------------------
+
+#' Print a summary of a model
+#'
+#' Keras's table: each layer with its type, output shape and number of
+#' parameters, then the totals (with their memory size) split into trainable
+#' and non-trainable.
+#'
+#' @param object,x A model.
+#' @param ... Ignored.
+#'
+#' @returns `object`, invisibly.
+#' @family model functions
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = c(10, 8)) |>
+#'   layer_gru(16) |>
+#'   layer_dense(1)
+#' summary(model)
+summary.rgru_model <- function(object, ...) {
+  cat(format_model_summary(layer_object(object)), sep = "\n")
+  invisible(object)
+}
+
+#' @rdname summary.rgru_model
+#' @export
+print.rgru_model <- function(x, ...) {
+  summary.rgru_model(x, ...)
+}
+
+#' @export
+format.rgru_model <- function(x, ...) {
+  format_model_summary(layer_object(x))
+}
+
+format_model_summary <- function(model) {
+  rows <- model$summary_rows()
+  cols <- c("Layer (type)", "Output Shape", "Param #")
+  cells <- cbind(rows$layer, rows$shape, rows$params)
+  if (!is.null(rows$connected)) {
+    cols <- c(cols, "Connected to")
+    cells <- cbind(cells, rows$connected)
+  }
+  right <- cols == "Param #"
+  widths <- pmax(nchar(cols), apply(cells, 2, function(c) max(nchar(c), 0L))) + 2L
+  widths <- pmax(widths, c(33L, 24L, 15L, 20L)[seq_along(cols)])
+  box <- summary_box_chars()
+  pad <- function(text, width, right_align) {
+    text <- paste0(" ", text, " ")
+    fill <- strrep(" ", pmax(0L, width - nchar(text)))
+    ifelse(right_align, paste0(fill, text), paste0(text, fill))
+  }
+  rule <- function(left, mid, right, fill) {
+    paste0(left, paste(vapply(widths, function(w) strrep(fill, w), ""), collapse = mid), right)
+  }
+  line <- function(values, v) paste0(v, paste(pad(values, widths, right), collapse = v), v)
+  out <- c(sprintf("Model: \"%s\"", model$name),
+           rule(box$tl, box$tm, box$tr, box$th),
+           line(cols, box$hv),
+           rule(box$hl, box$hm, box$hr, box$th))
+  for (i in seq_len(nrow(cells))) {
+    if (i > 1) out <- c(out, rule(box$ml, box$mm, box$mr, box$h))
+    out <- c(out, line(cells[i, ], box$v))
+  }
+  out <- c(out, rule(box$bl, box$bm, box$br, box$h))
+  total <- model$count_params()
+  trainable <- sum(vapply(model$trainable_weights, function(v) length(v$value), numeric(1)))
+  bytes <- if (model$dtype == "float64") 8 else 4
+  c(out,
+    sprintf(" Total params: %s (%s)", format_count(total), format_bytes(total * bytes)),
+    sprintf(" Trainable params: %s (%s)", format_count(trainable), format_bytes(trainable * bytes)),
+    sprintf(" Non-trainable params: %s (%s)", format_count(total - trainable),
+            format_bytes((total - trainable) * bytes)))
+}
+
+summary_box_chars <- function() {
+  if (cli::is_utf8_output()) {
+    list(tl = "\u250f", tm = "\u2533", tr = "\u2513", th = "\u2501", hv = "\u2503",
+         hl = "\u2521", hm = "\u2547", hr = "\u2529", v = "\u2502", h = "\u2500",
+         ml = "\u251c", mm = "\u253c", mr = "\u2524", bl = "\u2514", bm = "\u2534",
+         br = "\u2518")
+  } else {
+    list(tl = "+", tm = "+", tr = "+", th = "=", hv = "|", hl = "+", hm = "+", hr = "+",
+         v = "|", h = "-", ml = "+", mm = "+", mr = "+", bl = "+", bm = "+", br = "+")
+  }
+}
+
+format_count <- function(n) formatC(n, format = "d", big.mark = ",")
+
+# Keras's readable memory size: binary units with two decimals.
+format_bytes <- function(bytes) {
+  units <- c("B", "KB", "MB", "GB", "TB")
+  i <- 1L
+  while (bytes >= 1024 && i < length(units)) {
+    bytes <- bytes / 1024
+    i <- i + 1L
+  }
+  sprintf("%.2f %s", bytes, units[i])
+}
+
+format_output_shape <- function(shape) {
+  if (is.null(shape)) return("?")
+  if (is.list(shape)) return(paste0("[", paste(vapply(shape, format_tuple, ""), collapse = ", "), "]"))
+  format_tuple(shape)
+}
+
+layer_summary_params <- function(layer) {
+  if (!layer$built && layer$class_name != "InputLayer") return("0 (unbuilt)")
+  format_count(layer$count_params())
+}
