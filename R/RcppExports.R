@@ -17,8 +17,8 @@ cudnn_sequence_lengths_cpp <- function(mask) {
     .Call(`_rgru_cudnn_sequence_lengths_cpp`, mask)
 }
 
-cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards) {
-    .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards)
+cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards, initial_state = NULL) {
+    .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards, initial_state)
 }
 
 cuda_runtime_info_cpp <- function() {

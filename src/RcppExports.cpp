@@ -55,15 +55,16 @@ BEGIN_RCPP
 END_RCPP
 }
 // cudnn_layout_apply_cpp
-Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a, Rcpp::IntegerVector lengths, bool go_backwards);
-RcppExport SEXP _rgru_cudnn_layout_apply_cpp(SEXP opSEXP, SEXP aSEXP, SEXP lengthsSEXP, SEXP go_backwardsSEXP) {
+Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a, Rcpp::IntegerVector lengths, bool go_backwards, SEXP initial_state);
+RcppExport SEXP _rgru_cudnn_layout_apply_cpp(SEXP opSEXP, SEXP aSEXP, SEXP lengthsSEXP, SEXP go_backwardsSEXP, SEXP initial_stateSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type a(aSEXP);
     Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type lengths(lengthsSEXP);
     Rcpp::traits::input_parameter< bool >::type go_backwards(go_backwardsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cudnn_layout_apply_cpp(op, a, lengths, go_backwards));
+    Rcpp::traits::input_parameter< SEXP >::type initial_state(initial_stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(cudnn_layout_apply_cpp(op, a, lengths, go_backwards, initial_state));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -163,7 +164,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},
-    {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 4},
+    {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 5},
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 0},
     {"_rgru_cudnn_release_cpp", (DL_FUNC) &_rgru_cudnn_release_cpp, 0},
     {"_rgru_cudnn_gru_forward_cpp", (DL_FUNC) &_rgru_cudnn_gru_forward_cpp, 15},

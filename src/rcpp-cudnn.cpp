@@ -119,30 +119,43 @@ Rcpp::IntegerVector cudnn_sequence_lengths_cpp(Rcpp::LogicalMatrix mask) {
 }
 
 // The host references of the device layout conversions, one array in, one out:
-//   "to_input"        x (B, T, F) -> cuDNN [T, B, F] input      (returned as array (F, B, T))
-//   "from_output"     cuDNN y (U, B, T) -> returned sequence (B, T, U)
-//   "to_output_grad"  d_sequence (B, T, U) -> cuDNN dy (U, B, T)
-//   "from_input_grad" cuDNN dx (F, B, T) -> d_x (B, T, F)
+//   "to_input"           x (B, T, F) -> cuDNN [T, B, F] input   (returned as array (F, B, T))
+//   "from_output"        cuDNN y (U, B, T) [+ initial_state (B, U)] -> sequence (B, T, U)
+//   "to_output_grad"     d_sequence (B, T, U) -> cuDNN dy (U, B, T)
+//   "from_input_grad"    cuDNN dx (F, B, T) -> d_x (B, T, F)
+//   "padding_state_grad" d_sequence (B, T, U) -> its part of d_initial_state (B, U)
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a,
-                                           Rcpp::IntegerVector lengths, bool go_backwards) {
-  if (op != "to_input" && op != "from_output" && op != "to_output_grad" &&
-      op != "from_input_grad") {
+                                           Rcpp::IntegerVector lengths, bool go_backwards,
+                                           SEXP initial_state = R_NilValue) {
+  const bool r_layout_in =
+      op == "to_input" || op == "to_output_grad" || op == "padding_state_grad";
+  if (!r_layout_in && op != "from_output" && op != "from_input_grad") {
     Rcpp::stop("unknown layout operation \"%s\"", op);
   }
   const std::vector<int> dim = dims_of(a);
   if (dim.size() != 3) Rcpp::stop("`a` must be a 3-d array");
-  const bool r_layout_in = op == "to_input" || op == "to_output_grad";
   const index_t batch = r_layout_in ? dim[0] : dim[1];
   const index_t steps = r_layout_in ? dim[1] : dim[2];
   const index_t features = r_layout_in ? dim[2] : dim[0];
   const std::vector<int> lens = lengths_from(lengths, batch, steps);
   rgru::GruDims d{batch, steps, features, features};
+  const double* h0 = nullptr;
+  if (!Rf_isNull(initial_state)) {
+    expect_dims(initial_state, {static_cast<int>(batch), static_cast<int>(features)},
+                "initial_state");
+    h0 = REAL(initial_state);
+  }
+  if (op == "padding_state_grad") {
+    Rcpp::NumericMatrix out(batch, features);
+    layout::host_padding_state_grad(d, lens, go_backwards, a.begin(), out.begin());
+    return out;
+  }
   Rcpp::NumericVector out(a.size());
   if (op == "to_input") {
     layout::host_to_cudnn_input(d, lens, go_backwards, a.begin(), out.begin());
   } else if (op == "from_output") {
-    layout::host_from_cudnn_output(d, lens, go_backwards, a.begin(), out.begin());
+    layout::host_from_cudnn_output(d, lens, go_backwards, a.begin(), h0, out.begin());
   } else if (op == "to_output_grad") {
     layout::host_to_cudnn_output_grad(d, lens, go_backwards, a.begin(), out.begin());
   } else {

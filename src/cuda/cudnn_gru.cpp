@@ -313,8 +313,8 @@ void Tape::run_forward(const T* x_in, const T* h0_in, T* seq_out, T* final_out,
   forward_done = training;
   reserve_fresh = training;
   if (seq_out != nullptr) {
-    launch_from_cudnn_output<T>(shape(dims.units), lengths_device.as<int>(), y.as<T>(), seq_out,
-                                stream());
+    launch_from_cudnn_output<T>(shape(dims.units), lengths_device.as<int>(), y.as<T>(), h0_in,
+                                seq_out, stream());
   }
   launch_transpose<T>(dims.units, dims.batch, hy.as<T>(), final_out, stream());
 }
@@ -370,7 +370,8 @@ void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_
       plan->weight_bytes, dw_out, ws_bytes, ws, reserve_bytes, reserve.get()));
   launch_from_cudnn_input_grad<T>(shape(dims.input_dim), lengths_device.as<int>(), dx.as<T>(),
                                   dx_out, stream());
-  launch_transpose<T>(dims.units, dims.batch, dhx.as<T>(), dh0_out, stream());
+  launch_from_cudnn_state_grad<T>(shape(dims.units), lengths_device.as<int>(), dhx.as<T>(),
+                                  dseq_in, dh0_out, stream());
 }
 
 // --- Engine -----------------------------------------------------------------------

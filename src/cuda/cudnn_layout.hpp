@@ -172,13 +172,18 @@ RGRU_HD inline index_t output_position(index_t k, index_t len, index_t timesteps
 }
 
 // Which cuDNN output time the returned sequence holds at processing position p, or -1
-// for a zero. Keras (zero_output_for_mask = FALSE) repeats the previous output at a
-// masked step: forward, the steps after len repeat the last valid output; backwards,
-// the leading padding repeats the initial "previous output", which is zero.
+// for the initial state. A masked step keeps the state and outputs it (the CPU engine's
+// rule, and Keras's JAX and torch backends'): forward, the steps after len repeat the
+// last valid output; backwards, the leading padding outputs the initial state.
 RGRU_HD inline index_t output_source(index_t p, index_t len, index_t timesteps,
                                      bool go_backwards) {
   if (go_backwards) return p < timesteps - len ? -1 : p - (timesteps - len);
   return p < len ? p : len - 1;
+}
+
+// How many leading processing positions output the initial state.
+RGRU_HD inline index_t leading_padding(index_t len, index_t timesteps, bool go_backwards) {
+  return go_backwards ? timesteps - len : 0;
 }
 
 // Host reference of the device conversions (used by tests; the kernels apply the
@@ -201,16 +206,35 @@ void host_to_cudnn_input(const GruDims& d, const std::vector<int>& lengths, bool
 }
 
 // cuDNN y [t, b, u] -> returned sequence (batch, timesteps, units) in processing order.
+// initial_state is R's (batch, units), or null for zeros.
 template <typename T>
 void host_from_cudnn_output(const GruDims& d, const std::vector<int>& lengths,
-                            bool go_backwards, const T* y, T* sequence) {
+                            bool go_backwards, const T* y, const T* initial_state,
+                            T* sequence) {
   const index_t B = d.batch, Tn = d.timesteps, U = d.units;
   for (index_t u = 0; u < U; ++u) {
     for (index_t p = 0; p < Tn; ++p) {
       for (index_t b = 0; b < B; ++b) {
         const index_t k = output_source(p, lengths[static_cast<std::size_t>(b)], Tn, go_backwards);
-        sequence[b + B * (p + Tn * u)] = k < 0 ? T(0) : y[u + U * (b + B * k)];
+        const T h0 = initial_state != nullptr ? initial_state[b + B * u] : T(0);
+        sequence[b + B * (p + Tn * u)] = k < 0 ? h0 : y[u + U * (b + B * k)];
       }
+    }
+  }
+}
+
+// The part of the initial state's gradient that flows through the leading padding
+// (go_backwards): the sum of d_sequence over those positions, as (batch, units).
+template <typename T>
+void host_padding_state_grad(const GruDims& d, const std::vector<int>& lengths,
+                             bool go_backwards, const T* d_sequence, T* d_state) {
+  const index_t B = d.batch, Tn = d.timesteps, U = d.units;
+  for (index_t u = 0; u < U; ++u) {
+    for (index_t b = 0; b < B; ++b) {
+      const index_t lead = leading_padding(lengths[static_cast<std::size_t>(b)], Tn, go_backwards);
+      T acc = T(0);
+      for (index_t p = 0; p < lead; ++p) acc += d_sequence[b + B * (p + Tn * u)];
+      d_state[b + B * u] = acc;
     }
   }
 }

@@ -10,6 +10,7 @@ namespace cuda {
 namespace {
 
 using cudnn_layout::input_time;
+using cudnn_layout::leading_padding;
 using cudnn_layout::output_source;
 using std::int64_t;
 
@@ -36,7 +37,8 @@ __global__ void to_cudnn_input(SeqShape s, const int* lengths, const T* x, T* ou
 }
 
 template <typename T>
-__global__ void from_cudnn_output(SeqShape s, const int* lengths, const T* y, T* sequence) {
+__global__ void from_cudnn_output(SeqShape s, const int* lengths, const T* y,
+                                  const T* initial_state, T* sequence) {
   const int64_t n = s.batch * s.timesteps * s.features;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -45,7 +47,8 @@ __global__ void from_cudnn_output(SeqShape s, const int* lengths, const T* y, T*
     const int64_t p = (i / s.batch) % s.timesteps;
     const int64_t u = i / (s.batch * s.timesteps);
     const int64_t k = output_source(p, lengths[b], s.timesteps, s.go_backwards);
-    sequence[i] = k < 0 ? T(0) : y[u + s.features * (b + s.batch * k)];
+    const T h0 = initial_state != nullptr ? initial_state[b + s.batch * u] : T(0);
+    sequence[i] = k < 0 ? h0 : y[u + s.features * (b + s.batch * k)];
   }
 }
 
@@ -92,6 +95,25 @@ __global__ void from_cudnn_input_grad(SeqShape s, const int* lengths, const T* d
   }
 }
 
+// cuDNN's dhx [b, u] -> R's (batch, units), plus what reached the initial state through
+// the leading padding of a go_backwards pass (see host_padding_state_grad).
+template <typename T>
+__global__ void from_cudnn_state_grad(SeqShape s, const int* lengths, const T* dhx,
+                                      const T* d_sequence, T* d_state) {
+  const int64_t n = s.batch * s.features;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = i % s.batch;
+    const int64_t u = i / s.batch;
+    T acc = dhx[u + s.features * b];
+    if (d_sequence != nullptr) {
+      const int64_t lead = leading_padding(lengths[b], s.timesteps, s.go_backwards);
+      for (int64_t p = 0; p < lead; ++p) acc += d_sequence[b + s.batch * (p + s.timesteps * u)];
+    }
+    d_state[i] = acc;
+  }
+}
+
 template <typename T>
 __global__ void transpose(int64_t rows, int64_t cols, const T* in, T* out) {
   const int64_t n = rows * cols;
@@ -129,9 +151,9 @@ void launch_to_cudnn_input(const SeqShape& s, const int* lengths, const T* x, T*
 }
 
 template <typename T>
-void launch_from_cudnn_output(const SeqShape& s, const int* lengths, const T* y, T* sequence,
-                              cudaStream_t stream) {
-  launch(from_cudnn_output<T>, elements(s), stream, s, lengths, y, sequence);
+void launch_from_cudnn_output(const SeqShape& s, const int* lengths, const T* y,
+                              const T* initial_state, T* sequence, cudaStream_t stream) {
+  launch(from_cudnn_output<T>, elements(s), stream, s, lengths, y, initial_state, sequence);
 }
 
 template <typename T>
@@ -147,6 +169,13 @@ void launch_from_cudnn_input_grad(const SeqShape& s, const int* lengths, const T
 }
 
 template <typename T>
+void launch_from_cudnn_state_grad(const SeqShape& s, const int* lengths, const T* dhx,
+                                  const T* d_sequence, T* d_state, cudaStream_t stream) {
+  launch(from_cudnn_state_grad<T>, s.batch * s.features, stream, s, lengths, dhx, d_sequence,
+         d_state);
+}
+
+template <typename T>
 void launch_transpose(int64_t rows, int64_t cols, const T* in, T* out, cudaStream_t stream) {
   launch(transpose<T>, rows * cols, stream, rows, cols, in, out);
 }
@@ -154,8 +183,10 @@ void launch_transpose(int64_t rows, int64_t cols, const T* in, T* out, cudaStrea
 #define RGRU_INSTANTIATE_LAYOUT(T)                                                          \
   template void launch_to_cudnn_input<T>(const SeqShape&, const int*, const T*, T*,         \
                                          cudaStream_t);                                     \
-  template void launch_from_cudnn_output<T>(const SeqShape&, const int*, const T*, T*,      \
-                                            cudaStream_t);                                  \
+  template void launch_from_cudnn_output<T>(const SeqShape&, const int*, const T*, const T*, \
+                                            T*, cudaStream_t);                              \
+  template void launch_from_cudnn_state_grad<T>(const SeqShape&, const int*, const T*,      \
+                                                const T*, T*, cudaStream_t);                \
   template void launch_to_cudnn_output_grad<T>(const SeqShape&, const int*, const T*, T*,   \
                                                cudaStream_t);                               \
   template void launch_from_cudnn_input_grad<T>(const SeqShape&, const int*, const T*, T*,  \

@@ -23,10 +23,17 @@ template <typename T>
 void launch_to_cudnn_input(const SeqShape& s, const int* lengths, const T* x, T* out,
                            cudaStream_t stream);
 
-// cuDNN y [t, b, U] -> returned sequence (batch, timesteps, U), Keras's masked values.
+// cuDNN y [t, b, U] -> returned sequence (batch, timesteps, U), with masked steps
+// repeating the carried state; initial_state is R's (batch, U) or null for zeros.
 template <typename T>
-void launch_from_cudnn_output(const SeqShape& s, const int* lengths, const T* y, T* sequence,
-                              cudaStream_t stream);
+void launch_from_cudnn_output(const SeqShape& s, const int* lengths, const T* y,
+                              const T* initial_state, T* sequence, cudaStream_t stream);
+
+// cuDNN dhx [b, U] -> d_initial_state (batch, U), adding the gradient of the leading
+// padding's outputs (go_backwards) from d_sequence (may be null). s.features = U.
+template <typename T>
+void launch_from_cudnn_state_grad(const SeqShape& s, const int* lengths, const T* dhx,
+                                  const T* d_sequence, T* d_state, cudaStream_t stream);
 
 // d_sequence (batch, timesteps, U) -> cuDNN dy [t, b, U] (repeated outputs summed).
 template <typename T>

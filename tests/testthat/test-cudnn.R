@@ -152,8 +152,9 @@ test_that("the weight mapping's pieces land where cuDNN documents them", {
   expect_error(cudnn_unpack_weights_cpp(packed[-1], input_dim, units), "elements")
 })
 
-# Keras's generic masked RNN loop (zero_output_for_mask = FALSE), written independently
-# of the C++ code: masked steps keep the state and repeat the previous output.
+# Keras's masked RNN loop as the CPU engine (and Keras's JAX and torch backends) runs
+# it, written independently of the C++ code: a masked step keeps the state and
+# outputs it, so leading padding (go_backwards) outputs the initial state.
 gru_step_r <- function(x, h, kernel, recurrent, bias) {
   u <- ncol(recurrent) / 3
   blk <- function(g) (g - 1) * u + seq_len(u)
@@ -171,15 +172,13 @@ keras_masked_gru <- function(x, h0, kernel, recurrent, bias, mask, go_backwards)
   units <- ncol(h0)
   order <- if (go_backwards) rev(seq_len(steps)) else seq_len(steps)
   h <- h0
-  prev <- h0 * 0
   seq <- array(0, c(nrow(h0), steps, units))
   for (p in seq_along(order)) {
     t <- order[p]
     new <- gru_step_r(matrix(x[, t, ], nrow(h0)), h, kernel, recurrent, bias)
     keep <- mask[, t]
     h[keep, ] <- new[keep, ]
-    prev[keep, ] <- new[keep, ]
-    seq[, p, ] <- prev
+    seq[, p, ] <- h
   }
   list(sequence = seq, final_state = h)
 }
@@ -216,7 +215,7 @@ test_that("the sequence layout conversions reproduce Keras's masked and reversed
     xc <- cudnn_layout_apply_cpp("to_input", x, lengths, go_backwards)
     expect_equal(dim(xc), c(input_dim, batch, steps))
     got <- cudnn_semantics_gru(xc, lengths, h0, kernel, recurrent, bias)
-    seq <- cudnn_layout_apply_cpp("from_output", got$y, lengths, go_backwards)
+    seq <- cudnn_layout_apply_cpp("from_output", got$y, lengths, go_backwards, h0)
     expect_equal(seq, want$sequence, tolerance = 1e-12)
     expect_equal(got$hy, want$final_state, tolerance = 1e-12)
   }
@@ -232,11 +231,41 @@ test_that("the gradient layout conversions are the adjoints of the forward ones"
     dxc <- array(stats::rnorm(batch * steps * features), c(features, batch, steps))
     expect_equal(inner(cudnn_layout_apply_cpp("to_input", x, lengths, go_backwards), dxc),
                  inner(x, cudnn_layout_apply_cpp("from_input_grad", dxc, lengths, go_backwards)))
+    # The returned sequence is linear in (y, h0); its adjoint splits into cuDNN's dy and
+    # the part of d_initial_state that flows through leading padding.
     y <- array(stats::rnorm(batch * steps * features), c(features, batch, steps))
+    h0 <- matrix(stats::rnorm(batch * features), batch)
     dseq <- array(stats::rnorm(batch * steps * features), c(batch, steps, features))
-    expect_equal(inner(cudnn_layout_apply_cpp("from_output", y, lengths, go_backwards), dseq),
-                 inner(y, cudnn_layout_apply_cpp("to_output_grad", dseq, lengths, go_backwards)))
+    expect_equal(
+      inner(cudnn_layout_apply_cpp("from_output", y, lengths, go_backwards, h0), dseq),
+      inner(y, cudnn_layout_apply_cpp("to_output_grad", dseq, lengths, go_backwards)) +
+        inner(h0, cudnn_layout_apply_cpp("padding_state_grad", dseq, lengths, go_backwards))
+    )
+    pad_grad <- cudnn_layout_apply_cpp("padding_state_grad", dseq, lengths, go_backwards)
+    if (!go_backwards) expect_true(all(pad_grad == 0))
   }
   expect_error(cudnn_layout_apply_cpp("to_input", x, c(1L, 7L, 2L), FALSE), "1..timesteps")
   expect_error(cudnn_layout_apply_cpp("sideways", x, lengths, FALSE), "unknown")
+})
+
+test_that("cuDNN's semantics through the layout conversions match the CPU engine", {
+  skip_if_not(exists("gru_forward_cpp", mode = "function"), "CPU engine not built")
+  set.seed(4)
+  batch <- 3; steps <- 4; input_dim <- 2; units <- 3
+  kernel <- matrix(stats::rnorm(input_dim * 3 * units, sd = 0.5), input_dim)
+  recurrent <- matrix(stats::rnorm(units * 3 * units, sd = 0.5), units)
+  bias <- matrix(stats::rnorm(6 * units, sd = 0.1), 2)
+  x <- array(stats::rnorm(batch * steps * input_dim), c(batch, steps, input_dim))
+  h0 <- matrix(stats::rnorm(batch * units), batch)
+  lengths <- c(4L, 2L, 1L)
+  mask <- outer(lengths, seq_len(steps), ">=")
+  for (go_backwards in c(FALSE, TRUE)) {
+    cpu <- gru_forward_cpp(x, kernel, recurrent, bias, h0, mask, NULL, NULL, "tanh", "sigmoid",
+                           TRUE, go_backwards, TRUE, "float64", FALSE)
+    xc <- cudnn_layout_apply_cpp("to_input", x, lengths, go_backwards)
+    got <- cudnn_semantics_gru(xc, lengths, h0, kernel, recurrent, bias)
+    expect_equal(cudnn_layout_apply_cpp("from_output", got$y, lengths, go_backwards, h0),
+                 cpu$sequence, tolerance = 1e-12)
+    expect_equal(got$hy, cpu$final_state, tolerance = 1e-12)
+  }
 })
