@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rgru/engine.hpp"
@@ -63,12 +64,11 @@ std::vector<T> to_vector(SEXP x) {
   return out;
 }
 
-template <typename T>
-SEXP to_r(const T* p, const std::vector<index_t>& dims) {
+// A double array with the given dims, uninitialised (the caller fills it).
+Rcpp::NumericVector new_array(const std::vector<index_t>& dims) {
   R_xlen_t n = 1;
   for (index_t d : dims) n *= d;
-  Rcpp::NumericVector out(n);
-  for (R_xlen_t i = 0; i < n; ++i) out[i] = static_cast<double>(p[i]);
+  Rcpp::NumericVector out(Rcpp::no_init(n));
   if (dims.size() > 1) {
     Rcpp::IntegerVector d(dims.size());
     for (size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);
@@ -76,6 +76,33 @@ SEXP to_r(const T* p, const std::vector<index_t>& dims) {
   }
   return out;
 }
+
+template <typename T>
+SEXP to_r(const T* p, const std::vector<index_t>& dims) {
+  Rcpp::NumericVector out = new_array(dims);
+  std::copy(p, p + out.size(), out.begin());
+  return out;
+}
+
+// Read-only T view of an R numeric: R's own memory for float64 doubles, else a copy.
+template <typename T>
+class NumericView {
+ public:
+  explicit NumericView(SEXP x) {
+    if (Rf_isNull(x)) return;
+    if (std::is_same<T, double>::value && TYPEOF(x) == REALSXP) {
+      data_ = reinterpret_cast<const T*>(REAL(x));
+    } else {
+      copy_ = to_vector<T>(x);
+      data_ = copy_.data();
+    }
+  }
+  const T* data() const { return data_; }
+
+ private:
+  std::vector<T> copy_;
+  const T* data_ = nullptr;
+};
 
 struct EngineTape {
   std::unique_ptr<rgru::GruTape<float>> f32;
@@ -97,9 +124,9 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
                        SEXP recurrent_dropout, bool keep_tape, int threads) {
   const rgru::GruDims& d = a.dims;
   const index_t H3 = 3 * d.units;
-  std::vector<T> xv = to_vector<T>(x), kv = to_vector<T>(kernel),
-                 uv = to_vector<T>(recurrent_kernel);
-  std::vector<T> bi, br, h0, dpi, dpr;
+  NumericView<T> xv(x), kv(kernel), uv(recurrent_kernel), h0(initial_state), dpi(input_dropout),
+      dpr(recurrent_dropout);
+  std::vector<T> bi, br;
   if (!Rf_isNull(bias)) {
     std::vector<T> bv = to_vector<T>(bias);
     if (a.config.reset_after) {
@@ -113,10 +140,6 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
       bi = bv;
     }
   }
-  if (!Rf_isNull(initial_state)) h0 = to_vector<T>(initial_state);
-  if (!Rf_isNull(input_dropout)) dpi = to_vector<T>(input_dropout);
-  if (!Rf_isNull(recurrent_dropout)) dpr = to_vector<T>(recurrent_dropout);
-
   rgru::GruWeights<T> w;
   w.kernel = kv.data();
   w.recurrent_kernel = uv.data();
@@ -124,18 +147,25 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   w.recurrent_bias = br.empty() ? nullptr : br.data();
   rgru::GruInputs<T> in;
   in.x = xv.data();
-  in.initial_state = h0.empty() ? nullptr : h0.data();
+  in.initial_state = h0.data();
   in.mask = a.mask.empty() ? nullptr : a.mask.data();
-  in.input_dropout = dpi.empty() ? nullptr : dpi.data();
-  in.recurrent_dropout = dpr.empty() ? nullptr : dpr.data();
+  in.input_dropout = dpi.data();
+  in.recurrent_dropout = dpr.data();
   in.input_dropout_gates = a.input_gates;
   in.recurrent_dropout_gates = a.recurrent_gates;
 
-  std::vector<T> seq(a.config.return_sequences ? d.batch * d.timesteps * d.units : 0);
-  std::vector<T> fin(d.batch * d.units);
+  // float64 results are written straight into the R arrays returned.
+  const bool direct = std::is_same<T, double>::value;
+  SEXP seq_r = a.config.return_sequences ? SEXP(new_array({d.batch, d.timesteps, d.units}))
+                                         : R_NilValue;
+  Rcpp::RObject seq_guard(seq_r);
+  Rcpp::NumericVector fin_r = new_array({d.batch, d.units});
+  std::vector<T> seq(a.config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
+  std::vector<T> fin(direct ? 0 : d.batch * d.units);
   rgru::GruOutputs<T> out;
-  out.sequence = seq.empty() ? nullptr : seq.data();
-  out.final_state = fin.data();
+  out.sequence = !a.config.return_sequences ? nullptr
+                 : direct ? reinterpret_cast<T*>(REAL(seq_r)) : seq.data();
+  out.final_state = direct ? reinterpret_cast<T*>(REAL(fin_r)) : fin.data();
 
   std::unique_ptr<rgru::GruTape<T>> tape;
   if (keep_tape) tape.reset(new rgru::GruTape<T>());
@@ -144,11 +174,13 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
     rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), threads);
   }
 
-  Rcpp::List res = Rcpp::List::create(
-      Rcpp::Named("sequence") =
-          seq.empty() ? R_NilValue : to_r(seq.data(), {d.batch, d.timesteps, d.units}),
-      Rcpp::Named("final_state") = to_r(fin.data(), {d.batch, d.units}),
-      Rcpp::Named("tape") = R_NilValue);
+  if (!direct) {
+    if (a.config.return_sequences) std::copy(seq.begin(), seq.end(), REAL(seq_r));
+    std::copy(fin.begin(), fin.end(), fin_r.begin());
+  }
+  Rcpp::List res = Rcpp::List::create(Rcpp::Named("sequence") = seq_r,
+                                      Rcpp::Named("final_state") = fin_r,
+                                      Rcpp::Named("tape") = R_NilValue);
   if (keep_tape) {
     EngineTape* holder = new EngineTape();
     holder->bias_present = !Rf_isNull(bias);

@@ -1,10 +1,15 @@
 // The CPU GRU engine: forward pass and backpropagation through time, Keras 3 semantics.
 //
-// Layout (see gru.hpp): x is a (batch*timesteps) x input_dim matrix whose row b + batch*t
-// is sample b at original time t. Every per-step cache below uses the same rows, so the
-// input projection, and in backward the kernel, recurrent-kernel and input gradients,
-// are each one GEMM over the whole sequence; the time loop runs one recurrent GEMM per
-// step (two without reset_after) and one fused elementwise pass, with no allocation.
+// Caller-facing layout is R's (see gru.hpp). Internally every per-step quantity is kept
+// unit-major: gate pre-activations form a (3*units) x (batch*timesteps) matrix whose
+// column i = b + batch*t is sample b at original time t (the same index as the mask),
+// with the z, r, h rows of one sample contiguous. So:
+// - the input projection for the whole sequence is one GEMM (K' X');
+// - each step runs one recurrent GEMM (U' h', two without reset_after) and one fused
+//   elementwise pass that walks contiguous units (vectorisable for any batch size);
+// - backward's kernel, recurrent-kernel and input gradients are one GEMM each over the
+//   whole sequence, reading caches already laid out for them;
+// - nothing is allocated inside the time loop.
 //
 // Keras facts this follows (keras/src/layers/rnn/gru.py, rnn.py, backend rnn()):
 // - gates [z | r | h]; h = z * h_prev + (1 - z) * hh, with the undropped h_prev;
@@ -23,29 +28,33 @@
 #include "activations.hpp"
 #include "gemm.hpp"
 #include "gru.hpp"
+#include "vector_math.hpp"
 
 namespace rgru {
 
-// What backward needs from one forward call. Row i = b + batch*t (original time t).
+// What backward needs from one forward call; unit-major, column i = b + batch*t.
 template <typename T>
 struct GruTape {
   GruDims dims;
   GruConfig config;
   bool has_bias = false;
-  std::vector<T> kernel;            // (input_dim, 3*units)
-  std::vector<T> recurrent_kernel;  // (units, 3*units)
-  std::vector<int> mask;            // (batch, timesteps); empty: every step kept
-  std::vector<T> input_dropout;     // (batch, input_dim, gates) or empty
-  std::vector<T> recurrent_dropout; // (batch, units, gates) or empty
+  // Derivatives of both activations follow from their outputs (tanh, sigmoid, ...):
+  // then `pre` holds the outputs z, r, hh and `post` is unused.
+  bool outputs_only = false;
+  std::vector<T> kernel;             // (input_dim, 3*units), Keras layout
+  std::vector<T> recurrent_kernel;   // (units, 3*units), Keras layout
+  std::vector<int> mask;             // (batch*timesteps); empty: every step kept
+  std::vector<T> input_dropout;      // (batch, input_dim, gates), R layout, or empty
+  std::vector<T> recurrent_dropout;  // (units, batch, gates), transposed, or empty
   int input_dropout_gates = 1;
   int recurrent_dropout_gates = 1;
-  std::vector<T> inputs;            // (batch*timesteps, input_dim, input gates): x as the kernel saw it
-  std::vector<T> state_before;      // (batch*timesteps, units): h_prev of each step
-  std::vector<T> dropped_state;     // (batch*timesteps, units, gates) with recurrent dropout
-  std::vector<T> pre;               // (batch*timesteps, 3*units): pre-activations z, r, hh
-  std::vector<T> post;              // (batch*timesteps, 3*units): z, r, hh
-  std::vector<T> recurrent_h;       // reset_after: (batch*timesteps, units) h_prev U_h + b_h
-  std::vector<T> reset_state;       // !reset_after: (batch*timesteps, units) r * h_prev
+  std::vector<T> inputs;             // (batch*timesteps, input_dim, input gates): x as the kernel saw it
+  std::vector<T> state_before;       // (units, batch*timesteps): h_prev of each step
+  std::vector<T> dropped_state;      // (units, batch*timesteps, gates) with recurrent dropout
+  std::vector<T> pre;                // (3*units, batch*timesteps): pre-activations (or outputs)
+  std::vector<T> post;               // (3*units, batch*timesteps): z, r, hh
+  std::vector<T> recurrent_h;        // reset_after: (units, batch*timesteps) U_h' h_prev + b_h
+  std::vector<T> reset_state;        // !reset_after: (units, batch*timesteps) r * h_prev
 };
 
 namespace detail {
@@ -56,33 +65,36 @@ inline void require(bool ok, const std::string& what) {
 
 inline int threads_for(index_t work, int num_threads) {
   // Below this many elements per pass, waking threads costs more than it saves.
-  return (num_threads > 1 && work >= 16384) ? num_threads : 1;
+  return (num_threads > 1 && work >= 32768) ? num_threads : 1;
 }
 
+// dst (cols x rows) = src' for a column-major rows x cols src with leading dimension ld.
 template <typename T>
-inline const T* block(const std::vector<T>& v, index_t offset) {
-  return v.empty() ? nullptr : v.data() + offset;
+void transpose(const T* src, index_t rows, index_t cols, index_t ld, T* dst) {
+  for (index_t c = 0; c < cols; ++c)
+    for (index_t r = 0; r < rows; ++r) dst[c + cols * r] = src[r + ld * c];
 }
 
 }  // namespace detail
 
-inline void check_config(const GruConfig& c) {
-  detail::require(c.activation != Activation::glu_unsupported &&
-                      c.recurrent_activation != Activation::glu_unsupported,
-                  "activation not supported by the native engine");
+inline bool derivative_from_output(Activation a) {
+  return a == Activation::linear || a == Activation::tanh || a == Activation::sigmoid ||
+         a == Activation::exponential;
 }
 
 // Runs the layer over the sequence. outputs.final_state is always written,
 // outputs.sequence when config.return_sequences. When tape is not null it receives
-// what gru_backward() needs.
+// what gru_backward() needs. Results do not depend on num_threads.
 template <typename T>
 void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<T>& w,
                  const GruInputs<T>& in, const GruOutputs<T>& out, GruTape<T>* tape,
                  int num_threads = 1) {
   check_dims(dims);
-  check_config(config);
   const index_t B = dims.batch, T_ = dims.timesteps, F = dims.input_dim, H = dims.units;
-  const index_t BT = B * T_, H3 = 3 * H;
+  const index_t BT = B * T_, H2 = 2 * H, H3 = 3 * H;
+  detail::require(config.activation != Activation::glu_unsupported &&
+                      config.recurrent_activation != Activation::glu_unsupported,
+                  "activation not supported by the native engine");
   detail::require(w.kernel && w.recurrent_kernel, "kernel and recurrent_kernel are required");
   detail::require(in.x, "x is required");
   detail::require(out.final_state, "final_state output is required");
@@ -91,12 +103,13 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
                   "input dropout gates must be 1 or 3");
   detail::require(in.recurrent_dropout_gates == 1 || in.recurrent_dropout_gates == 3,
                   "recurrent dropout gates must be 1 or 3");
-  detail::require(!(w.recurrent_bias && !config.reset_after),
-                  "a recurrent bias needs reset_after");
+  detail::require(!(w.recurrent_bias && !config.reset_after), "a recurrent bias needs reset_after");
   const Activation act = config.activation, ract = config.recurrent_activation;
   const bool after = config.reset_after;
+  const bool rdrop = in.recurrent_dropout != nullptr;
   const int gi = in.input_dropout ? in.input_dropout_gates : 1;
-  const int gr = in.recurrent_dropout ? in.recurrent_dropout_gates : 1;
+  const int gr = rdrop ? in.recurrent_dropout_gates : 1;
+  const bool outputs_only = derivative_from_output(act) && derivative_from_output(ract);
 
   // Inputs as the kernel sees them (dropped when input dropout is on).
   std::vector<T> dropped_local;
@@ -117,168 +130,179 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     tape->inputs.assign(in.x, in.x + BT * F);
   }
 
-  // Whole-sequence input projection.
+  // Without a tape the projection is computed a few steps at a time (chunk), enough
+  // columns for an efficient GEMM while the buffer stays in cache.
+  const index_t chunk = tape ? T_ : std::min<index_t>(T_, std::max<index_t>(1, 512 / B));
   std::vector<T> pre_local;
   std::vector<T>& pre = tape ? tape->pre : pre_local;
-  pre.resize(static_cast<size_t>(BT * H3));
-  if (gi == 1) {
-    gemm<T>(false, false, BT, H3, F, T(1), xin, BT, w.kernel, F, T(0), pre.data(), BT);
-  } else {
-    for (int g = 0; g < 3; ++g)
-      gemm<T>(false, false, BT, H, F, T(1), xin + BT * F * g, BT, w.kernel + F * H * g, F,
-              T(0), pre.data() + BT * H * g, BT);
-  }
-  if (w.input_bias) {
-    for (index_t c = 0; c < H3; ++c) {
-      const T bc = w.input_bias[c];
-      T* col = pre.data() + BT * c;
-      for (index_t i = 0; i < BT; ++i) col[i] += bc;
+  pre.resize(static_cast<size_t>(H3 * B * chunk));
+  index_t chunk_start = -1;
+  auto project = [&](index_t t) {
+    chunk_start = (t / chunk) * chunk;
+    const index_t steps = std::min(chunk, T_ - chunk_start);
+    const index_t cols = B * steps, col0 = B * chunk_start;
+    T* p = pre.data();
+    if (gi == 1) {
+      gemm<T>(true, true, H3, cols, F, T(1), w.kernel, F, xin + col0, BT, T(0), p, H3);
+    } else {
+      for (int g = 0; g < 3; ++g)
+        gemm<T>(true, true, H, cols, F, T(1), w.kernel + F * H * g, F, xin + BT * F * g + col0, BT,
+                T(0), p + H * g, H3);
     }
-  }
+    if (w.input_bias) {
+      for (index_t i = 0; i < cols; ++i) {
+        T* col = p + H3 * i;
+        for (index_t c = 0; c < H3; ++c) col[c] += w.input_bias[c];
+      }
+    }
+  };
 
   if (tape) {
     tape->dims = dims;
     tape->config = config;
     tape->has_bias = w.input_bias != nullptr;
+    tape->outputs_only = outputs_only;
     tape->kernel.assign(w.kernel, w.kernel + F * H3);
     tape->recurrent_kernel.assign(w.recurrent_kernel, w.recurrent_kernel + H * H3);
     if (in.mask) tape->mask.assign(in.mask, in.mask + BT); else tape->mask.clear();
-    if (in.input_dropout)
-      tape->input_dropout.assign(in.input_dropout, in.input_dropout + B * F * gi);
-    else
-      tape->input_dropout.clear();
-    if (in.recurrent_dropout)
-      tape->recurrent_dropout.assign(in.recurrent_dropout, in.recurrent_dropout + B * H * gr);
-    else
-      tape->recurrent_dropout.clear();
+    if (in.input_dropout) tape->input_dropout.assign(in.input_dropout, in.input_dropout + B * F * gi);
+    else tape->input_dropout.clear();
+    tape->recurrent_dropout.clear();
     tape->input_dropout_gates = gi;
     tape->recurrent_dropout_gates = gr;
-    tape->state_before.resize(static_cast<size_t>(BT * H));
-    tape->post.resize(static_cast<size_t>(BT * H3));
-    if (in.recurrent_dropout) tape->dropped_state.resize(static_cast<size_t>(BT * H * gr));
+    tape->state_before.resize(static_cast<size_t>(H * BT));
+    if (outputs_only) tape->post.clear(); else tape->post.resize(static_cast<size_t>(H3 * BT));
+    if (rdrop) tape->dropped_state.resize(static_cast<size_t>(H * BT * gr));
     else tape->dropped_state.clear();
     if (after) {
-      tape->recurrent_h.resize(static_cast<size_t>(BT * H));
+      tape->recurrent_h.resize(static_cast<size_t>(H * BT));
       tape->reset_state.clear();
     } else {
-      tape->reset_state.resize(static_cast<size_t>(BT * H));
+      tape->reset_state.resize(static_cast<size_t>(H * BT));
       tape->recurrent_h.clear();
     }
   }
 
-  // Per-step workspace, allocated once.
-  std::vector<T> hprev(static_cast<size_t>(B * H)), hnew(static_cast<size_t>(B * H));
-  std::vector<T> rp(static_cast<size_t>(B * H3));
-  std::vector<T> hd(in.recurrent_dropout ? static_cast<size_t>(B * H * gr) : 0);
-  std::vector<T> q(after ? 0 : static_cast<size_t>(B * H));
-  std::vector<T> rq(after ? 0 : static_cast<size_t>(B * H));
-  std::vector<T> gates_local(tape ? 0 : static_cast<size_t>(B * H3));
-  if (in.initial_state) std::copy(in.initial_state, in.initial_state + B * H, hprev.begin());
+  // Recurrent dropout masks, transposed to (units, batch) like the state.
+  std::vector<T> mrt(rdrop ? static_cast<size_t>(H * B * gr) : 0);
+  for (int g = 0; g < (rdrop ? gr : 0); ++g)
+    detail::transpose(in.recurrent_dropout + B * H * g, B, H, B, mrt.data() + H * B * g);
+  if (tape && rdrop) tape->recurrent_dropout = mrt;
+
+  // Per-step workspace (units x batch, column per sample), allocated once.
+  std::vector<T> hprev(static_cast<size_t>(H * B)), hnew(static_cast<size_t>(H * B));
+  std::vector<T> rp(static_cast<size_t>(H3 * B));
+  std::vector<T> hd(rdrop && !tape ? static_cast<size_t>(H * B * gr) : 0);
+  std::vector<T> q(after ? 0 : static_cast<size_t>(H * B));
+  std::vector<T> rq(after ? 0 : static_cast<size_t>(H * B));
+  std::vector<T> post_local(tape ? 0 : static_cast<size_t>(H3 * B));
+  if (in.initial_state) detail::transpose(in.initial_state, B, H, B, hprev.data());
   else std::fill(hprev.begin(), hprev.end(), T(0));
 
   const int nt = detail::threads_for(B * H, num_threads);
-  const T* U = w.recurrent_kernel;
-  const T* rbias = w.recurrent_bias;
   (void)nt;
+  const T* U = w.recurrent_kernel;
+  const index_t ngates = after ? 3 : 2;
 
   for (index_t s = 0; s < T_; ++s) {
     const index_t t = config.go_backwards ? T_ - 1 - s : s;
-    const index_t row = B * t;
-    // Source of h_prev for each gate's recurrent product, with leading dimension B.
+    const index_t col0 = B * t;
+    if (!tape && (chunk_start < 0 || t < chunk_start || t >= chunk_start + chunk)) project(t);
+    if (tape && s == 0) project(0);
+    const index_t pcol0 = tape ? col0 : B * (t - chunk_start);
+
+    // h_prev as each gate's recurrent product sees it, (units, batch) with ld = units.
     const T* hsrc[3] = {hprev.data(), hprev.data(), hprev.data()};
-    if (in.recurrent_dropout) {
-      for (int g = 0; g < gr; ++g) {
-        const T* m = in.recurrent_dropout + B * H * g;
-        T* d = hd.data() + B * H * g;
-        for (index_t k = 0; k < B * H; ++k) d[k] = hprev[k] * m[k];
-      }
-      for (int g = 0; g < 3; ++g) hsrc[g] = hd.data() + B * H * (gr == 3 ? g : 0);
-    }
     if (tape) {
-      for (index_t j = 0; j < H; ++j)
-        std::memcpy(tape->state_before.data() + row + BT * j, hprev.data() + B * j, sizeof(T) * B);
-      for (int g = 0; g < (in.recurrent_dropout ? gr : 0); ++g)
-        for (index_t j = 0; j < H; ++j)
-          std::memcpy(tape->dropped_state.data() + BT * H * g + row + BT * j,
-                      hd.data() + B * H * g + B * j, sizeof(T) * B);
+      std::memcpy(tape->state_before.data() + H * col0, hprev.data(), sizeof(T) * H * B);
+    }
+    if (rdrop) {
+      for (int g = 0; g < gr; ++g) {
+        T* d = tape ? tape->dropped_state.data() + H * BT * g + H * col0 : hd.data() + H * B * g;
+        const T* m = mrt.data() + H * B * g;
+        for (index_t k = 0; k < H * B; ++k) d[k] = hprev[k] * m[k];
+        for (int gg = 0; gg < 3; ++gg)
+          if (gr == 1 || gg == g) hsrc[gg] = d;
+      }
     }
 
-    // Recurrent products: all three gates with reset_after, z and r otherwise.
-    const index_t ngates = after ? 3 : 2;
     if (gr == 1) {
-      gemm<T>(false, false, B, H * ngates, H, T(1), hsrc[0], B, U, H, T(0), rp.data(), B);
+      gemm<T>(true, false, H * ngates, B, H, T(1), U, H, hsrc[0], H, T(0), rp.data(), H3);
     } else {
       for (index_t g = 0; g < ngates; ++g)
-        gemm<T>(false, false, B, H, H, T(1), hsrc[g], B, U + H * H * g, H, T(0),
-                rp.data() + B * H * g, B);
-    }
-    if (rbias) {
-      for (index_t c = 0; c < H3; ++c)
-        for (index_t b = 0; b < B; ++b) rp[b + B * c] += rbias[c];
+        gemm<T>(true, false, H, B, H, T(1), U + H * H * g, H, hsrc[g], H, T(0), rp.data() + H * g, H3);
     }
 
-    T* post = tape ? tape->post.data() + row : gates_local.data();
-    const index_t pld = tape ? BT : B;
-    T* prez = pre.data() + row;
-    const int* mask = in.mask ? in.mask + row : nullptr;
-    const T* seq_none = nullptr;
-    (void)seq_none;
+    T* pre_t = pre.data() + H3 * pcol0;
+    T* post_t = tape ? (outputs_only ? pre_t : tape->post.data() + H3 * col0) : post_local.data();
+    T* rh_t = tape && after ? tape->recurrent_h.data() + H * col0 : nullptr;
+    T* q_t = tape && !after ? tape->reset_state.data() + H * col0 : q.data();
+    const int* mask = in.mask ? in.mask + col0 : nullptr;
+    const T* rbias = w.recurrent_bias;
 
-    // Fused gate pass. Without reset_after, the candidate needs (r * h_prev) U_h first.
+    // Fused gate pass over contiguous units, one sample (column) at a time.
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (index_t j = 0; j < H; ++j) {
-      for (index_t b = 0; b < B; ++b) {
-        const index_t iz = BT * j, ir = BT * (H + j), ih = BT * (2 * H + j);
-        const T az = prez[b + iz] + rp[b + B * j];
-        const T ar = prez[b + ir] + rp[b + B * (H + j)];
-        const T z = activate(ract, az);
-        const T r = activate(ract, ar);
-        prez[b + iz] = az;
-        prez[b + ir] = ar;
-        post[b + pld * j] = z;
-        post[b + pld * (H + j)] = r;
-        if (after) {
-          const T rh = rp[b + B * (2 * H + j)];
-          const T ah = prez[b + ih] + r * rh;
-          const T hh = activate(act, ah);
-          prez[b + ih] = ah;
-          post[b + pld * (2 * H + j)] = hh;
-          if (tape) tape->recurrent_h[row + b + BT * j] = rh;
-          const T hp = hprev[b + B * j];
-          const bool keep = !mask || mask[b];
-          hnew[b + B * j] = keep ? z * hp + (T(1) - z) * hh : hp;
+    for (index_t b = 0; b < B; ++b) {
+      T* p = pre_t + H3 * b;
+      T* o = post_t + H3 * b;
+      T* r_h = rp.data() + H3 * b;
+      if (rbias) add_into(r_h, rbias, H3);
+      add_into(p, r_h, H2);  // z and r pre-activations
+      activate_into(ract, p, o, H2);
+      if (after) {
+        const T* rg = o + H;
+        T* ph = p + H2;
+        const T* rh = r_h + H2;
+        for (index_t j = 0; j < H; ++j) ph[j] += rg[j] * rh[j];
+        if (rh_t) std::memcpy(rh_t + H * b, rh, sizeof(T) * H);
+        activate_into(act, ph, o + H2, H);
+        const bool keep = !mask || mask[b];
+        const T* z = o;
+        const T* hh = o + H2;
+        const T* hp = hprev.data() + H * b;
+        T* hn = hnew.data() + H * b;
+        if (keep) {
+          for (index_t j = 0; j < H; ++j) hn[j] = z[j] * hp[j] + (T(1) - z[j]) * hh[j];
         } else {
-          q[b + B * j] = r * hsrc[2][b + B * j];
+          std::memcpy(hn, hp, sizeof(T) * H);
         }
+      } else {
+        const T* rg = o + H;
+        const T* hs = hsrc[2] + H * b;
+        T* qb = q_t + H * b;
+        for (index_t j = 0; j < H; ++j) qb[j] = rg[j] * hs[j];
       }
     }
     if (!after) {
-      gemm<T>(false, false, B, H, H, T(1), q.data(), B, U + H * H * 2, H, T(0), rq.data(), B);
-      if (tape)
-        for (index_t j = 0; j < H; ++j)
-          std::memcpy(tape->reset_state.data() + row + BT * j, q.data() + B * j, sizeof(T) * B);
+      gemm<T>(true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-      for (index_t j = 0; j < H; ++j) {
-        for (index_t b = 0; b < B; ++b) {
-          const index_t ih = BT * (2 * H + j);
-          const T ah = prez[b + ih] + rq[b + B * j];
-          const T hh = activate(act, ah);
-          prez[b + ih] = ah;
-          post[b + pld * (2 * H + j)] = hh;
-          const T z = post[b + pld * j];
-          const T hp = hprev[b + B * j];
-          const bool keep = !mask || mask[b];
-          hnew[b + B * j] = keep ? z * hp + (T(1) - z) * hh : hp;
+      for (index_t b = 0; b < B; ++b) {
+        T* ph = pre_t + H3 * b + H2;
+        T* o = post_t + H3 * b;
+        add_into(ph, rq.data() + H * b, H);
+        activate_into(act, ph, o + H2, H);
+        const bool keep = !mask || mask[b];
+        const T* z = o;
+        const T* hh = o + H2;
+        const T* hp = hprev.data() + H * b;
+        T* hn = hnew.data() + H * b;
+        if (keep) {
+          for (index_t j = 0; j < H; ++j) hn[j] = z[j] * hp[j] + (T(1) - z[j]) * hh[j];
+        } else {
+          std::memcpy(hn, hp, sizeof(T) * H);
         }
       }
     }
     if (config.return_sequences) {
-      for (index_t j = 0; j < H; ++j)
-        std::memcpy(out.sequence + B * s + BT * j, hnew.data() + B * j, sizeof(T) * B);
+      T* dst = out.sequence + B * s;
+      for (index_t b = 0; b < B; ++b) {
+        const T* hn = hnew.data() + H * b;
+        for (index_t j = 0; j < H; ++j) dst[b + BT * j] = hn[j];
+      }
     }
     std::swap(hprev, hnew);
   }
-  std::copy(hprev.begin(), hprev.end(), out.final_state);
+  detail::transpose(hprev.data(), H, B, H, out.final_state);
 }
 
 // Gradients of a scalar loss, given its gradients with respect to the returned
@@ -290,12 +314,11 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   const GruDims& dims = tape.dims;
   check_dims(dims);
   const index_t B = dims.batch, T_ = dims.timesteps, F = dims.input_dim, H = dims.units;
-  const index_t BT = B * T_, H3 = 3 * H;
+  const index_t BT = B * T_, H2 = 2 * H, H3 = 3 * H;
   const bool after = tape.config.reset_after;
   const Activation act = tape.config.activation, ract = tape.config.recurrent_activation;
   detail::require(tape.pre.size() == static_cast<size_t>(BT * H3), "tape is empty");
-  detail::require(grads.d_x && grads.d_initial_state && grads.d_kernel &&
-                      grads.d_recurrent_kernel,
+  detail::require(grads.d_x && grads.d_initial_state && grads.d_kernel && grads.d_recurrent_kernel,
                   "gradient outputs are required");
   detail::require(!tape.has_bias || grads.d_input_bias, "d_input_bias output is required");
   const bool has_rbias = tape.has_bias && after;
@@ -307,101 +330,121 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   const bool idrop = !tape.input_dropout.empty();
   const int gr = tape.recurrent_dropout_gates, gi = tape.input_dropout_gates;
   const int* mask_all = tape.mask.empty() ? nullptr : tape.mask.data();
+  const T* pre = tape.pre.data();
+  const T* post = tape.outputs_only ? pre : tape.post.data();
 
-  std::vector<T> dpre(static_cast<size_t>(BT * H3));  // d pre-activations = d input projection
-  std::vector<T> drp(static_cast<size_t>(BT * H3));   // d recurrent products, per gate
-  std::vector<T> dh(static_cast<size_t>(B * H)), dhp(static_cast<size_t>(B * H));
-  std::vector<T> tmp(rdrop || !after ? static_cast<size_t>(B * H) : 0);
-  if (grads.d_final_state) std::copy(grads.d_final_state, grads.d_final_state + B * H, dh.begin());
+  std::vector<T> dp(static_cast<size_t>(H3 * BT));  // d pre-activations = d input projection
+  std::vector<T> drh(after ? static_cast<size_t>(H * BT) : 0);  // d (U_h' h_prev + b_h)
+  std::vector<T> dh(static_cast<size_t>(H * B)), dhp(static_cast<size_t>(H * B));
+  std::vector<T> tmp(rdrop || !after ? static_cast<size_t>(H * B) : 0);
+  if (grads.d_final_state) detail::transpose(grads.d_final_state, B, H, B, dh.data());
   else std::fill(dh.begin(), dh.end(), T(0));
 
   const int nt = detail::threads_for(B * H, num_threads);
   (void)nt;
-  const T* hd_h = rdrop ? tape.dropped_state.data() + BT * H * (gr == 3 ? 2 : 0)
+  // The h_prev the candidate's recurrent product used (dropped for gate h).
+  const T* hd_h = rdrop ? tape.dropped_state.data() + H * BT * (gr == 3 ? 2 : 0)
                         : tape.state_before.data();
-  const T* mh = rdrop ? tape.recurrent_dropout.data() + B * H * (gr == 3 ? 2 : 0) : nullptr;
+  const T* mh = rdrop ? tape.recurrent_dropout.data() + H * B * (gr == 3 ? 2 : 0) : nullptr;
 
   for (index_t s = T_ - 1; s >= 0; --s) {
     const index_t t = tape.config.go_backwards ? T_ - 1 - s : s;
-    const index_t row = B * t;
-    const int* mask = mask_all ? mask_all + row : nullptr;
+    const index_t col0 = B * t;
+    const int* mask = mask_all ? mask_all + col0 : nullptr;
     if (grads.d_sequence) {
-      for (index_t j = 0; j < H; ++j) {
-        const T* src = grads.d_sequence + B * s + BT * j;
-        for (index_t b = 0; b < B; ++b) dh[b + B * j] += src[b];
+      const T* src = grads.d_sequence + B * s;
+      for (index_t b = 0; b < B; ++b) {
+        T* g = dh.data() + H * b;
+        for (index_t j = 0; j < H; ++j) g[j] += src[b + BT * j];
       }
     }
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (index_t j = 0; j < H; ++j) {
-      for (index_t b = 0; b < B; ++b) {
-        const index_t i = row + b;
-        const index_t iz = i + BT * j, ir = i + BT * (H + j), ih = i + BT * (2 * H + j);
-        const T g = dh[b + B * j];
-        if (mask && !mask[b]) {
-          dpre[iz] = dpre[ir] = dpre[ih] = T(0);
-          drp[iz] = drp[ir] = drp[ih] = T(0);
-          dhp[b + B * j] = g;
-          continue;
-        }
-        const T z = tape.post[iz], r = tape.post[ir], hh = tape.post[ih];
-        const T hp = tape.state_before[i + BT * j];
-        const T dz = g * (hp - hh);
-        const T dah = g * (T(1) - z) * activation_derivative(act, tape.pre[ih], hh);
-        const T daz = dz * activation_derivative(ract, tape.pre[iz], z);
-        dpre[iz] = drp[iz] = daz;
-        dpre[ih] = dah;
-        dhp[b + B * j] = g * z;
-        if (after) {
-          const T rh = tape.recurrent_h[i + BT * j];
-          const T dar = dah * rh * activation_derivative(ract, tape.pre[ir], r);
-          dpre[ir] = drp[ir] = dar;
-          drp[ih] = dah * r;
-        } else {
-          drp[ih] = dah;
+    for (index_t b = 0; b < B; ++b) {
+      const index_t i = col0 + b;
+      const T* g = dh.data() + H * b;
+      T* dpb = dp.data() + H3 * i;
+      T* dhpb = dhp.data() + H * b;
+      if (mask && !mask[b]) {
+        std::fill(dpb, dpb + H3, T(0));
+        if (after) std::fill(drh.data() + H * i, drh.data() + H * i + H, T(0));
+        std::memcpy(dhpb, g, sizeof(T) * H);
+        continue;
+      }
+      const T* o = post + H3 * i;
+      const T* a = pre + H3 * i;
+      const T* hp = tape.state_before.data() + H * i;
+      for (index_t j = 0; j < H; ++j) {
+        const T z = o[j], hh = o[H2 + j];
+        const T dah = g[j] * (T(1) - z) * activation_derivative(act, a[H2 + j], hh);
+        dpb[j] = g[j] * (hp[j] - hh) * activation_derivative(ract, a[j], z);
+        dpb[H2 + j] = dah;
+        dhpb[j] = g[j] * z;
+      }
+      if (after) {
+        const T* rh = tape.recurrent_h.data() + H * i;
+        T* drhb = drh.data() + H * i;
+        for (index_t j = 0; j < H; ++j) {
+          const T r = o[H + j], dah = dpb[H2 + j];
+          dpb[H + j] = dah * rh[j] * activation_derivative(ract, a[H + j], r);
+          drhb[j] = dah * r;
         }
       }
     }
     if (!after) {
-      // d(r * h_prev) = dah U_h'; it feeds the reset gate and h_prev.
-      gemm<T>(false, true, B, H, H, T(1), drp.data() + row + BT * 2 * H, BT, U + H * H * 2, H,
-              T(0), tmp.data(), B);
+      // d(r * h_prev) = U_h dah; it feeds the reset gate and h_prev.
+      gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
+              tmp.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-      for (index_t j = 0; j < H; ++j) {
-        for (index_t b = 0; b < B; ++b) {
-          const index_t i = row + b;
-          const index_t ir = i + BT * (H + j);
-          if (mask && !mask[b]) continue;
-          const T dq = tmp[b + B * j];
-          const T r = tape.post[ir];
-          const T dar = dq * hd_h[i + BT * j] * activation_derivative(ract, tape.pre[ir], r);
-          dpre[ir] = drp[ir] = dar;
-          dhp[b + B * j] += dq * r * (mh ? mh[b + B * j] : T(1));
+      for (index_t b = 0; b < B; ++b) {
+        if (mask && !mask[b]) continue;
+        const index_t i = col0 + b;
+        const T* dq = tmp.data() + H * b;
+        const T* o = post + H3 * i;
+        const T* a = pre + H3 * i;
+        const T* hs = hd_h + H * i;
+        const T* m = mh ? mh + H * b : nullptr;
+        T* dpb = dp.data() + H3 * i;
+        T* dhpb = dhp.data() + H * b;
+        for (index_t j = 0; j < H; ++j) {
+          const T r = o[H + j];
+          dpb[H + j] = dq[j] * hs[j] * activation_derivative(ract, a[H + j], r);
+          dhpb[j] += dq[j] * r * (m ? m[j] : T(1));
         }
       }
     }
-    // h_prev's share through the recurrent products of z, r (and h with reset_after).
-    const index_t ngates = after ? 3 : 2;
+    // h_prev's share through the recurrent products: z and r (rows of dp), and h
+    // (drh) with reset_after.
+    const T* dzr = dp.data() + H3 * col0;
+    const T* dhh = after ? drh.data() + H * col0 : nullptr;
     if (!rdrop) {
-      gemm<T>(false, true, B, H, H * ngates, T(1), drp.data() + row, BT, U, H, T(1), dhp.data(), B);
+      gemm<T>(false, false, H, B, H2, T(1), U, H, dzr, H3, T(1), dhp.data(), H);
+      if (after) gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), dhp.data(), H);
     } else {
-      for (index_t g = 0; g < (gr == 3 ? ngates : 1); ++g) {
-        const index_t k = gr == 3 ? H : H * ngates;
-        gemm<T>(false, true, B, H, k, T(1), drp.data() + row + BT * H * g, BT, U + H * H * g, H,
-                T(0), tmp.data(), B);
-        const T* m = tape.recurrent_dropout.data() + B * H * g;
+      for (int g = 0; g < gr; ++g) {
+        if (gr == 1) {
+          gemm<T>(false, false, H, B, H2, T(1), U, H, dzr, H3, T(0), tmp.data(), H);
+          if (after) gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), tmp.data(), H);
+        } else if (g < 2) {
+          gemm<T>(false, false, H, B, H, T(1), U + H * H * g, H, dzr + H * g, H3, T(0), tmp.data(), H);
+        } else if (after) {
+          gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(0), tmp.data(), H);
+        } else {
+          break;
+        }
+        const T* m = tape.recurrent_dropout.data() + H * B * g;
         for (index_t e = 0; e < B * H; ++e) dhp[e] += tmp[e] * m[e];
       }
     }
     std::swap(dh, dhp);
   }
-  std::copy(dh.begin(), dh.end(), grads.d_initial_state);
+  detail::transpose(dh.data(), H, B, H, grads.d_initial_state);
 
   // Kernel and input gradients: one GEMM each over the whole sequence (per gate with
   // per-gate input dropout).
   const T* xin = tape.inputs.data();
   if (gi == 1) {
-    gemm<T>(true, false, F, H3, BT, T(1), xin, BT, dpre.data(), BT, T(0), grads.d_kernel, F);
-    gemm<T>(false, true, BT, F, H3, T(1), dpre.data(), BT, K, F, T(0), grads.d_x, BT);
+    gemm<T>(true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
+    gemm<T>(true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);
     if (idrop) {
       const T* m = tape.input_dropout.data();
       for (index_t f = 0; f < F; ++f)
@@ -412,10 +455,9 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
     std::vector<T> dxg(static_cast<size_t>(BT * F));
     std::fill(grads.d_x, grads.d_x + BT * F, T(0));
     for (int g = 0; g < 3; ++g) {
-      gemm<T>(true, false, F, H, BT, T(1), xin + BT * F * g, BT, dpre.data() + BT * H * g, BT,
-              T(0), grads.d_kernel + F * H * g, F);
-      gemm<T>(false, true, BT, F, H, T(1), dpre.data() + BT * H * g, BT, K + F * H * g, F, T(0),
-              dxg.data(), BT);
+      gemm<T>(true, true, F, H, BT, T(1), xin + BT * F * g, BT, dp.data() + H * g, H3, T(0),
+              grads.d_kernel + F * H * g, F);
+      gemm<T>(true, true, BT, F, H, T(1), dp.data() + H * g, H3, K + F * H * g, F, T(0), dxg.data(), BT);
       const T* m = tape.input_dropout.data() + B * F * g;
       for (index_t f = 0; f < F; ++f)
         for (index_t t = 0; t < T_; ++t)
@@ -425,36 +467,31 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   }
 
   // Recurrent kernel: each gate's block against the h_prev its product used.
-  const index_t ngates = after ? 3 : 2;
-  const T* hs = tape.state_before.data();
-  if (!rdrop || gr == 1) {
-    const T* src = rdrop ? tape.dropped_state.data() : hs;
-    gemm<T>(true, false, H, H * ngates, BT, T(1), src, BT, drp.data(), BT, T(0),
-            grads.d_recurrent_kernel, H);
+  const T* hs = rdrop ? tape.dropped_state.data() : tape.state_before.data();
+  T* du = grads.d_recurrent_kernel;
+  if (gr == 1) {
+    gemm<T>(false, true, H, H2, BT, T(1), hs, H, dp.data(), H3, T(0), du, H);
   } else {
-    for (index_t g = 0; g < ngates; ++g)
-      gemm<T>(true, false, H, H, BT, T(1), tape.dropped_state.data() + BT * H * g, BT,
-              drp.data() + BT * H * g, BT, T(0), grads.d_recurrent_kernel + H * H * g, H);
+    for (int g = 0; g < 2; ++g)
+      gemm<T>(false, true, H, H, BT, T(1), hs + H * BT * g, H, dp.data() + H * g, H3, T(0),
+              du + H * H * g, H);
   }
-  if (!after) {
-    gemm<T>(true, false, H, H, BT, T(1), tape.reset_state.data(), BT, drp.data() + BT * H * 2, BT,
-            T(0), grads.d_recurrent_kernel + H * H * 2, H);
+  if (after) {
+    gemm<T>(false, true, H, H, BT, T(1), hd_h, H, drh.data(), H, T(0), du + H * H2, H);
+  } else {
+    gemm<T>(false, true, H, H, BT, T(1), tape.reset_state.data(), H, dp.data() + H2, H3, T(0),
+            du + H * H2, H);
   }
 
-  if (grads.d_input_bias && tape.has_bias) {
-    for (index_t c = 0; c < H3; ++c) {
-      T acc = T(0);
-      const T* col = dpre.data() + BT * c;
-      for (index_t i = 0; i < BT; ++i) acc += col[i];
-      grads.d_input_bias[c] = acc;
-    }
-  }
-  if (has_rbias) {
-    for (index_t c = 0; c < H3; ++c) {
-      T acc = T(0);
-      const T* col = drp.data() + BT * c;
-      for (index_t i = 0; i < BT; ++i) acc += col[i];
-      grads.d_recurrent_bias[c] = acc;
+  if (tape.has_bias) {
+    T* bi = grads.d_input_bias;
+    std::fill(bi, bi + H3, T(0));
+    for (index_t i = 0; i < BT; ++i) add_into(bi, dp.data() + H3 * i, H3);
+    if (has_rbias) {
+      T* br = grads.d_recurrent_bias;
+      std::copy(bi, bi + H2, br);
+      std::fill(br + H2, br + H3, T(0));
+      for (index_t i = 0; i < BT; ++i) add_into(br + H2, drh.data() + H * i, H);
     }
   }
 }
