@@ -7,9 +7,17 @@ as_output_list <- function(x) {
   if (is.list(x)) x else list(x)
 }
 
+# Keras names a model's outputs after the layers producing them; those names
+# label per-output metrics ("dense_mae") and match named lists of targets.
 output_names_of <- function(model_obj, n_out) {
-  nms <- tryCatch(model_obj$output_names, error = function(e) NULL)
-  if (is.character(nms) && length(nms) == n_out) return(nms)
+  outputs <- tryCatch(model_obj$outputs, error = function(e) NULL)
+  if (is.list(outputs) && length(outputs) == n_out) {
+    nms <- vapply(outputs, function(t) {
+      layer <- if (is.null(t$node)) t$input_layer else t$node$layer
+      if (is.null(layer$name)) NA_character_ else layer$name
+    }, "")
+    if (!anyNA(nms) && !anyDuplicated(nms)) return(nms)
+  }
   if (n_out == 1) return("output")
   paste0("output_", seq_len(n_out))
 }
