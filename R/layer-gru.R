@@ -179,8 +179,17 @@ GruLayer <- R6::R6Class(
         masks$input, masks$recurrent, cell$activation$name, cell$recurrent_activation$name,
         cell$reset_after, self$go_backwards, self$return_sequences, self$dtype, keep_tape
       )
-      list(engine = backend, sequence = res$sequence, last_output = res$final_state,
-           final_states = list(res$final_state), tape = res$tape)
+      # Keras outputs zeros before a sample's first kept step (its "previous
+      # output" starts at zero); the engines carry the initial state there.
+      lead <- if (!is.null(initial_state)) leading_masked(mask, self$go_backwards)
+      sequence <- res$sequence
+      last_output <- res$final_state
+      if (!is.null(lead)) {
+        if (!is.null(sequence)) sequence <- sequence * as.vector(!lead)
+        last_output <- last_output * !lead[, ncol(lead)]
+      }
+      list(engine = backend, sequence = sequence, last_output = last_output,
+           final_states = list(res$final_state), tape = res$tape, lead = lead)
     },
 
     backward_sequence = function(run, d_sequence, d_last, d_states) {
@@ -188,6 +197,10 @@ GruLayer <- R6::R6Class(
       if (is.null(run$tape)) {
         cli::cli_abort("Layer {.val {self$name}} ran forward without keeping a tape; backward is impossible.",
                        class = c("rgru_error_backward", "rgru_error"), call = NULL)
+      }
+      if (!is.null(run$lead)) {
+        if (!is.null(d_sequence)) d_sequence <- d_sequence * as.vector(!run$lead)
+        if (!is.null(d_last)) d_last <- d_last * !run$lead[, ncol(run$lead)]
       }
       d_final <- add_or_null(d_last, d_states[[1]])
       backward_fn <- if (run$engine == "cudnn") cudnn_gru_backward_cpp else gru_backward_cpp
@@ -213,6 +226,16 @@ GruLayer <- R6::R6Class(
     bias_constraint = function() self$cell$bias_constraint
   )
 )
+
+# (batch, timesteps) in processing order: TRUE before a sample's first kept
+# step. NULL when no sample starts with a masked step.
+leading_masked <- function(mask, go_backwards) {
+  if (is.null(mask)) return(NULL)
+  if (go_backwards) mask <- mask[, rev(seq_len(ncol(mask))), drop = FALSE]
+  lead <- t(apply(mask, 1, function(row) cumsum(row) == 0))
+  dim(lead) <- dim(mask)
+  if (any(lead)) lead else NULL
+}
 
 add_or_null <- function(a, b) {
   if (is.null(a)) return(b)

@@ -78,7 +78,7 @@ layer_common_args <- function(dots, layer_fn) {
   }
   if (length(unknown) > 0) {
     cli::cli_abort(c(
-      "Unrecognized argument{?s} {.arg {unknown}} passed to {.fn {layer_fn}}.",
+      "Unrecognized {cli::qty(length(unknown))}argument{?s} {.arg {unknown}} passed to {.code {layer_fn}()}.",
       i = "Keras's common layer keywords are {.arg {known}}."
     ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
   }
@@ -350,7 +350,7 @@ call_layer <- function(layer, inputs, mask = NULL, training = NULL, initial_stat
   if (...length() > 0) {
     extra <- names(list(...)) %||% rep("", ...length())
     cli::cli_abort(c(
-      "Unexpected argument{?s} in a call of layer {.val {layer$name}}.",
+      "Unexpected arguments in a call of layer {.val {layer$name}}.",
       i = "A layer is called as {.code layer(inputs, mask = NULL, training = NULL, initial_state = NULL)}.",
       x = "Also got {.arg {ifelse(extra == '', '<unnamed>', extra)}}."
     ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
