@@ -167,6 +167,7 @@ resolve_compiled <- function(state, y, y_pred, output_names) {
     out
   }
   list(losses = losses, loss_weights = weights,
+       output_loss_names = if (n_out > 1) paste0(output_names, "_loss") else character(),
        metrics = c(metric_for(state$metrics, FALSE),
                    metric_for(state$weighted_metrics, TRUE)))
 }

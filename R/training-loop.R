@@ -42,6 +42,9 @@ new_trackers <- function() {
 tracker_logs <- function(trackers, resolved, prefix = "") {
   if (is.null(trackers$loss)) return(list())
   logs <- list(loss = tracker_result(trackers$loss))
+  for (o in seq_along(trackers$outputs)) {
+    logs[[resolved$output_loss_names[o]]] <- tracker_result(trackers$outputs[[o]])
+  }
   for (i in seq_along(resolved$metrics)) {
     logs[[resolved$metrics[[i]]$label]] <- tracker_result(trackers$metrics[[i]])
   }
@@ -71,26 +74,35 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
   masks <- if (length(y_pred) == 1) list(fw$mask) else (fw$mask %||% list())
   total <- 0
   d_outputs <- vector("list", length(y_pred))
+  output_losses <- numeric(length(y_pred))
   for (o in seq_along(y_pred)) {
     w <- resolved$loss_weights[o]
     lv <- loss_value_and_grad(resolved$losses[[o]], y[[o]], y_pred[[o]],
                               sample_weight,
                               mask = if (o <= length(masks)) masks[[o]])
+    output_losses[o] <- lv$value
     total <- total + w * lv$value
     d_outputs[[o]] <- lv$grad * w
   }
   trainable <- model_obj$trainable_weights
   total <- total + regularization_penalty(trainable) + (fw$activity_loss %||% 0)
-  list(loss = total, y = y, y_pred = y_pred, d_outputs = d_outputs,
+  list(loss = total, output_losses = output_losses, y = y, y_pred = y_pred,
+       d_outputs = d_outputs,
        tape = fw$tape, trainable = trainable, state = state)
 }
 
 update_trackers <- function(trackers, resolved, step, sample_weight) {
   if (is.null(trackers$loss)) {
     trackers$loss <- metric_tracker()
+    trackers$outputs <- lapply(resolved$output_loss_names, function(n) metric_tracker())
     trackers$metrics <- lapply(resolved$metrics, function(m) metric_tracker())
   }
-  update_tracker(trackers$loss, step$loss, n_rows(step$y_pred[[1]]))
+  batch <- n_rows(step$y_pred[[1]])
+  update_tracker(trackers$loss, step$loss, batch)
+  # Keras also tracks each output's unweighted loss when there are several.
+  for (o in seq_along(trackers$outputs)) {
+    update_tracker(trackers$outputs[[o]], step$output_losses[o], batch)
+  }
   for (i in seq_along(resolved$metrics)) {
     m <- resolved$metrics[[i]]
     update_metric(trackers$metrics[[i]], m$metric, step$y[[m$output]],

@@ -140,3 +140,13 @@ test_that("history plots with base graphics and ggplot2", {
   expect_s3_class(p, "ggplot")
   expect_setequal(unique(as.character(p$data$metric)), c("loss", "mae"))
 })
+
+test_that("history printing is stable", {
+  d <- fit_data(20)
+  m <- fake_mlp(3, 4, 1)
+  compile(m, optimizer = optimizer_sgd(0.05), loss = "mse", metrics = "mae")
+  h <- fit(m, d$x, d$y, epochs = 3, batch_size = 5, shuffle = FALSE, validation_split = 0.2,
+           verbose = 0)
+  expect_snapshot(print(h))
+  expect_snapshot(as.data.frame(h))
+})

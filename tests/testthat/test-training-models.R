@@ -97,9 +97,14 @@ test_that("a functional model with two inputs and two outputs trains and logs pe
   model |> compile(optimizer = "adam", loss = list("mse", "sparse_categorical_crossentropy"),
                    metrics = list("mae", "accuracy"))
   h <- model |> fit(list(xa, xb), y, epochs = 2, batch_size = 10, verbose = 0)
-  expect_true(all(c("loss", "reg_mae", "cls_accuracy") %in% names(h$metrics)))
+  expect_equal(names(h$metrics), c("loss", "reg_loss", "cls_loss", "reg_mae", "cls_accuracy"))
   ev <- evaluate(model, list(xa, xb), y, verbose = 0)
   expect_true(ev$cls_accuracy >= 0 && ev$cls_accuracy <= 1)
+  # The total is the sum of the per-output losses (loss weights 1, no penalties).
+  expect_equal(ev$loss, ev$reg_loss + ev$cls_loss)
+  # Targets may be named by output.
+  ev_named <- evaluate(model, list(xa, xb), list(cls = y[[2]], reg = y[[1]]), verbose = 0)
+  expect_equal(ev_named, ev)
 })
 
 test_that("classification trains with crossentropy and accuracy", {
