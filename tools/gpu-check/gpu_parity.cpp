@@ -1,0 +1,178 @@
+// cuDNN backend vs the CPU engine on a grid of shapes: forward outputs and every
+// gradient, float32 (1e-4 relative) and float64 (1e-9), with right-padded masks,
+// initial states, go_backwards and return_sequences. Exit status 0 only if all pass;
+// 2 when no GPU is visible.
+#include "../../src/cuda/cudnn_gru.hpp"
+#include "common.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+
+namespace {
+
+using gpu_check::Problem;
+using gpu_check::Result;
+using gpu_check::relative_error;
+
+int failures = 0;
+int checks = 0;
+
+template <typename T>
+Result<T> run_gpu(const Problem<T>& p, const rgru::cuda::Options& o) {
+  auto& engine = rgru::cuda::Engine::instance();
+  Result<T> r(p.dims, p.config.return_sequences);
+  const auto w = p.weights();
+  auto tape = engine.forward<T>(p.dims, p.config, o, w, rgru::cuda::weights_key(p.dims, w),
+                                p.inputs(), r.outputs(), true);
+  engine.backward<T>(*tape, r.gradients(p));
+  return r;
+}
+
+template <typename T>
+void compare(const char* what, const std::vector<T>& got, const std::vector<T>& want,
+             double tol, std::string& worst_name, double& worst) {
+  const double e = relative_error(got, want);
+  ++checks;
+  if (!(e <= tol)) ++failures;
+  if (!(e <= worst)) {
+    worst = e;
+    worst_name = what;
+  }
+}
+
+template <typename T>
+bool check_case(const rgru::GruDims& d, bool padded, bool h0, bool backwards, bool sequences,
+                std::uint64_t seed) {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  const Problem<T> p = gpu_check::make_problem<T>(d, padded, h0, backwards, sequences, seed);
+  const Result<T> cpu = gpu_check::run_cpu(p);
+  const Result<T> gpu = run_gpu(p, rgru::cuda::Options{});
+  std::string worst_name = "-";
+  double worst = 0.0;
+  const int before = failures;
+  if (sequences) compare("sequence", gpu.sequence, cpu.sequence, tol, worst_name, worst);
+  compare("final_state", gpu.final_state, cpu.final_state, tol, worst_name, worst);
+  compare("d_x", gpu.d_x, cpu.d_x, tol, worst_name, worst);
+  compare("d_initial_state", gpu.d_initial_state, cpu.d_initial_state, tol, worst_name, worst);
+  compare("d_kernel", gpu.d_kernel, cpu.d_kernel, tol, worst_name, worst);
+  compare("d_recurrent_kernel", gpu.d_recurrent_kernel, cpu.d_recurrent_kernel, tol,
+          worst_name, worst);
+  compare("d_input_bias", gpu.d_input_bias, cpu.d_input_bias, tol, worst_name, worst);
+  compare("d_recurrent_bias", gpu.d_recurrent_bias, cpu.d_recurrent_bias, tol, worst_name,
+          worst);
+  const bool ok = failures == before;
+  std::printf("%-7s B=%-4lld T=%-4lld I=%-4lld U=%-4lld mask=%d h0=%d back=%d seq=%d  "
+              "worst %-18s %.2e  %s\n",
+              sizeof(T) == 4 ? "float32" : "float64", (long long)d.batch,
+              (long long)d.timesteps, (long long)d.input_dim, (long long)d.units, padded, h0,
+              backwards, sequences, worst_name.c_str(), worst, ok ? "ok" : "FAIL");
+  return ok;
+}
+
+// Weights changed in place between calls must be re-uploaded (content digest), and
+// the device-pointer path used by the benchmark must agree with the host path.
+template <typename T>
+void check_cache_and_device_path() {
+  const rgru::GruDims d{5, 9, 4, 6};
+  Problem<T> p = gpu_check::make_problem<T>(d, true, true, false, true, 77);
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  run_gpu(p, rgru::cuda::Options{});
+  for (auto& k : p.kernel) k = static_cast<T>(k * 0.5);
+  const Result<T> gpu = run_gpu(p, rgru::cuda::Options{});
+  const Result<T> cpu = gpu_check::run_cpu(p);
+  std::string name = "-";
+  double worst = 0.0;
+  compare("sequence after weight change", gpu.sequence, cpu.sequence, tol, name, worst);
+  compare("d_kernel after weight change", gpu.d_kernel, cpu.d_kernel, tol, name, worst);
+
+  // DeviceCall: the same problem from device memory.
+  rgru::cuda::DeviceCall<T> call(d, p.config, rgru::cuda::Options{}, p.lengths);
+  call.set_weights(p.weights());
+  auto upload = [](const std::vector<T>& v) {
+    void* ptr = nullptr;
+    if (cudaMalloc(&ptr, v.size() * sizeof(T) + 1) != cudaSuccess) throw std::bad_alloc();
+    cudaMemcpy(ptr, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice);
+    return static_cast<T*>(ptr);
+  };
+  auto download = [](const T* ptr, std::size_t n) {
+    std::vector<T> v(n);
+    cudaMemcpy(v.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost);
+    return v;
+  };
+  T* x = upload(p.x);
+  T* h0 = upload(p.initial_state);
+  T* seq = upload(std::vector<T>(cpu.sequence.size()));
+  T* fin = upload(std::vector<T>(cpu.final_state.size()));
+  T* dseq = upload(p.d_sequence);
+  T* dfin = upload(p.d_final_state);
+  T* dx = upload(std::vector<T>(cpu.d_x.size()));
+  T* dh0 = upload(std::vector<T>(cpu.d_initial_state.size()));
+  T* dw = upload(std::vector<T>(call.weight_elements()));
+  call.forward(x, h0, seq, fin, true);
+  call.backward(dseq, dfin, dx, dh0, dw);
+  call.synchronize();
+  std::vector<T> dk(cpu.d_kernel.size()), drk(cpu.d_recurrent_kernel.size()),
+      dib(cpu.d_input_bias.size()), drb(cpu.d_recurrent_bias.size());
+  call.gradients_to_keras(dw, dk.data(), drk.data(), dib.data(), drb.data());
+  compare("device sequence", download(seq, cpu.sequence.size()), cpu.sequence, tol, name, worst);
+  compare("device final_state", download(fin, cpu.final_state.size()), cpu.final_state, tol,
+          name, worst);
+  compare("device d_x", download(dx, cpu.d_x.size()), cpu.d_x, tol, name, worst);
+  compare("device d_initial_state", download(dh0, cpu.d_initial_state.size()),
+          cpu.d_initial_state, tol, name, worst);
+  compare("device d_kernel", dk, cpu.d_kernel, tol, name, worst);
+  compare("device d_recurrent_kernel", drk, cpu.d_recurrent_kernel, tol, name, worst);
+  compare("device d_input_bias", dib, cpu.d_input_bias, tol, name, worst);
+  compare("device d_recurrent_bias", drb, cpu.d_recurrent_bias, tol, name, worst);
+  for (T* ptr : {x, h0, seq, fin, dseq, dfin, dx, dh0, dw}) cudaFree(ptr);
+  std::printf("%-7s weight re-upload and device-pointer path: worst %s %.2e  %s\n",
+              sizeof(T) == 4 ? "float32" : "float64", name.c_str(), worst,
+              worst <= tol ? "ok" : "FAIL");
+}
+
+template <typename T>
+void run_grid() {
+  const rgru::GruDims shapes[] = {
+      {1, 1, 1, 1}, {2, 3, 1, 2}, {3, 7, 5, 4}, {16, 12, 8, 32}, {7, 33, 32, 64},
+      {32, 50, 64, 128}, {64, 20, 100, 256},
+  };
+  std::uint64_t seed = 1;
+  for (const auto& d : shapes) {
+    for (int variant = 0; variant < 8; ++variant) {
+      const bool padded = variant & 1, h0 = variant & 2, backwards = variant & 4;
+      check_case<T>(d, padded, h0, backwards, true, seed++);
+    }
+    check_case<T>(d, true, true, false, false, seed++);  // return_sequences = FALSE
+    check_case<T>(d, true, false, true, false, seed++);
+  }
+  check_cache_and_device_path<T>();
+}
+
+}  // namespace
+
+int main() {
+  const rgru::cuda::RuntimeInfo info = rgru::cuda::runtime_info();
+  std::printf("CUDA runtime %s (driver %s), cuDNN %s; GPUs: %d%s%s\n",
+              rgru::cuda::format_cuda_version(info.runtime_loaded).c_str(),
+              rgru::cuda::format_cuda_version(info.driver_version).c_str(),
+              rgru::cuda::format_cudnn_version(info.cudnn_loaded).c_str(), info.gpu_count,
+              info.gpu_count > 0 ? " " : "", info.gpu_count > 0 ? info.gpu_names[0].c_str() : "");
+  if (info.gpu_count == 0) {
+    std::printf("no GPU visible (%s): nothing to check\n", info.error.c_str());
+    return 2;
+  }
+  try {
+    run_grid<double>();
+    run_grid<float>();
+  } catch (const std::exception& e) {
+    std::printf("ERROR: %s\n", e.what());
+    return 1;
+  }
+  std::printf("gpu_parity: %d of %d comparisons within tolerance, %d failed\n",
+              checks - failures, checks, failures);
+  return failures == 0 ? 0 : 1;
+}
