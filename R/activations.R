@@ -303,7 +303,20 @@ builtin_activation <- function(name) {
             class = "rgru_activation")
 }
 
-function_activation <- function(fn) {
+function_activation <- function(user_fn) {
+  fn <- function(x) {
+    y <- call_user_function(user_fn, list(x), "an activation", "rgru_error_activation")
+    if (!(is.numeric(y) || is.logical(y)) || length(y) != length(x)) {
+      given <- describe_value(y)
+      rgru_abort(
+        c("An activation function must return one number per input value ({length(x)}).",
+          "x" = "It returned {given}."),
+        class = "rgru_error_activation", call = NULL
+      )
+    }
+    if (is.null(dim(y)) && !is.null(dim(x))) dim(y) <- dim(x)
+    y
+  }
   grad <- function(x, y) {
     # Five-point central differences (error O(h^4)) with a step near the
     # optimum for doubles: about 1e-12 relative error for smooth functions.

@@ -87,9 +87,9 @@ constraint_minmaxnorm <- function(min_value = 0, max_value = 1, rate = 1, axis =
 
 # R axes as given by the user: non-zero whole numbers, 1-based.
 check_axes <- function(axis, arg = "axis", call = parent.frame()) {
-  ok <- is.numeric(axis) && length(axis) >= 1L && !anyNA(axis) &&
+  ok <- is.numeric(axis) && !is.object(axis) && length(axis) >= 1L && !anyNA(axis) &&
     all(is.finite(axis)) && all(axis == trunc(axis)) && all(axis != 0) &&
-    !anyDuplicated(axis)
+    all(abs(axis) <= 1e6) && !anyDuplicated(axis)
   if (!ok) {
     abort_expected(axis, arg, "one or more distinct non-zero whole numbers (1-based axes; negative counts from the end)",
                    call)
@@ -205,6 +205,12 @@ constraint_registry <- list(
 #' resolve_constraint("non_neg")
 resolve_constraint <- function(x, arg = argument_label(substitute(x))) {
   resolve_keras_object(x, "rgru_constraint", constraint_registry, "constraint",
-                       from_function = function(fn) new_constraint(NULL, list(), fn, name = NULL),
+                       from_function = constraint_from_function,
                        from_config = from_keras_axes, arg = arg, call = parent.frame())
+}
+
+constraint_from_function <- function(fn) {
+  new_constraint(NULL, list(), function(w) {
+    call_user_function(fn, list(w), "a constraint", "rgru_error_constraint")
+  }, name = NULL)
 }

@@ -380,7 +380,8 @@ resolve_initializer <- function(x, arg = argument_label(substitute(x))) {
 
 initializer_from_function <- function(fn) {
   new_initializer(NULL, list(), function(dims, dtype) {
-    values <- fn(dims, dtype)
+    values <- call_user_function(fn, list(dims, dtype), "an initializer",
+                                 "rgru_error_initializer")
     ok <- (is.numeric(values) || is.logical(values)) &&
       length(values) == prod(dims) &&
       (is.null(dim(values)) || identical(as.integer(dim(values)), as.integer(dims)) ||

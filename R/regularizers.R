@@ -175,7 +175,7 @@ resolve_regularizer <- function(x, arg = argument_label(substitute(x))) {
 
 regularizer_from_function <- function(fn) {
   penalty <- function(x) {
-    value <- fn(x)
+    value <- call_user_function(fn, list(x), "a regularizer", "rgru_error_regularizer")
     if (!(is.numeric(value) && length(value) == 1L)) {
       given <- describe_value(value)
       rgru_abort(

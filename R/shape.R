@@ -160,14 +160,15 @@ as.character.keras_shape <- function(x, ...) format.keras_shape(x, ...)
 
 # Fully known axis sizes of a shape specification, for functions that must
 # allocate (random_uniform(), initializers): errors on unknown axes.
-concrete_shape <- function(shape, arg = "shape", call = parent.frame()) {
-  if (missing(shape)) {
+concrete_shape <- function(spec, arg = "shape", call = parent.frame()) {
+  if (missing(spec)) {
     rgru_abort("{.arg {arg}} is missing, with no default.",
                class = "rgru_error_shape", call = call)
   }
-  axes <- as.integer.keras_shape(shape(shape))
+  requested <- shape(spec)
+  axes <- as.integer.keras_shape(requested)
   if (anyNA(axes)) {
-    shown <- format(shape(shape))
+    shown <- format(requested)
     rgru_abort(
       c("{.arg {arg}} must be fully known to create values.",
         "x" = "You supplied {shown}, with an unknown axis."),

@@ -299,6 +299,15 @@ is_object_config <- function(x) {
     length(x$class_name) == 1L
 }
 
+# Calls a user-supplied R function, turning its errors into rgru errors that
+# say which role the function had (the original error is kept as the parent).
+call_user_function <- function(fn, args, role, class) {
+  tryCatch(do.call(fn, args), error = function(e) {
+    rgru_abort(c("The R function given as {role} failed.", "x" = conditionMessage(e)),
+               class = class, call = NULL, parent = e)
+  })
+}
+
 # The name of the argument a resolver was given, for its error messages: the
 # variable's name when it was one, otherwise "x".
 argument_label <- function(expr) {

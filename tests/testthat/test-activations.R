@@ -205,3 +205,24 @@ test_that("unknown names and invalid specifications are rejected clearly", {
   expect_error(resolve_activation(c("tanh", "relu")), class = "rgru_error_argument")
   expect_error(resolve_activation(NA_character_), class = "rgru_error_argument")
 })
+
+test_that("activations turn malformed specifications and inputs into rgru errors", {
+  expect_only_rgru_errors(function(v) {
+    act <- resolve_activation(v, "activation")
+    if (is.null(act$name)) return(NULL)
+    act$fn(c(-1, 0, 1))
+  })
+  expect_only_rgru_errors(function(v) activation_relu(v))
+  expect_only_rgru_errors(function(v) activation_relu(1, max_value = v))
+  expect_only_rgru_errors(function(v) activation_softmax(matrix(1:4, 2), axis = v))
+})
+
+test_that("failing or misbehaving R activation functions give rgru errors", {
+  broken <- resolve_activation(function(x) stop("boom"))
+  err <- expect_error(broken$fn(1:3), "boom", class = "rgru_error_activation")
+  expect_match(conditionMessage(err), "activation")
+  expect_error(resolve_activation(function(x) sum(x))$fn(1:3),
+               class = "rgru_error_activation")
+  reshaped <- resolve_activation(function(x) as.vector(x) * 2)$fn(matrix(1:4, 2))
+  expect_identical(dim(reshaped), c(2L, 2L))
+})

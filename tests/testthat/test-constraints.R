@@ -93,3 +93,18 @@ test_that("constraints print their configuration", {
     constraint_minmaxnorm(axis = c(1, 2))
   })
 })
+
+test_that("constraints turn malformed specifications and inputs into rgru errors", {
+  expect_only_rgru_errors(function(v) {
+    con <- resolve_constraint(v, "kernel_constraint")
+    if (!is.null(con) && !is.null(con$class_name)) con(matrix(1:4, 2))
+  })
+  expect_only_rgru_errors(function(v) constraint_maxnorm(axis = v))
+  expect_only_rgru_errors(function(v) constraint_minmaxnorm(rate = v))
+  expect_only_rgru_errors(function(v) constraint_unitnorm()(v))
+})
+
+test_that("a failing constraint function gives an rgru error naming its role", {
+  con <- resolve_constraint(function(w) stop("no"))
+  expect_error(con(1:2), "constraint", class = "rgru_error_constraint")
+})

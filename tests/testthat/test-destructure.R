@@ -52,3 +52,8 @@ test_that("%<-% errors clearly on mismatches and bad patterns", {
   expect_error(c(a, ..., ...) %<-% list(1, 2), class = "rgru_error_destructure")
   expect_error(c(a, b) %<-% new.env(), class = "rgru_error_destructure")
 })
+
+test_that("%<-% turns malformed right-hand sides into rgru errors or assignments", {
+  expect_only_rgru_errors(function(v) c(a, b) %<-% v)
+  expect_only_rgru_errors(function(v) c(a, c(b, d)) %<-% list(1, v))
+})

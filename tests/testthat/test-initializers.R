@@ -201,3 +201,21 @@ test_that("initializer arguments are validated", {
   expect_error(initializer_glorot_uniform()(shape(NA, 3)), class = "rgru_error_shape")
   expect_error(initializer_zeros()(c(2, 2), dtype = "int8"), class = "rgru_error_argument")
 })
+
+test_that("initializers turn malformed specifications and shapes into rgru errors", {
+  small <- function(v) if (is.numeric(v) && length(v) && all(abs(v[is.finite(v)]) > 1e6)) 3 else v
+  expect_only_rgru_errors(function(v) {
+    init <- resolve_initializer(v, "kernel_initializer")
+    if (!is.null(init)) init(c(2, 2))
+  })
+  expect_only_rgru_errors(function(v) initializer_glorot_uniform()(small(v)))
+  expect_only_rgru_errors(function(v) initializer_orthogonal()(small(v)))
+  expect_only_rgru_errors(function(v) initializer_variance_scaling(mode = v))
+  expect_only_rgru_errors(function(v) initializer_orthogonal(gain = v, seed = 1))
+  expect_only_rgru_errors(function(v) initializer_constant(v)(c(2, 2)))
+})
+
+test_that("a failing initializer function gives an rgru error naming its role", {
+  init <- resolve_initializer(function(shape) array(0, shape))
+  expect_error(init(c(2, 2)), "initializer", class = "rgru_error_initializer")
+})

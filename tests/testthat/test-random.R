@@ -74,3 +74,12 @@ test_that("bad arguments are rejected", {
   expect_error(random_normal(2, dtype = "int32"), class = "rgru_error_argument")
   expect_error(random_uniform("a"), class = "rgru_error_shape")
 })
+
+test_that("random functions turn malformed arguments into rgru errors", {
+  small <- function(v) if (is.numeric(v) && length(v) && all(abs(v[is.finite(v)]) > 1e6)) 3 else v
+  expect_only_rgru_errors(function(v) random_uniform(small(v)))
+  expect_only_rgru_errors(function(v) random_uniform(3, minval = v))
+  expect_only_rgru_errors(function(v) random_normal(3, stddev = v))
+  expect_only_rgru_errors(function(v) random_normal(3, seed = v))
+  expect_only_rgru_errors(function(v) random_truncated_normal(3, dtype = v))
+})

@@ -84,3 +84,18 @@ test_that("regularizers print their configuration", {
     regularizer_orthogonal()
   })
 })
+
+test_that("regularizers turn malformed specifications and inputs into rgru errors", {
+  expect_only_rgru_errors(function(v) {
+    reg <- resolve_regularizer(v, "kernel_regularizer")
+    if (!is.null(reg) && !is.null(reg$class_name)) reg(1:3)
+  })
+  expect_only_rgru_errors(function(v) regularizer_l1_l2(l1 = v))
+  expect_only_rgru_errors(function(v) regularizer_l2()$gradient(v))
+  expect_only_rgru_errors(function(v) regularizer_orthogonal(mode = v))
+})
+
+test_that("a failing regularizer function gives an rgru error naming its role", {
+  reg <- resolve_regularizer(function(x) log(-"a"))
+  expect_error(reg(1:2), "regularizer", class = "rgru_error_regularizer")
+})

@@ -58,3 +58,8 @@ test_that("shape() rejects values that are not axis sizes", {
   expect_error(shape(Inf), class = "rgru_error_shape")
   expect_error(shape(factor(3)), class = "rgru_error_shape")
 })
+
+test_that("shape() turns malformed values into rgru errors", {
+  expect_only_rgru_errors(function(v) format(shape(v)))
+  expect_only_rgru_errors(function(v) format(shape(2, v)))
+})

@@ -83,3 +83,14 @@ test_that("callable objects are read-only and list their fields", {
   expect_true("generate" %in% names(init))
   expect_error(init$generate <- NULL, class = "rgru_error")
 })
+
+test_that("validators turn every malformed value into an rgru error", {
+  expect_only_rgru_errors(function(v) check_positive_integer(v, "units"))
+  expect_only_rgru_errors(function(v) check_probability(v, "dropout"))
+  expect_only_rgru_errors(function(v) check_bool(v, "flag"))
+  expect_only_rgru_errors(function(v) check_number(v, "x", min = 0))
+  expect_only_rgru_errors(function(v) check_string(v, "name"))
+  expect_only_rgru_errors(function(v) check_choice(v, c("a", "b"), "mode"))
+  expect_only_rgru_errors(function(v) check_numeric_array(v, "x", finite = TRUE))
+  expect_only_rgru_errors(function(v) check_dtype(v))
+})
