@@ -57,3 +57,10 @@ test_that("%<-% turns malformed right-hand sides into rgru errors or assignments
   expect_only_rgru_errors(function(v) c(a, b) %<-% v)
   expect_only_rgru_errors(function(v) c(a, c(b, d)) %<-% list(1, v))
 })
+
+test_that("destructuring errors read well", {
+  expect_snapshot(error = TRUE, {
+    c(a, b) %<-% list(1, 2, 3)
+    c(a, f(b)) %<-% list(1, 2)
+  })
+})

@@ -219,3 +219,8 @@ test_that("a failing initializer function gives an rgru error naming its role", 
   init <- resolve_initializer(function(shape) array(0, shape))
   expect_error(init(c(2, 2)), "initializer", class = "rgru_error_initializer")
 })
+
+test_that("unknown initializer names list the valid ones", {
+  kernel_initializer <- "glorot"
+  expect_snapshot(resolve_initializer(kernel_initializer), error = TRUE)
+})

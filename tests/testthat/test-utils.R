@@ -94,3 +94,16 @@ test_that("validators turn every malformed value into an rgru error", {
   expect_only_rgru_errors(function(v) check_numeric_array(v, "x", finite = TRUE))
   expect_only_rgru_errors(function(v) check_dtype(v))
 })
+
+test_that("validation errors read well", {
+  layer <- function(units, dropout = 0) {
+    check_positive_integer(units)
+    check_probability(dropout)
+  }
+  expect_snapshot(error = TRUE, {
+    layer(units = -2)
+    layer(units = "4")
+    layer(units = 4, dropout = 1)
+    check_choice("fan", c("fan_in", "fan_out"), "mode")
+  })
+})
