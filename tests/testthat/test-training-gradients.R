@@ -60,3 +60,23 @@ test_that("functional model with layer_rnn(rnn_cell_gru()) and two outputs", {
   y <- list(matrix(rnorm(6), 3), c(0, 2, 1))
   expect_gradients_match(model, x, y)
 })
+
+test_that("layer_masking in front of a GRU: exact gradients, masked steps skipped", {
+  set.seed(14)
+  x <- array(rnorm(3 * 5 * 2), c(3, 5, 2))
+  x[1, 4:5, ] <- 0
+  x[3, 2, ] <- 0
+  y <- matrix(rnorm(3), 3)
+  model <- keras_model_sequential(input_shape = c(5, 2)) |>
+    layer_masking(0, dtype = "float64") |>
+    layer_gru(2, reset_after = FALSE, dtype = "float64") |>
+    layer_dense(1, dtype = "float64")
+  model |> compile(optimizer = "sgd", loss = "mse")
+  expect_gradients_match(model, x, y)
+  # Masked steps get no gradient; the others do.
+  step <- batch_loss(model_object(model), compile_state(model), x, y, NULL, training = TRUE)
+  d_x <- model_object(model)$backward(step$tape, step$d_outputs[[1]])$d_inputs
+  expect_true(all(d_x[1, 4:5, ] == 0))
+  expect_true(all(d_x[3, 2, ] == 0))
+  expect_true(all(d_x[2, , ] != 0))
+})
