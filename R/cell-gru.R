@@ -185,10 +185,12 @@ GruCell <- R6::R6Class(
       list(outputs = list(step$output, list(step$output)), mask = NULL, tape = step$cache)
     },
     backward = function(tape, d_outputs) {
+      # d_outputs: list(d_output, list(d_state)), or the output's gradient alone.
+      if (!is.list(d_outputs)) d_outputs <- list(d_outputs)
       d_out <- d_outputs[[1]] %||% 0
       d_state <- if (length(d_outputs) > 1) d_outputs[[2]][[1]] %||% 0 else 0
       g <- self$step_backward(tape, d_out, list(d_state))
-      list(d_inputs = list(g$d_x, g$d_states[[1]]), grads = g$grads)
+      list(d_inputs = list(g$d_x, g$d_states[[1]]), grads = conform_grads(self$weights, g$grads))
     },
     check_initial_state_shapes = function(shapes, batch = NA) {
       check_state_shapes(shapes, self$units, batch, n_states = 1L)

@@ -137,7 +137,7 @@ DenseLayer <- R6::R6Class(
       dim(d_x) <- tape$dims
       grads <- list(crossprod(tape$x, d_pre))
       if (self$use_bias) grads[[2]] <- colSums(d_pre)
-      list(d_inputs = d_x, grads = grads)
+      list(d_inputs = d_x, grads = conform_grads(self$weights, grads))
     }
   )
 )

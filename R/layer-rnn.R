@@ -206,7 +206,7 @@ RnnLayer <- R6::R6Class(
       d_last <- if (!self$return_sequences) d_out
       g <- self$backward_sequence(tape$run, d_sequence, d_last, d_states)
       d_inputs <- if (tape$given_state) c(list(g$d_x), g$d_initial_states) else g$d_x
-      list(d_inputs = d_inputs, grads = g$grads)
+      list(d_inputs = d_inputs, grads = conform_grads(self$weights, g$grads))
     }
   )
 )

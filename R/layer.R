@@ -222,6 +222,17 @@ Layer <- R6::R6Class(
 # Layers owning other layers (a GRU its cell, models their layers) override this.
 Layer$set("public", "sublayers", function() list())
 
+# Gradients shaped exactly like their variables' values (NULL stays NULL).
+conform_grads <- function(variables, grads) {
+  lapply(seq_along(variables), function(k) {
+    g <- if (k <= length(grads)) grads[[k]]
+    if (is.null(g)) return(NULL)
+    g <- as.numeric(g)
+    dim(g) <- dim(variables[[k]]$value)
+    g
+  })
+}
+
 unique_variables <- function(vars) {
   if (length(vars) == 0) return(list())
   ids <- vapply(vars, function(v) v$id, integer(1))

@@ -1,0 +1,49 @@
+test_that("layer_embedding looks up 0-based indices", {
+  e <- layer_embedding(input_dim = 5, output_dim = 2)
+  tokens <- rbind(c(0, 4, 1), c(2, 2, 3))
+  out <- e(tokens)
+  w <- get_weights(e)[[1]]
+  expect_equal(dim(out), c(2, 3, 2))
+  expect_equal(out[1, 2, ], w[5, ])
+  expect_equal(out[2, 1, ], w[3, ])
+  expect_true(all(abs(w) <= 0.05))
+})
+
+test_that("mask_zero = TRUE masks flow into the GRU", {
+  tokens <- rbind(c(3, 1, 0, 0), c(2, 2, 4, 1))
+  model <- keras_model_sequential() |>
+    layer_embedding(input_dim = 5, output_dim = 3, mask_zero = TRUE) |>
+    layer_gru(2, dtype = "float64")
+  out <- predict(model, tokens)
+  emb <- model$layers[[1]](tokens)
+  gru <- model$layers[[2]]
+  expect_equal(out, gru(emb, mask = tokens != 0))
+  expect_equal(out[1, ], gru(emb[1, 1:2, , drop = FALSE])[1, ])
+})
+
+test_that("embedding backward sums the gradients of each index", {
+  e <- layer_embedding(input_dim = 4, output_dim = 2, dtype = "float64")
+  l <- obj(e)
+  tokens <- rbind(c(0, 3, 3), c(1, 0, 3))
+  invisible(e(tokens))
+  expect_backward_matches_fd(l, tokens, check_input = FALSE)
+  res <- l$forward(tokens)
+  g <- l$backward(res$tape, array(1, c(2, 3, 2)))
+  expect_equal(g$grads[[1]][4, ], c(3, 3))
+  expect_equal(g$grads[[1]][3, ], c(0, 0))
+  expect_null(g$d_inputs)
+})
+
+test_that("layer_embedding validates indices and arguments", {
+  e <- layer_embedding(input_dim = 3, output_dim = 2)
+  expect_error(e(matrix(3, 1, 2)), class = "rgru_error_input")
+  expect_error(e(matrix(-1, 1, 2)), class = "rgru_error_input")
+  expect_error(e(matrix(0.5, 1, 2)), class = "rgru_error_input")
+  expect_error(e(matrix(NA, 1, 2)), class = "rgru_error_input")
+  expect_error(layer_embedding(input_dim = 0, output_dim = 2), class = "rgru_error_argument")
+  expect_error(layer_embedding(input_dim = 2), class = "rgru_error_argument")
+  e2 <- layer_embedding(input_dim = 2, output_dim = 2, weights = list(matrix(1:4, 2)))
+  expect_equal(e2(matrix(1, 1, 1))[1, 1, ], c(2, 4))
+  expect_error(layer_embedding(input_dim = 2, output_dim = 2, weights = matrix(1, 3, 3)),
+               class = "rgru_error_argument")
+})
