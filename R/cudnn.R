@@ -137,3 +137,31 @@ cudnn_allow_tf32 <- function() {
 cudnn_release <- function() {
   invisible(cudnn_release_cpp())
 }
+
+#' Run the cuDNN GRU, with errors as classed R conditions
+#'
+#' The same arguments and results as `cudnn_gru_forward_cpp()` /
+#' `cudnn_gru_backward_cpp()` (see the CPU engine's `gru_forward_cpp()`); any failure
+#' (no GPU, a configuration cuDNN cannot run, a CUDA or cuDNN error such as running
+#' out of device memory, whose message says how many bytes were asked for) becomes an
+#' error of class `rgru_error_cudnn`.
+#' @param ... Passed on to the C++ entry point.
+#' @noRd
+cudnn_gru_forward <- function(...) {
+  cudnn_call(cudnn_gru_forward_cpp(...), "forward")
+}
+
+#' @rdname cudnn_gru_forward
+#' @noRd
+cudnn_gru_backward <- function(...) {
+  cudnn_call(cudnn_gru_backward_cpp(...), "backward")
+}
+
+cudnn_call <- function(expr, pass) {
+  tryCatch(expr, error = function(e) {
+    cli::cli_abort(
+      c("The cuDNN GRU {pass} pass failed.", x = "{conditionMessage(e)}"),
+      class = c("rgru_error_cudnn", "rgru_error"), call = NULL, parent = e
+    )
+  })
+}

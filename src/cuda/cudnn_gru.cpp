@@ -167,8 +167,10 @@ std::shared_ptr<Plan> Engine::Impl::plan_for(cudnnDataType_t type, std::size_t e
     int nb = 0, dims[4] = {0, 0, 0, 0}, strides[4] = {0, 0, 0, 0};
     RGRU_CUDNN(cudnnGetTensorNdDescriptor(m_desc.get(), 4, &dt, &nb, dims, strides));
     const int fan_in = cudnn_layout::is_recurrent(id) ? hidden_size : input_size;
-    if (nb != 3 || dims[1] != hidden_size || dims[2] != fan_in || strides[2] != 1 ||
-        strides[1] != fan_in) {
+    // A dimension of extent 1 may carry any stride.
+    const bool row_major =
+        (strides[2] == 1 || dims[2] == 1) && (strides[1] == fan_in || dims[1] == 1);
+    if (nb != 3 || dims[0] != 1 || dims[1] != hidden_size || dims[2] != fan_in || !row_major) {
       throw error("cuDNN's GRU weight " + std::to_string(id) + " is not the expected (" +
                   std::to_string(hidden_size) + " x " + std::to_string(fan_in) +
                   ") row-major matrix; this cuDNN version is not supported");

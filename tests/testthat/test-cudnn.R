@@ -269,3 +269,15 @@ test_that("cuDNN's semantics through the layout conversions match the CPU engine
     expect_equal(got$hy, cpu$final_state, tolerance = 1e-12)
   }
 })
+
+test_that("cudnn_gru_forward() and cudnn_gru_backward() raise classed errors", {
+  skip_if(cudnn_usable(), "a GPU is visible")
+  x <- array(0, c(1, 1, 1))
+  err <- expect_error(
+    cudnn_gru_forward(x, matrix(0, 1, 3), matrix(0, 1, 3), matrix(0, 2, 3), NULL, NULL, NULL,
+                      NULL, "tanh", "sigmoid", TRUE, FALSE, TRUE, "float64", FALSE),
+    class = "rgru_error_cudnn"
+  )
+  expect_match(conditionMessage(err), "forward pass failed")
+  expect_error(cudnn_gru_backward(NULL, NULL, NULL), class = "rgru_error_cudnn")
+})
