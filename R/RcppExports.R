@@ -37,6 +37,10 @@ cudnn_gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
     .Call(`_rgru_cudnn_gru_backward_cpp`, tape, d_sequence, d_final_state)
 }
 
+engine_info_cpp <- function() {
+    .Call(`_rgru_engine_info_cpp`)
+}
+
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
     .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "rgru/engine.hpp"
-#include "rcpp-engine-threads.h"
+#include "rcpp-engine.h"
 
 namespace {
 
@@ -93,14 +93,21 @@ class NumericView {
     if (std::is_same<T, double>::value && TYPEOF(x) == REALSXP) {
       data_ = reinterpret_cast<const T*>(REAL(x));
     } else {
-      copy_ = to_vector<T>(x);
+      const R_xlen_t n = Rf_xlength(x);
+      copy_.resize(static_cast<size_t>(n));
+      if (TYPEOF(x) == REALSXP) {
+        std::copy(REAL(x), REAL(x) + n, copy_.data());
+      } else {
+        std::vector<T> v = to_vector<T>(x);
+        std::copy(v.begin(), v.end(), copy_.data());
+      }
       data_ = copy_.data();
     }
   }
   const T* data() const { return data_; }
 
  private:
-  std::vector<T> copy_;
+  rgru::Buffer<T> copy_;
   const T* data_ = nullptr;
 };
 
@@ -121,7 +128,7 @@ struct ForwardArgs {
 template <typename T>
 Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent_kernel,
                        SEXP bias, SEXP initial_state, SEXP input_dropout,
-                       SEXP recurrent_dropout, bool keep_tape, int threads) {
+                       SEXP recurrent_dropout, bool keep_tape, const rgru::EngineOptions& opt) {
   const rgru::GruDims& d = a.dims;
   const index_t H3 = 3 * d.units;
   NumericView<T> xv(x), kv(kernel), uv(recurrent_kernel), h0(initial_state), dpi(input_dropout),
@@ -170,8 +177,8 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   std::unique_ptr<rgru::GruTape<T>> tape;
   if (keep_tape) tape.reset(new rgru::GruTape<T>());
   {
-    rgru_engine::BlasThreadScope scope(threads);
-    rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), threads);
+    rgru_engine::BlasThreadScope scope(opt.num_threads);
+    rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), opt);
   }
 
   if (!direct) {
@@ -196,34 +203,33 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
 
 template <typename T>
 Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
-                        SEXP d_sequence, SEXP d_final_state, int threads) {
+                        SEXP d_sequence, SEXP d_final_state,
+                        const rgru::EngineOptions& opt) {
   const rgru::GruDims& d = tape.dims;
   const index_t H3 = 3 * d.units;
-  std::vector<T> dseq, dfin;
-  if (!Rf_isNull(d_sequence)) {
-    expect_dims(d_sequence, "d_sequence", {d.batch, d.timesteps, d.units});
-    dseq = to_vector<T>(d_sequence);
-  }
-  if (!Rf_isNull(d_final_state)) {
-    expect_dims(d_final_state, "d_final_state", {d.batch, d.units});
-    dfin = to_vector<T>(d_final_state);
-  }
-  std::vector<T> dx(d.batch * d.timesteps * d.input_dim), dh0(d.batch * d.units),
-      dk(d.input_dim * H3), du(d.units * H3), dbi(tape.has_bias ? H3 : 0),
-      dbr(tape.has_bias && tape.config.reset_after ? H3 : 0);
+  if (!Rf_isNull(d_sequence)) expect_dims(d_sequence, "d_sequence", {d.batch, d.timesteps, d.units});
+  if (!Rf_isNull(d_final_state)) expect_dims(d_final_state, "d_final_state", {d.batch, d.units});
+  NumericView<T> dseq(d_sequence), dfin(d_final_state);
+  // float64 gradients are written straight into the R arrays returned.
+  const bool direct = std::is_same<T, double>::value;
+  Rcpp::NumericVector dx_r = new_array({d.batch, d.timesteps, d.input_dim});
+  rgru::Buffer<T> dx_own(direct ? 0 : d.batch * d.timesteps * d.input_dim);
+  std::vector<T> dh0(d.batch * d.units), dk(d.input_dim * H3), du(d.units * H3),
+      dbi(tape.has_bias ? H3 : 0), dbr(tape.has_bias && tape.config.reset_after ? H3 : 0);
   rgru::GruGradients<T> g;
-  g.d_sequence = dseq.empty() ? nullptr : dseq.data();
-  g.d_final_state = dfin.empty() ? nullptr : dfin.data();
-  g.d_x = dx.data();
+  g.d_sequence = dseq.data();
+  g.d_final_state = dfin.data();
+  g.d_x = direct ? reinterpret_cast<T*>(REAL(dx_r)) : dx_own.data();
   g.d_initial_state = dh0.data();
   g.d_kernel = dk.data();
   g.d_recurrent_kernel = du.data();
   g.d_input_bias = dbi.empty() ? nullptr : dbi.data();
   g.d_recurrent_bias = dbr.empty() ? nullptr : dbr.data();
   {
-    rgru_engine::BlasThreadScope scope(threads);
-    rgru::gru_backward<T>(tape, g, threads);
+    rgru_engine::BlasThreadScope scope(opt.num_threads);
+    rgru::gru_backward<T>(tape, g, opt);
   }
+  if (!direct) std::copy(dx_own.data(), dx_own.data() + dx_own.size(), dx_r.begin());
 
   SEXP d_bias = R_NilValue;
   if (holder.bias_present) {
@@ -241,7 +247,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
     d_bias = b;
   }
   return Rcpp::List::create(
-      Rcpp::Named("d_x") = to_r(dx.data(), {d.batch, d.timesteps, d.input_dim}),
+      Rcpp::Named("d_x") = dx_r,
       Rcpp::Named("d_initial_state") = to_r(dh0.data(), {d.batch, d.units}),
       Rcpp::Named("d_kernel") = to_r(dk.data(), {d.input_dim, H3}),
       Rcpp::Named("d_recurrent_kernel") = to_r(du.data(), {d.units, H3}),
@@ -268,6 +274,13 @@ int dropout_gates(SEXP m, const char* what, index_t batch, index_t dim) {
   fail(std::string("`") + what + "` must have dimensions (" + std::to_string(batch) + ", " +
        std::to_string(dim) + ") or (" + std::to_string(batch) + ", " + std::to_string(dim) +
        ", 3), not " + dims_text(m));
+}
+
+rgru::EngineOptions engine_options() {
+  rgru::EngineOptions opt;
+  opt.num_threads = rgru_engine::engine_threads();
+  opt.gemm = rgru_engine::engine_gemm();
+  return opt;
 }
 
 }  // namespace
@@ -319,12 +332,12 @@ Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias
     }
     a.input_gates = dropout_gates(input_dropout, "input_dropout", B, F);
     a.recurrent_gates = dropout_gates(recurrent_dropout, "recurrent_dropout", B, H);
-    const int threads = rgru_engine::engine_threads();
+    const rgru::EngineOptions opt = engine_options();
     if (type == "float32")
       return run_forward<float>(a, x, kernel, recurrent_kernel, bias, initial_state,
-                                input_dropout, recurrent_dropout, tape, threads);
+                                input_dropout, recurrent_dropout, tape, opt);
     return run_forward<double>(a, x, kernel, recurrent_kernel, bias, initial_state, input_dropout,
-                               recurrent_dropout, tape, threads);
+                               recurrent_dropout, tape, opt);
   } catch (const rgru::invalid_argument& e) {
     Rcpp::stop(e.what());
   } catch (const std::bad_alloc&) {
@@ -339,9 +352,9 @@ Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state) {
       fail("`tape` must be the tape returned by gru_forward_cpp(keep_tape = TRUE)");
     EngineTape* holder = static_cast<EngineTape*>(R_ExternalPtrAddr(tape));
     if (holder == nullptr) fail("`tape` is no longer valid (was it saved and reloaded?)");
-    const int threads = rgru_engine::engine_threads();
-    if (holder->f32) return run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state, threads);
-    if (holder->f64) return run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state, threads);
+    const rgru::EngineOptions opt = engine_options();
+    if (holder->f32) return run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state, opt);
+    if (holder->f64) return run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state, opt);
     fail("`tape` holds no forward pass");
   } catch (const rgru::invalid_argument& e) {
     Rcpp::stop(e.what());

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "buffer.hpp"
 #include "gemm.hpp"
 #include "gru.hpp"
 #include "vector_math.hpp"
@@ -41,20 +42,26 @@ struct GruTape {
   // Derivatives of both activations follow from their outputs (tanh, sigmoid, ...):
   // then `pre` holds the outputs z, r, hh and `post` is unused.
   bool outputs_only = false;
-  std::vector<T> kernel;             // (input_dim, 3*units), Keras layout
-  std::vector<T> recurrent_kernel;   // (units, 3*units), Keras layout
-  std::vector<int> mask;             // (batch*timesteps); empty: every step kept
-  std::vector<T> input_dropout;      // (batch, input_dim, gates), R layout, or empty
-  std::vector<T> recurrent_dropout;  // (units, batch, gates), transposed, or empty
+  Buffer<T> kernel;             // (input_dim, 3*units), Keras layout
+  Buffer<T> recurrent_kernel;   // (units, 3*units), Keras layout
+  Buffer<int> mask;             // (batch*timesteps); empty: every step kept
+  Buffer<T> input_dropout;      // (batch, input_dim, gates), R layout, or empty
+  Buffer<T> recurrent_dropout;  // (units, batch, gates), transposed, or empty
   int input_dropout_gates = 1;
   int recurrent_dropout_gates = 1;
-  std::vector<T> inputs;             // (batch*timesteps, input_dim, input gates): x as the kernel saw it
-  std::vector<T> state_before;       // (units, batch*timesteps): h_prev of each step
-  std::vector<T> dropped_state;      // (units, batch*timesteps, gates) with recurrent dropout
-  std::vector<T> pre;                // (3*units, batch*timesteps): pre-activations (or outputs)
-  std::vector<T> post;               // (3*units, batch*timesteps): z, r, hh
-  std::vector<T> recurrent_h;        // reset_after: (units, batch*timesteps) U_h' h_prev + b_h
-  std::vector<T> reset_state;        // !reset_after: (units, batch*timesteps) r * h_prev
+  Buffer<T> inputs;             // (batch*timesteps, input_dim, input gates): x as the kernel saw it
+  Buffer<T> state_before;       // (units, batch*timesteps): h_prev of each step
+  Buffer<T> dropped_state;      // (units, batch*timesteps, gates) with recurrent dropout
+  Buffer<T> pre;                // (3*units, batch*timesteps): pre-activations (or outputs)
+  Buffer<T> post;               // (3*units, batch*timesteps): z, r, hh
+  Buffer<T> recurrent_h;        // reset_after: (units, batch*timesteps) U_h' h_prev + b_h
+  Buffer<T> reset_state;        // !reset_after: (units, batch*timesteps) r * h_prev
+};
+
+// How to run, not what to compute: results are identical for any num_threads.
+struct EngineOptions {
+  int num_threads = 1;
+  GemmBackend gemm = default_gemm_backend();
 };
 
 namespace detail {
@@ -84,11 +91,11 @@ inline bool derivative_from_output(Activation a) {
 
 // Runs the layer over the sequence. outputs.final_state is always written,
 // outputs.sequence when config.return_sequences. When tape is not null it receives
-// what gru_backward() needs. Results do not depend on num_threads.
+// what gru_backward() needs.
 template <typename T>
 void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<T>& w,
                  const GruInputs<T>& in, const GruOutputs<T>& out, GruTape<T>* tape,
-                 int num_threads = 1) {
+                 const EngineOptions& opt = EngineOptions()) {
   check_dims(dims);
   const index_t B = dims.batch, T_ = dims.timesteps, F = dims.input_dim, H = dims.units;
   const index_t BT = B * T_, H2 = 2 * H, H3 = 3 * H;
@@ -112,8 +119,8 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   const bool outputs_only = derivative_from_output(act) && derivative_from_output(ract);
 
   // Inputs as the kernel sees them (dropped when input dropout is on).
-  std::vector<T> dropped_local;
-  std::vector<T>* dropped = tape ? &tape->inputs : &dropped_local;
+  Buffer<T> dropped_local;
+  Buffer<T>* dropped = tape ? &tape->inputs : &dropped_local;
   const T* xin = in.x;
   if (in.input_dropout) {
     dropped->resize(static_cast<size_t>(BT * F * gi));
@@ -133,8 +140,8 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   // Without a tape the projection is computed a few steps at a time (chunk), enough
   // columns for an efficient GEMM while the buffer stays in cache.
   const index_t chunk = tape ? T_ : std::min<index_t>(T_, std::max<index_t>(1, 512 / B));
-  std::vector<T> pre_local;
-  std::vector<T>& pre = tape ? tape->pre : pre_local;
+  Buffer<T> pre_local;
+  Buffer<T>& pre = tape ? tape->pre : pre_local;
   pre.resize(static_cast<size_t>(H3 * B * chunk));
   index_t chunk_start = -1;
   auto project = [&](index_t t) {
@@ -143,10 +150,10 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     const index_t cols = B * steps, col0 = B * chunk_start;
     T* p = pre.data();
     if (gi == 1) {
-      gemm<T>(true, true, H3, cols, F, T(1), w.kernel, F, xin + col0, BT, T(0), p, H3);
+      gemm<T>(opt.gemm, true, true, H3, cols, F, T(1), w.kernel, F, xin + col0, BT, T(0), p, H3);
     } else {
       for (int g = 0; g < 3; ++g)
-        gemm<T>(true, true, H, cols, F, T(1), w.kernel + F * H * g, F, xin + BT * F * g + col0, BT,
+        gemm<T>(opt.gemm, true, true, H, cols, F, T(1), w.kernel + F * H * g, F, xin + BT * F * g + col0, BT,
                 T(0), p + H * g, H3);
     }
     if (w.input_bias) {
@@ -187,7 +194,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   std::vector<T> mrt(rdrop ? static_cast<size_t>(H * B * gr) : 0);
   for (int g = 0; g < (rdrop ? gr : 0); ++g)
     detail::transpose(in.recurrent_dropout + B * H * g, B, H, B, mrt.data() + H * B * g);
-  if (tape && rdrop) tape->recurrent_dropout = mrt;
+  if (tape && rdrop) tape->recurrent_dropout.assign(mrt.data(), mrt.data() + mrt.size());
 
   // Per-step workspace (units x batch, column per sample), allocated once.
   std::vector<T> hprev(static_cast<size_t>(H * B)), hnew(static_cast<size_t>(H * B));
@@ -199,7 +206,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   if (in.initial_state) detail::transpose(in.initial_state, B, H, B, hprev.data());
   else std::fill(hprev.begin(), hprev.end(), T(0));
 
-  const int nt = detail::threads_for(B * H, num_threads);
+  const int nt = detail::threads_for(B * H, opt.num_threads);
   (void)nt;
   const T* U = w.recurrent_kernel;
   const index_t ngates = after ? 3 : 2;
@@ -227,10 +234,10 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     }
 
     if (gr == 1) {
-      gemm<T>(true, false, H * ngates, B, H, T(1), U, H, hsrc[0], H, T(0), rp.data(), H3);
+      gemm<T>(opt.gemm, true, false, H * ngates, B, H, T(1), U, H, hsrc[0], H, T(0), rp.data(), H3);
     } else {
       for (index_t g = 0; g < ngates; ++g)
-        gemm<T>(true, false, H, B, H, T(1), U + H * H * g, H, hsrc[g], H, T(0), rp.data() + H * g, H3);
+        gemm<T>(opt.gemm, true, false, H, B, H, T(1), U + H * H * g, H, hsrc[g], H, T(0), rp.data() + H * g, H3);
     }
 
     T* pre_t = pre.data() + H3 * pcol0;
@@ -274,7 +281,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
       }
     }
     if (!after) {
-      gemm<T>(true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
+      gemm<T>(opt.gemm, true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
       for (index_t b = 0; b < B; ++b) {
         T* ph = pre_t + H3 * b + H2;
@@ -310,7 +317,8 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
 // the tape's configuration has must be non-null (d_input_bias when the forward had a
 // bias, d_recurrent_bias when it had a recurrent bias).
 template <typename T>
-void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_threads = 1) {
+void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
+                  const EngineOptions& opt = EngineOptions()) {
   const GruDims& dims = tape.dims;
   check_dims(dims);
   const index_t B = dims.batch, T_ = dims.timesteps, F = dims.input_dim, H = dims.units;
@@ -333,14 +341,14 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   const T* pre = tape.pre.data();
   const T* post = tape.outputs_only ? pre : tape.post.data();
 
-  std::vector<T> dp(static_cast<size_t>(H3 * BT));  // d pre-activations = d input projection
-  std::vector<T> drh(after ? static_cast<size_t>(H * BT) : 0);  // d (U_h' h_prev + b_h)
+  Buffer<T> dp(static_cast<size_t>(H3 * BT));  // d pre-activations = d input projection
+  Buffer<T> drh(after ? static_cast<size_t>(H * BT) : 0);  // d (U_h' h_prev + b_h)
   std::vector<T> dh(static_cast<size_t>(H * B)), dhp(static_cast<size_t>(H * B));
   std::vector<T> tmp(rdrop || !after ? static_cast<size_t>(H * B) : 0);
   if (grads.d_final_state) detail::transpose(grads.d_final_state, B, H, B, dh.data());
   else std::fill(dh.begin(), dh.end(), T(0));
 
-  const int nt = detail::threads_for(B * H, num_threads);
+  const int nt = detail::threads_for(B * H, opt.num_threads);
   (void)nt;
   // The h_prev the candidate's recurrent product used (dropped for gate h).
   const T* hd_h = rdrop ? tape.dropped_state.data() + H * BT * (gr == 3 ? 2 : 0)
@@ -392,7 +400,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
     }
     if (!after) {
       // d(r * h_prev) = U_h dah; it feeds the reset gate and h_prev.
-      gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
+      gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
               tmp.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
       for (index_t b = 0; b < B; ++b) {
@@ -417,17 +425,17 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
     const T* dzr = dp.data() + H3 * col0;
     const T* dhh = after ? drh.data() + H * col0 : nullptr;
     if (!rdrop) {
-      gemm<T>(false, false, H, B, H2, T(1), U, H, dzr, H3, T(1), dhp.data(), H);
-      if (after) gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), dhp.data(), H);
+      gemm<T>(opt.gemm, false, false, H, B, H2, T(1), U, H, dzr, H3, T(1), dhp.data(), H);
+      if (after) gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), dhp.data(), H);
     } else {
       for (int g = 0; g < gr; ++g) {
         if (gr == 1) {
-          gemm<T>(false, false, H, B, H2, T(1), U, H, dzr, H3, T(0), tmp.data(), H);
-          if (after) gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), tmp.data(), H);
+          gemm<T>(opt.gemm, false, false, H, B, H2, T(1), U, H, dzr, H3, T(0), tmp.data(), H);
+          if (after) gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), tmp.data(), H);
         } else if (g < 2) {
-          gemm<T>(false, false, H, B, H, T(1), U + H * H * g, H, dzr + H * g, H3, T(0), tmp.data(), H);
+          gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H * g, H, dzr + H * g, H3, T(0), tmp.data(), H);
         } else if (after) {
-          gemm<T>(false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(0), tmp.data(), H);
+          gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(0), tmp.data(), H);
         } else {
           break;
         }
@@ -443,8 +451,8 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   // per-gate input dropout).
   const T* xin = tape.inputs.data();
   if (gi == 1) {
-    gemm<T>(true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
-    gemm<T>(true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);
+    gemm<T>(opt.gemm, true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
+    gemm<T>(opt.gemm, true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);
     if (idrop) {
       const T* m = tape.input_dropout.data();
       for (index_t f = 0; f < F; ++f)
@@ -452,12 +460,12 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
           for (index_t b = 0; b < B; ++b) grads.d_x[b + B * t + BT * f] *= m[b + B * f];
     }
   } else {
-    std::vector<T> dxg(static_cast<size_t>(BT * F));
+    Buffer<T> dxg(static_cast<size_t>(BT * F));
     std::fill(grads.d_x, grads.d_x + BT * F, T(0));
     for (int g = 0; g < 3; ++g) {
-      gemm<T>(true, true, F, H, BT, T(1), xin + BT * F * g, BT, dp.data() + H * g, H3, T(0),
+      gemm<T>(opt.gemm, true, true, F, H, BT, T(1), xin + BT * F * g, BT, dp.data() + H * g, H3, T(0),
               grads.d_kernel + F * H * g, F);
-      gemm<T>(true, true, BT, F, H, T(1), dp.data() + H * g, H3, K + F * H * g, F, T(0), dxg.data(), BT);
+      gemm<T>(opt.gemm, true, true, BT, F, H, T(1), dp.data() + H * g, H3, K + F * H * g, F, T(0), dxg.data(), BT);
       const T* m = tape.input_dropout.data() + B * F * g;
       for (index_t f = 0; f < F; ++f)
         for (index_t t = 0; t < T_; ++t)
@@ -470,16 +478,16 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads, int num_
   const T* hs = rdrop ? tape.dropped_state.data() : tape.state_before.data();
   T* du = grads.d_recurrent_kernel;
   if (gr == 1) {
-    gemm<T>(false, true, H, H2, BT, T(1), hs, H, dp.data(), H3, T(0), du, H);
+    gemm<T>(opt.gemm, false, true, H, H2, BT, T(1), hs, H, dp.data(), H3, T(0), du, H);
   } else {
     for (int g = 0; g < 2; ++g)
-      gemm<T>(false, true, H, H, BT, T(1), hs + H * BT * g, H, dp.data() + H * g, H3, T(0),
+      gemm<T>(opt.gemm, false, true, H, H, BT, T(1), hs + H * BT * g, H, dp.data() + H * g, H3, T(0),
               du + H * H * g, H);
   }
   if (after) {
-    gemm<T>(false, true, H, H, BT, T(1), hd_h, H, drh.data(), H, T(0), du + H * H2, H);
+    gemm<T>(opt.gemm, false, true, H, H, BT, T(1), hd_h, H, drh.data(), H, T(0), du + H * H2, H);
   } else {
-    gemm<T>(false, true, H, H, BT, T(1), tape.reset_state.data(), H, dp.data() + H2, H3, T(0),
+    gemm<T>(opt.gemm, false, true, H, H, BT, T(1), tape.reset_state.data(), H, dp.data() + H2, H3, T(0),
             du + H * H2, H);
   }
 

@@ -1,9 +1,14 @@
-// Thread settings for the CPU engine, shared by the engine's glue files: the
-// `rgru.num_threads` option, and the BLAS's own thread count while an engine call runs.
-#ifndef RGRU_RCPP_ENGINE_THREADS_H
-#define RGRU_RCPP_ENGINE_THREADS_H
+// Run settings for the CPU engine, shared by the engine's glue files: the
+// `rgru.num_threads` and `rgru.gemm` options, the BLAS R links to, and the BLAS's own
+// thread count while an engine call runs.
+#ifndef RGRU_RCPP_ENGINE_H
+#define RGRU_RCPP_ENGINE_H
 
 #include <Rinternals.h>
+
+#include <string>
+
+#include "rgru/gemm.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -73,6 +78,19 @@ class BlasThreadScope {
   int previous_ = 1;
 };
 
+// What R's BLAS is, found once per session (rcpp-engine-info.cpp).
+struct BlasFacts {
+  std::string name;          // e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (pthreads)"
+  bool optimised = false;    // a known tuned BLAS (OpenBLAS, MKL, BLIS, ...)
+  double dgemm_gflops = 0;   // measured on a 256^3 product, single call
+  bool slow_reference = false;
+};
+const BlasFacts& blas_facts();
+
+// options(rgru.gemm = "auto" | "blas" | "eigen"); "auto" uses R's BLAS unless it is a
+// slow reference BLAS, where Eigen's GEMM is several times faster.
+rgru::GemmBackend engine_gemm();
+
 }  // namespace rgru_engine
 
-#endif  // RGRU_RCPP_ENGINE_THREADS_H
+#endif  // RGRU_RCPP_ENGINE_H

@@ -1,0 +1,20 @@
+# The native CPU engine's run settings and self-description. The engine itself is
+# reached through gru_forward_cpp() / gru_backward_cpp() (src/rcpp-gru.cpp).
+#
+# Options read on every engine call:
+#   rgru.num_threads  threads for the engine's elementwise passes and its BLAS calls;
+#                     default min(2, cores). Results are identical for any value.
+#   rgru.gemm         "auto" (default: R's BLAS, unless it is a slow reference BLAS,
+#                     then Eigen's GEMM), "blas" or "eigen".
+
+#' Describe the CPU engine's matrix-multiply backend
+#'
+#' @return A list: `gemm` (the GEMM the engine runs on, in words), `blas` (what R's
+#'   BLAS is), `blas_dgemm_gflops` (measured once per session), `slow_reference_blas`
+#'   (`TRUE` when R links a slow reference BLAS; install OpenBLAS for speed),
+#'   `threads` (from `options(rgru.num_threads)`), `openmp`, and `simd` (the
+#'   instruction sets Eigen was compiled for).
+#' @noRd
+engine_info <- function() {
+  engine_info_cpp()
+}

@@ -1,0 +1,115 @@
+// Which GEMM the CPU engine runs on, for engine_info() / rgru_backend(): R's BLAS
+// (identified by the symbols it exports, and timed) or Eigen's.
+#define RGRU_USE_BLAS 1
+#include <Rcpp.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "rcpp-engine.h"
+#include "rgru/gemm.hpp"
+
+namespace rgru_engine {
+
+namespace {
+
+std::string call_string_symbol(const char* name) {
+  using fn = const char* (*)();
+  fn f = reinterpret_cast<fn>(process_symbol(name));
+  const char* s = f ? f() : nullptr;
+  return s ? std::string(s) : std::string();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  return s;
+}
+
+// GFLOP/s of one 256^3 dgemm through R's BLAS (the best of three).
+double time_dgemm() {
+  const int n = 256;
+  std::vector<double> a(n * n, 0.5), b(n * n, 0.25), c(n * n, 0.0);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto start = std::chrono::steady_clock::now();
+    rgru::gemm_blas<double>(false, false, n, n, n, 1.0, a.data(), n, b.data(), n, 0.0, c.data(), n);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (s > 0) best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
+}
+
+BlasFacts find_blas() {
+  BlasFacts f;
+  std::string openblas = call_string_symbol("openblas_get_config");
+  if (!openblas.empty()) {
+    using par_fn = int (*)();
+    par_fn par = reinterpret_cast<par_fn>(process_symbol("openblas_get_parallel"));
+    const int mode = par ? par() : -1;
+    f.name = trim(openblas) + (mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)"
+                               : mode == 2 ? " (OpenMP)" : "");
+    f.optimised = true;
+  } else if (process_symbol("MKL_Get_Version_String") || process_symbol("mkl_serv_getenv")) {
+    f.name = "Intel MKL";
+    f.optimised = true;
+  } else if (!call_string_symbol("bli_info_get_version_str").empty()) {
+    f.name = "BLIS " + call_string_symbol("bli_info_get_version_str");
+    f.optimised = true;
+  } else if (process_symbol("flexiblas_exit")) {
+    f.name = "FlexiBLAS";
+  } else {
+    f.name = "R's BLAS (no tuned BLAS detected: reference BLAS or unknown)";
+  }
+  f.dgemm_gflops = time_dgemm();
+  // A reference BLAS manages about 1-3 GFLOP/s here; Eigen's GEMM at R's default flags
+  // about 15 in double precision. Tuned BLASes are never demoted.
+  f.slow_reference = !f.optimised && f.dgemm_gflops < 8.0;
+  return f;
+}
+
+}  // namespace
+
+const BlasFacts& blas_facts() {
+  static const BlasFacts facts = find_blas();
+  return facts;
+}
+
+rgru::GemmBackend engine_gemm() {
+  SEXP opt = Rf_GetOption1(Rf_install("rgru.gemm"));
+  std::string choice = "auto";
+  if (TYPEOF(opt) == STRSXP && Rf_xlength(opt) == 1 && STRING_ELT(opt, 0) != NA_STRING)
+    choice = CHAR(STRING_ELT(opt, 0));
+  if (choice == "blas") return rgru::GemmBackend::blas;
+  if (choice == "eigen") return rgru::GemmBackend::eigen;
+  if (choice != "auto")
+    Rcpp::stop("option rgru.gemm must be \"auto\", \"blas\" or \"eigen\", not \"" + choice + "\"");
+  return blas_facts().slow_reference ? rgru::GemmBackend::eigen : rgru::GemmBackend::blas;
+}
+
+}  // namespace rgru_engine
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List engine_info_cpp() {
+  const rgru_engine::BlasFacts& blas = rgru_engine::blas_facts();
+  const bool eigen = rgru_engine::engine_gemm() == rgru::GemmBackend::eigen;
+#ifdef _OPENMP
+  const bool openmp = true;
+#else
+  const bool openmp = false;
+#endif
+  return Rcpp::List::create(
+      Rcpp::Named("gemm") = eigen ? std::string("Eigen ") + std::to_string(EIGEN_WORLD_VERSION) +
+                                        "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                                        std::to_string(EIGEN_MINOR_VERSION) + " GEMM (" +
+                                        Eigen::SimdInstructionSetsInUse() + ")"
+                                  : blas.name + " via R's BLAS",
+      Rcpp::Named("blas") = blas.name,
+      Rcpp::Named("blas_dgemm_gflops") = blas.dgemm_gflops,
+      Rcpp::Named("slow_reference_blas") = blas.slow_reference,
+      Rcpp::Named("threads") = rgru_engine::engine_threads(),
+      Rcpp::Named("openmp") = openmp,
+      Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()));
+}
