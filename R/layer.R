@@ -307,6 +307,12 @@ layer_object <- function(x) {
 #' @export
 `$<-.rgru_layer` <- function(x, name, value) {
   obj <- layer_object(x)
+  # `model$layers[[i]]$trainable <- FALSE` writes the (unchanged) layer list back.
+  if (identical(name, "layers") && inherits(obj, "RgruModel") &&
+      length(value) == length(obj$layer_objects) &&
+      all(mapply(function(a, b) identical(layer_object(a), b), value, obj$layer_objects))) {
+    return(x)
+  }
   obj[[name]] <- value
   x
 }

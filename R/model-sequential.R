@@ -133,8 +133,8 @@ Sequential <- R6::R6Class(
       invisible(TRUE)
     },
     coerce_inputs = function(inputs) {
-      first <- self$layer_objects[[1]]
-      if (!is.null(first)) first$coerce_inputs(inputs) else as_input_array(inputs, "inputs")
+      if (length(self$layer_objects) == 0) return(as_input_array(inputs, "inputs"))
+      self$layer_objects[[1]]$coerce_inputs(inputs)
     },
     compute_output_shape = function(input_shape) {
       shapes <- self$layer_shapes(input_shape)

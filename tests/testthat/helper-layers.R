@@ -28,7 +28,9 @@ expect_backward_matches_fd <- function(layer, x, run = function(x) layer$forward
   w <- loss_weights_for(res$outputs)
   d_out <- if (is.list(res$outputs)) w else w[[1]]
   g <- layer$backward(res$tape, d_out)
-  loss <- function() weighted_loss(run(x)$outputs, w)
+  # models add their activity-regularizer penalty to the loss, and its gradient
+  total <- function(res) weighted_loss(res$outputs, w) + (res$activity_loss %||% 0)
+  loss <- function() total(run(x))
   for (k in seq_along(layer$weights)) {
     v <- layer$weights[[k]]
     num <- v$value
@@ -48,7 +50,7 @@ expect_backward_matches_fd <- function(layer, x, run = function(x) layer$forward
     for (i in seq_along(x)) {
       up <- x; up[i] <- x[i] + eps
       dn <- x; dn[i] <- x[i] - eps
-      num[i] <- (weighted_loss(run(up)$outputs, w) - weighted_loss(run(dn)$outputs, w)) / (2 * eps)
+      num[i] <- (total(run(up)) - total(run(dn))) / (2 * eps)
     }
     expect_equal(as.numeric(d_x), as.numeric(num), tolerance = tolerance, label = "input gradient")
   }
