@@ -105,7 +105,8 @@ rows_along <- function(x, axis) {
 
 row_max <- function(m) {
   if (ncol(m) == 0L) return(rep(-Inf, nrow(m)))
-  do.call(pmax, lapply(seq_len(ncol(m)), function(j) m[, j]))
+  # max.col() is vectorised C; "first" breaks ties exactly (no tolerance).
+  m[cbind(seq_len(nrow(m)), max.col(m, ties.method = "first"))]
 }
 
 softmax_fn <- function(x, axis = -1L) {
