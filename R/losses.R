@@ -127,6 +127,7 @@ loss_huber <- function(y_true, y_pred, delta = 1, ...,
 #' @param label_smoothing In `[0, 1]`: targets move towards the uniform
 #'   distribution by this much, as Keras does.
 #' @param axis The class axis; only the last axis (`-1`) is supported.
+#' @param ignore_class Must be `NULL`: ignoring a class is not supported yet.
 #' @returns A loss object (class `rgru_loss`), or the per-sample losses.
 #' @family losses
 #' @export
