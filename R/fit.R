@@ -165,16 +165,23 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     }
     progress$finish(logs, as.numeric(difftime(Sys.time(), started, units = "secs")))
     run_callbacks(callbacks, "on_epoch_end", epoch, logs = logs)
-    for (nm in names(logs)) {
-      metrics_log[[nm]] <- c(metrics_log[[nm]] %||% rep(NA_real_, length(epochs_run)),
-                             logs[[nm]])
-    }
+    metrics_log <- append_epoch_logs(metrics_log, logs, length(epochs_run))
     epochs_run <- c(epochs_run, epoch)
     epoch <- epoch + 1L
   }
   run_callbacks(callbacks, "on_train_end", logs = list())
   history <- new_training_history(params, metrics_log, epochs_run)
   invisible(history)
+}
+
+# One value per epoch for every name ever logged; NA where an epoch did not
+# log it (validation every `validation_freq` epochs).
+append_epoch_logs <- function(history, logs, epochs_before) {
+  for (nm in union(names(history), names(logs))) {
+    previous <- history[[nm]] %||% rep(NA_real_, epochs_before)
+    history[[nm]] <- c(previous, logs[[nm]] %||% NA_real_)
+  }
+  history
 }
 
 check_batch_size <- function(batch_size) {
