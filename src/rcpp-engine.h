@@ -51,11 +51,13 @@ inline void* process_symbol(const char* name) {
 #endif
 }
 
-// Sets OpenBLAS's thread count for the lifetime of the object and restores it after,
-// so the engine follows rgru.num_threads without changing R's own matrix products.
+// Makes OpenBLAS single-threaded for the lifetime of the object and restores it after:
+// the engine runs its GEMMs in fixed slabs on its own threads (rgru.num_threads), which
+// keeps results identical for any thread count; R's own matrix products are unchanged.
 class BlasThreadScope {
  public:
-  explicit BlasThreadScope(int threads) {
+  BlasThreadScope() {
+    const int threads = 1;
     using get_fn = int (*)();
     get_ = reinterpret_cast<get_fn>(process_symbol("openblas_get_num_threads"));
     set_ = reinterpret_cast<set_fn>(process_symbol("openblas_set_num_threads"));

@@ -177,7 +177,7 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   std::unique_ptr<rgru::GruTape<T>> tape;
   if (keep_tape) tape.reset(new rgru::GruTape<T>());
   {
-    rgru_engine::BlasThreadScope scope(opt.num_threads);
+    rgru_engine::BlasThreadScope scope;
     rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), opt);
   }
 
@@ -226,7 +226,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   g.d_input_bias = dbi.empty() ? nullptr : dbi.data();
   g.d_recurrent_bias = dbr.empty() ? nullptr : dbr.data();
   {
-    rgru_engine::BlasThreadScope scope(opt.num_threads);
+    rgru_engine::BlasThreadScope scope;
     rgru::gru_backward<T>(tape, g, opt);
   }
   if (!direct) std::copy(dx_own.data(), dx_own.data() + dx_own.size(), dx_r.begin());

@@ -75,6 +75,35 @@ inline int threads_for(index_t work, int num_threads) {
   return (num_threads > 1 && work >= 32768) ? num_threads : 1;
 }
 
+// A GEMM cut into at most 8 slabs along C's longer side, the cut depending only on the
+// shape; slabs run on up to opt.num_threads threads, each a single-threaded GEMM. A
+// multithreaded BLAS call is not bitwise reproducible across thread counts (OpenBLAS's
+// differs in the last bits); this is, and it still keeps both cores busy.
+template <typename T>
+void gemm_slabs(const EngineOptions& opt, bool trans_a, bool trans_b, index_t m, index_t n,
+                index_t k, T alpha, const T* a, index_t lda, const T* b, index_t ldb, T beta,
+                T* c, index_t ldc) {
+  const bool rows = m >= n;
+  const index_t len = rows ? m : n;
+  const index_t slabs = std::max<index_t>(1, std::min<index_t>(8, len / 64));
+  const index_t width = (len + slabs - 1) / slabs;
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const int nt = (opt.num_threads > 1 && slabs > 1 && flops >= 4e6) ? opt.num_threads : 1;
+  (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t s = 0; s < slabs; ++s) {
+    const index_t from = s * width, to = std::min(len, from + width);
+    if (from >= to) continue;
+    if (rows) {
+      gemm<T>(opt.gemm, trans_a, trans_b, to - from, n, k, alpha, trans_a ? a + lda * from : a + from,
+              lda, b, ldb, beta, c + from, ldc);
+    } else {
+      gemm<T>(opt.gemm, trans_a, trans_b, m, to - from, k, alpha, a, lda,
+              trans_b ? b + from : b + ldb * from, ldb, beta, c + ldc * from, ldc);
+    }
+  }
+}
+
 // dst (cols x rows) = src' for a column-major rows x cols src with leading dimension ld.
 template <typename T>
 void transpose(const T* src, index_t rows, index_t cols, index_t ld, T* dst) {
@@ -150,10 +179,10 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     const index_t cols = B * steps, col0 = B * chunk_start;
     T* p = pre.data();
     if (gi == 1) {
-      gemm<T>(opt.gemm, true, true, H3, cols, F, T(1), w.kernel, F, xin + col0, BT, T(0), p, H3);
+      detail::gemm_slabs<T>(opt, true, true, H3, cols, F, T(1), w.kernel, F, xin + col0, BT, T(0), p, H3);
     } else {
       for (int g = 0; g < 3; ++g)
-        gemm<T>(opt.gemm, true, true, H, cols, F, T(1), w.kernel + F * H * g, F, xin + BT * F * g + col0, BT,
+        detail::gemm_slabs<T>(opt, true, true, H, cols, F, T(1), w.kernel + F * H * g, F, xin + BT * F * g + col0, BT,
                 T(0), p + H * g, H3);
     }
     if (w.input_bias) {
@@ -234,10 +263,10 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     }
 
     if (gr == 1) {
-      gemm<T>(opt.gemm, true, false, H * ngates, B, H, T(1), U, H, hsrc[0], H, T(0), rp.data(), H3);
+      detail::gemm_slabs<T>(opt, true, false, H * ngates, B, H, T(1), U, H, hsrc[0], H, T(0), rp.data(), H3);
     } else {
       for (index_t g = 0; g < ngates; ++g)
-        gemm<T>(opt.gemm, true, false, H, B, H, T(1), U + H * H * g, H, hsrc[g], H, T(0), rp.data() + H * g, H3);
+        detail::gemm_slabs<T>(opt, true, false, H, B, H, T(1), U + H * H * g, H, hsrc[g], H, T(0), rp.data() + H * g, H3);
     }
 
     T* pre_t = pre.data() + H3 * pcol0;
@@ -281,7 +310,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
       }
     }
     if (!after) {
-      gemm<T>(opt.gemm, true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
+      detail::gemm_slabs<T>(opt, true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
       for (index_t b = 0; b < B; ++b) {
         T* ph = pre_t + H3 * b + H2;
@@ -400,7 +429,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
     }
     if (!after) {
       // d(r * h_prev) = U_h dah; it feeds the reset gate and h_prev.
-      gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
+      detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
               tmp.data(), H);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
       for (index_t b = 0; b < B; ++b) {
@@ -425,17 +454,17 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
     const T* dzr = dp.data() + H3 * col0;
     const T* dhh = after ? drh.data() + H * col0 : nullptr;
     if (!rdrop) {
-      gemm<T>(opt.gemm, false, false, H, B, H2, T(1), U, H, dzr, H3, T(1), dhp.data(), H);
-      if (after) gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), dhp.data(), H);
+      detail::gemm_slabs<T>(opt, false, false, H, B, H2, T(1), U, H, dzr, H3, T(1), dhp.data(), H);
+      if (after) detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), dhp.data(), H);
     } else {
       for (int g = 0; g < gr; ++g) {
         if (gr == 1) {
-          gemm<T>(opt.gemm, false, false, H, B, H2, T(1), U, H, dzr, H3, T(0), tmp.data(), H);
-          if (after) gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), tmp.data(), H);
+          detail::gemm_slabs<T>(opt, false, false, H, B, H2, T(1), U, H, dzr, H3, T(0), tmp.data(), H);
+          if (after) detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(1), tmp.data(), H);
         } else if (g < 2) {
-          gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H * g, H, dzr + H * g, H3, T(0), tmp.data(), H);
+          detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H * g, H, dzr + H * g, H3, T(0), tmp.data(), H);
         } else if (after) {
-          gemm<T>(opt.gemm, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(0), tmp.data(), H);
+          detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H2, H, dhh, H, T(0), tmp.data(), H);
         } else {
           break;
         }
@@ -451,8 +480,8 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
   // per-gate input dropout).
   const T* xin = tape.inputs.data();
   if (gi == 1) {
-    gemm<T>(opt.gemm, true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
-    gemm<T>(opt.gemm, true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);
+    detail::gemm_slabs<T>(opt, true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
+    detail::gemm_slabs<T>(opt, true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);
     if (idrop) {
       const T* m = tape.input_dropout.data();
       for (index_t f = 0; f < F; ++f)
@@ -463,9 +492,9 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
     Buffer<T> dxg(static_cast<size_t>(BT * F));
     std::fill(grads.d_x, grads.d_x + BT * F, T(0));
     for (int g = 0; g < 3; ++g) {
-      gemm<T>(opt.gemm, true, true, F, H, BT, T(1), xin + BT * F * g, BT, dp.data() + H * g, H3, T(0),
+      detail::gemm_slabs<T>(opt, true, true, F, H, BT, T(1), xin + BT * F * g, BT, dp.data() + H * g, H3, T(0),
               grads.d_kernel + F * H * g, F);
-      gemm<T>(opt.gemm, true, true, BT, F, H, T(1), dp.data() + H * g, H3, K + F * H * g, F, T(0), dxg.data(), BT);
+      detail::gemm_slabs<T>(opt, true, true, BT, F, H, T(1), dp.data() + H * g, H3, K + F * H * g, F, T(0), dxg.data(), BT);
       const T* m = tape.input_dropout.data() + B * F * g;
       for (index_t f = 0; f < F; ++f)
         for (index_t t = 0; t < T_; ++t)
@@ -478,16 +507,16 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
   const T* hs = rdrop ? tape.dropped_state.data() : tape.state_before.data();
   T* du = grads.d_recurrent_kernel;
   if (gr == 1) {
-    gemm<T>(opt.gemm, false, true, H, H2, BT, T(1), hs, H, dp.data(), H3, T(0), du, H);
+    detail::gemm_slabs<T>(opt, false, true, H, H2, BT, T(1), hs, H, dp.data(), H3, T(0), du, H);
   } else {
     for (int g = 0; g < 2; ++g)
-      gemm<T>(opt.gemm, false, true, H, H, BT, T(1), hs + H * BT * g, H, dp.data() + H * g, H3, T(0),
+      detail::gemm_slabs<T>(opt, false, true, H, H, BT, T(1), hs + H * BT * g, H, dp.data() + H * g, H3, T(0),
               du + H * H * g, H);
   }
   if (after) {
-    gemm<T>(opt.gemm, false, true, H, H, BT, T(1), hd_h, H, drh.data(), H, T(0), du + H * H2, H);
+    detail::gemm_slabs<T>(opt, false, true, H, H, BT, T(1), hd_h, H, drh.data(), H, T(0), du + H * H2, H);
   } else {
-    gemm<T>(opt.gemm, false, true, H, H, BT, T(1), tape.reset_state.data(), H, dp.data() + H2, H3, T(0),
+    detail::gemm_slabs<T>(opt, false, true, H, H, BT, T(1), tape.reset_state.data(), H, dp.data() + H2, H3, T(0),
             du + H * H2, H);
   }
 

@@ -1,0 +1,45 @@
+# The engine's run settings (R/engine.R): threads and GEMM backend change how it runs,
+# never what it computes.
+
+test_that("results are identical for any thread count", {
+  # batch * units above the engine's threshold for threading its elementwise passes
+  a <- engine_args(B = 128, TT = 3, F = 5, H = 256, mask = matrix(c(TRUE, FALSE), 128, 3),
+    initial_state = TRUE)
+  w <- engine_loss_weights(a)
+  run <- function(threads) {
+    withr::local_options(rgru.num_threads = threads)
+    out <- engine_forward(a, "float32", keep_tape = TRUE)
+    c(out[c("sequence", "final_state")], gru_backward_cpp(out$tape, w$seq, w$fin))
+  }
+  one <- run(1)
+  expect_identical(run(2), one)
+  expect_identical(run(3), one)
+})
+
+test_that("Eigen's GEMM and the BLAS give the same results", {
+  a <- engine_args(B = 5, TT = 4, F = 6, H = 7, reset_after = FALSE, recurrent_dropout = TRUE,
+    dropout_gates = 3)
+  w <- engine_loss_weights(a)
+  run <- function(gemm) {
+    withr::local_options(rgru.gemm = gemm)
+    out <- engine_forward(a, keep_tape = TRUE)
+    c(out[c("sequence", "final_state")], gru_backward_cpp(out$tape, w$seq, w$fin))
+  }
+  blas <- run("blas")
+  eigen <- run("eigen")
+  for (n in names(blas)) expect_equal(eigen[[n]], blas[[n]], tolerance = 1e-12, label = n)
+  withr::local_options(rgru.gemm = "fast")
+  expect_error(engine_forward(a), "rgru.gemm")
+})
+
+test_that("engine_info() describes the GEMM in use", {
+  info <- engine_info()
+  expect_named(info, c("gemm", "blas", "blas_dgemm_gflops", "slow_reference_blas", "threads",
+    "openmp", "simd"))
+  expect_type(info$gemm, "character")
+  expect_true(info$blas_dgemm_gflops > 0)
+  expect_type(info$slow_reference_blas, "logical")
+  withr::local_options(rgru.num_threads = 3)
+  expect_identical(engine_info()$threads, 3L)
+  if (info$slow_reference_blas) expect_match(info$gemm, "Eigen") else expect_match(info$gemm, "BLAS")
+})
