@@ -282,10 +282,7 @@ optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, nesterov = FALSE,
                           clipvalue = NULL, global_clipnorm = NULL, ...,
                           name = "SGD") {
   check_empty_dots(...)
-  SGD$new(learning_rate = learning_rate, momentum = momentum,
-          nesterov = nesterov, name = name, weight_decay = weight_decay,
-          clipnorm = clipnorm, clipvalue = clipvalue,
-          global_clipnorm = global_clipnorm)
+  new_optimizer(SGD, environment())
 }
 
 #' @rdname optimizer_sgd
@@ -296,10 +293,7 @@ optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999,
                            clipvalue = NULL, global_clipnorm = NULL, ...,
                            name = "adam") {
   check_empty_dots(...)
-  Adam$new(learning_rate = learning_rate, beta_1 = beta_1, beta_2 = beta_2,
-           epsilon = epsilon, amsgrad = amsgrad, name = name,
-           weight_decay = weight_decay, clipnorm = clipnorm,
-           clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+  new_optimizer(Adam, environment())
 }
 
 #' @rdname optimizer_sgd
@@ -309,10 +303,7 @@ optimizer_adamw <- function(learning_rate = 0.001, weight_decay = 0.004,
                             amsgrad = FALSE, clipnorm = NULL, clipvalue = NULL,
                             global_clipnorm = NULL, ..., name = "adamw") {
   check_empty_dots(...)
-  Adam$new(learning_rate = learning_rate, beta_1 = beta_1, beta_2 = beta_2,
-           epsilon = epsilon, amsgrad = amsgrad, name = name,
-           weight_decay = weight_decay, clipnorm = clipnorm,
-           clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+  new_optimizer(Adam, environment())
 }
 
 #' @rdname optimizer_sgd
@@ -323,10 +314,13 @@ optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, momentum = 0,
                               clipvalue = NULL, global_clipnorm = NULL, ...,
                               name = "rmsprop") {
   check_empty_dots(...)
-  RMSprop$new(learning_rate = learning_rate, rho = rho, momentum = momentum,
-              epsilon = epsilon, centered = centered, name = name,
-              weight_decay = weight_decay, clipnorm = clipnorm,
-              clipvalue = clipvalue, global_clipnorm = global_clipnorm)
+  new_optimizer(RMSprop, environment())
+}
+
+# Every argument of an optimizer_*() constructor (its frame, without `...`)
+# goes to the class's initialize().
+new_optimizer <- function(class, args) {
+  do.call(class$new, as.list(args, all.names = FALSE))
 }
 
 resolve_optimizer <- function(optimizer) {
