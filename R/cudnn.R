@@ -1,16 +1,45 @@
 # The R side of the cuDNN backend: whether it can run here, whether a layer's
 # configuration lets it run, and which backend the last GRU call used.
 #
-# State kept in `cudnn_state` (package-private, documented here because it is the only
-# mutable state of this file):
+# State kept in `cudnn_state` (package-private; the only mutable state of this file):
 #   runtime       the cached result of cuda_runtime_info_cpp(). The CUDA runtime fixes
 #                 the list of visible devices when it initialises, so one probe per R
 #                 session is exact; cudnn_usable(refresh = TRUE) probes again anyway.
 #   last_backend  "cudnn", "cpu" or "r": the path the most recent GRU forward took.
-# Options read at call time (by src/rcpp-cudnn.cpp):
-#   rgru.cudnn_allow_tf32  TRUE lets float32 use TF32 tensor cores (faster, about 1e-3
-#                          relative error); default FALSE matches the CPU engine.
-#   rgru.cudnn_algorithm   "standard" (default), "persist_static" or "persist_dynamic".
+
+#' The cuDNN backend and its options
+#'
+#' When rgru was installed with CUDA and cuDNN (see [rgru_backend()]), a GPU is
+#' visible and a GRU layer's arguments meet cuDNN's requirements (`activation =
+#' "tanh"`, `recurrent_activation = "sigmoid"`, `dropout = 0`, `recurrent_dropout = 0`,
+#' `unroll = FALSE`, `use_bias = TRUE`, `reset_after = TRUE`, and a mask, if any,
+#' strictly right-padded with at least one unmasked step per sample), `layer_gru()`
+#' runs on NVIDIA cuDNN; otherwise it runs on the CPU engine. Both give the same
+#' numbers to within the precision of `dtype`.
+#'
+#' Weights are copied to the GPU once and kept there while they are unchanged (a
+#' digest of their contents is checked on every call); cuDNN descriptors and
+#' workspaces are cached too.
+#'
+#' @section Options:
+#' \describe{
+#'   \item{`rgru.cudnn_allow_tf32`}{`FALSE` (default) keeps float32 matrix products on
+#'     full-precision FMA units so results match the CPU engine; `TRUE` lets Ampere and
+#'     later GPUs use TF32 tensor cores: faster, with about 1e-3 relative error.}
+#'   \item{`rgru.cudnn_algorithm`}{cuDNN's recurrence algorithm: `"standard"`
+#'     (default), `"persist_static"` or `"persist_dynamic"` (persistent kernels: faster
+#'     for small batches where the GPU supports them; an error otherwise).}
+#' }
+#' @name rgru-cudnn
+#' @seealso [rgru_backend()]
+#' @examples
+#' # Which backend a default layer_gru() would use here:
+#' rgru_backend()$default_backend
+#' # Allow TF32 for one block of code:
+#' old <- options(rgru.cudnn_allow_tf32 = TRUE)
+#' options(old)
+NULL
+
 cudnn_state <- new.env(parent = emptyenv())
 
 #' What the CUDA runtime reports, probed once per session

@@ -210,6 +210,7 @@ class Tape {
   RnnDataDescriptor x_desc, y_desc;
   TensorDescriptor h_desc;
   bool has_initial_state = false;
+  bool descriptors_ready = false;  // x_desc/y_desc/h_desc describe dims and lengths
   bool forward_done = false;   // reserve holds a training forward's state
   bool reserve_fresh = false;  // and no backward has consumed it yet
   std::size_t reserve_bytes = 0;
@@ -233,6 +234,7 @@ class Tape {
 
   void prepare(Engine::Impl* e, const GruDims& d, const GruConfig& c,
                std::shared_ptr<Plan> p, std::vector<int> lens);
+  void build_dynamic_kernel();
   template <typename T>
   void run_forward(const T* x_in, const T* h0_in, T* seq_out, T* final_out, bool training);
   template <typename T>
@@ -249,8 +251,9 @@ void Tape::prepare(Engine::Impl* e, const GruDims& d, const GruConfig& c,
   plan = std::move(p);
   forward_done = false;
   reserve_fresh = false;
-  if (same_shape && x_desc.get() != nullptr) return;
+  if (same_shape && descriptors_ready) return;
 
+  descriptors_ready = false;
   lengths = std::move(lens);
   const int batch = to_int(d.batch, "batch");
   const int steps = to_int(d.timesteps, "timesteps");
@@ -277,17 +280,24 @@ void Tape::prepare(Engine::Impl* e, const GruDims& d, const GruConfig& c,
   const int h_dims[3] = {1, batch, plan->hidden_size};
   const int h_strides[3] = {batch * plan->hidden_size, plan->hidden_size, 1};
   RGRU_CUDNN(cudnnSetTensorNdDescriptor(h_desc.get(), plan->type, 3, h_dims, h_strides));
+  descriptors_ready = true;
+}
 
-  if (plan->algorithm == Algorithm::persist_dynamic && plan->dynamic_batch != batch) {
-    RGRU_CUDNN(cudnnBuildRNNDynamic(handle(), plan->rnn.get(), batch));
-    plan->dynamic_batch = batch;
-  }
+// The persistent-dynamic kernel is compiled for one batch size into the RNN descriptor,
+// which tapes of other batch sizes share: rebuild whenever the batch differs.
+void Tape::build_dynamic_kernel() {
+  if (plan->algorithm != Algorithm::persist_dynamic) return;
+  const int batch = static_cast<int>(dims.batch);
+  if (plan->dynamic_batch == batch) return;
+  RGRU_CUDNN(cudnnBuildRNNDynamic(handle(), plan->rnn.get(), batch));
+  plan->dynamic_batch = batch;
 }
 
 template <typename T>
 void Tape::run_forward(const T* x_in, const T* h0_in, T* seq_out, T* final_out,
                        bool training) {
   const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
+  build_dynamic_kernel();
   std::size_t ws_bytes = 0, rs_bytes = 0;
   RGRU_CUDNN(cudnnGetRNNTempSpaceSizes(handle(), plan->rnn.get(), mode, x_desc.get(), &ws_bytes,
                                        &rs_bytes));
@@ -325,6 +335,7 @@ template <typename T>
 void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_out,
                         T* dw_out) {
   if (!forward_done) throw invalid_argument("backward needs a tape from a training forward");
+  build_dynamic_kernel();
   if (!reserve_fresh) {
     // cuDNN's backward-data pass may overwrite the reserve space, so a second backward
     // through the same tape reruns the (training) forward to restore it.
