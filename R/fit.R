@@ -13,6 +13,10 @@
 #' batches; `val_` values come from [evaluate()] on the validation data after
 #' each epoch.
 #'
+#' Shuffling and validation-split order use R's random number generator, so
+#' `set.seed()` makes a run reproducible (dropout masks follow each layer's
+#' `seed`).
+#'
 #' Stateful recurrent layers keep their state from batch to batch (and across
 #' epochs) as in Keras 3; use `shuffle = FALSE`, and reset the state yourself
 #' (for example with [callback_lambda()]) when sequences end.
