@@ -13,7 +13,7 @@
 #' batches; `val_` values come from [evaluate()] on the validation data after
 #' each epoch.
 #'
-#' Shuffling and validation-split order use R's random number generator, so
+#' Shuffling uses R's random number generator, so
 #' `set.seed()` makes a run reproducible (dropout masks follow each layer's
 #' `seed`).
 #'
