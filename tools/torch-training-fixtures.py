@@ -39,7 +39,7 @@ def write(path, arrays):
 def keras_gru(x, kernel, recurrent_kernel, bias, reset_after, return_sequences):
     batch, timesteps, _ = x.shape
     units = recurrent_kernel.shape[0]
-    h = torch.zeros(batch, units)
+    h = torch.zeros(batch, units, dtype=x.dtype)
     outputs = []
     for t in range(timesteps):
         if reset_after:
@@ -79,21 +79,23 @@ def check_against_nn_gru(x, kernel, recurrent_kernel, bias):
 
 def case(name, reset_after=True, return_sequences=False, optimizer="sgd", lr=0.1,
          momentum=0.0, steps=1, batch_size=None, l2=0.0, sample_weight=False, seed=1,
-         batch=6, timesteps=5, features=3, units=4, out_units=2):
+         batch=6, timesteps=5, features=3, units=4, out_units=2, dtype=torch.float64):
     gen = np.random.default_rng(seed)
     rnd = lambda *shape: gen.normal(0.0, 0.5, size=shape)
-    x = torch.tensor(rnd(batch, timesteps, features))
+    # float32 cases round the data and weights first, so R starts from the same values.
+    t = lambda a: torch.tensor(a).to(dtype)
+    x = t(rnd(batch, timesteps, features))
     y_shape = (batch, timesteps, out_units) if return_sequences else (batch, out_units)
-    y = torch.tensor(rnd(*y_shape))
-    sw = torch.tensor(gen.uniform(0.2, 2.0, size=batch)) if sample_weight else None
+    y = t(rnd(*y_shape))
+    sw = t(gen.uniform(0.2, 2.0, size=batch)) if sample_weight else None
     params = [
-        torch.tensor(rnd(features, 3 * units)),
-        torch.tensor(rnd(units, 3 * units)),
-        torch.tensor(rnd(2, 3 * units) if reset_after else rnd(3 * units)),
-        torch.tensor(rnd(units, out_units)),
-        torch.tensor(rnd(out_units)),
+        t(rnd(features, 3 * units)),
+        t(rnd(units, 3 * units)),
+        t(rnd(2, 3 * units) if reset_after else rnd(3 * units)),
+        t(rnd(units, out_units)),
+        t(rnd(out_units)),
     ]
-    if reset_after:
+    if reset_after and dtype == torch.float64:
         check_against_nn_gru(x, *params[:3])
     initial = [p.clone() for p in params]
     for p in params:
@@ -149,3 +151,4 @@ if __name__ == "__main__":
          l2=0.01, sample_weight=True, seed=3, batch=10)
     case("sgd-sequences", return_sequences=True, seed=4)
     case("adam-steps", optimizer="adam", lr=0.01, steps=4, seed=5)
+    case("adam-steps-float32", optimizer="adam", lr=0.01, steps=3, seed=6, dtype=torch.float32)

@@ -2,13 +2,13 @@
 # data (fixtures from tools/torch-training-fixtures.py, float64).
 
 torch_case_model <- function(fx, reset_after = TRUE, return_sequences = FALSE,
-                             kernel_regularizer = NULL) {
+                             kernel_regularizer = NULL, dtype = "float64") {
   d <- dim(fx$x)
   model <- keras_model_sequential(input_shape = d[2:3]) |>
     layer_gru(ncol(fx$initial_recurrent_kernel) / 3, reset_after = reset_after,
-              return_sequences = return_sequences, dtype = "float64",
+              return_sequences = return_sequences, dtype = dtype,
               kernel_regularizer = kernel_regularizer) |>
-    layer_dense(length(fx$initial_dense_bias), dtype = "float64")
+    layer_dense(length(fx$initial_dense_bias), dtype = dtype)
   set_weights(model, list(fx$initial_kernel, fx$initial_recurrent_kernel, fx$initial_bias,
                           fx$initial_dense_kernel, fx$initial_dense_bias))
   model
@@ -72,4 +72,13 @@ test_that("Adam over several steps follows Keras's rule as torch computes it", {
   h <- model |> fit(fx$x, fx$y, batch_size = 6, epochs = 4, shuffle = FALSE, verbose = 0)
   expect_equal(h$metrics$loss, fx$losses, tolerance = 1e-10)
   expect_final_weights(model, fx, tolerance = 1e-9)
+})
+
+test_that("float32 training (the default dtype) matches torch float32 to 1e-5", {
+  fx <- read_engine_fixture("training/adam-steps-float32")
+  model <- torch_case_model(fx, dtype = "float32")
+  model |> compile(optimizer = optimizer_adam(0.01), loss = "mse")
+  h <- model |> fit(fx$x, fx$y, batch_size = 6, epochs = 3, shuffle = FALSE, verbose = 0)
+  expect_equal(h$metrics$loss, fx$losses, tolerance = 1e-5)
+  expect_final_weights(model, fx, tolerance = 1e-5)
 })
