@@ -58,7 +58,6 @@ is_scalar_number <- function(x) {
     !is.object(x)
 }
 
-#' @noRd
 check_bool <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
                        call = parent.frame()) {
   if (is.null(x) && allow_null) return(invisible(x))
