@@ -109,6 +109,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     sample_weight <- apply_class_weight(class_weight, y, sample_weight)
   }
 
+  check_validation_split(validation_split)
   val <- NULL
   if (!is.null(validation_data)) {
     val <- unpack_validation_data(validation_data)
@@ -119,9 +120,6 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     sample_weight <- split$sample_weight
     val <- split$val
     n <- n_rows(x)
-  } else if (!is.numeric(validation_split) || length(validation_split) != 1 ||
-             is.na(validation_split) || validation_split < 0) {
-    check_validation_split(validation_split)
   }
 
   steps <- ceiling(n / batch_size)
@@ -238,7 +236,6 @@ resolve_verbose <- function(verbose) {
 # Keras's train_validation_split(): the first floor(n * (1 - split)) rows
 # train and the rest validate.
 split_validation <- function(x, y, sample_weight, validation_split, n) {
-  check_validation_split(validation_split)
   split_at <- floor(n * (1 - validation_split))
   if (split_at < 1 || split_at >= n) {
     cli::cli_abort(

@@ -20,6 +20,10 @@ as_training_array <- function(x, arg) {
 as_training_data <- function(x, arg) {
   if (is.null(x)) return(NULL)
   if (is.list(x) && !is.data.frame(x)) {
+    if (length(x) == 0) {
+      cli::cli_abort("{.arg {arg}} must be an array or a non-empty list of arrays.",
+                     class = c("rgru_error_type", "rgru_error"))
+    }
     out <- lapply(seq_along(x), function(i) {
       as_training_array(x[[i]], paste0(arg, "[[", i, "]]"))
     })
