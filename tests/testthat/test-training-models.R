@@ -120,3 +120,14 @@ test_that("classification trains with crossentropy and accuracy", {
   expect_named(h$metrics, c("loss", "accuracy"))
   expect_gt(tail(h$metrics$accuracy, 1), 0.8)
 })
+
+test_that("a model without input_shape builds on the first batch and trains", {
+  d <- seq_data()
+  model <- keras_model_sequential() |>
+    layer_gru(3) |>
+    layer_dense(1)
+  model |> compile(optimizer = optimizer_adam(0.05), loss = "mse")
+  h <- model |> fit(d$x, d$y, epochs = 5, batch_size = 8, verbose = 0)
+  expect_length(model$trainable_weights, 5)
+  expect_lt(h$metrics$loss[5], h$metrics$loss[1])
+})
