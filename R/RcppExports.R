@@ -17,8 +17,8 @@ cudnn_sequence_lengths_cpp <- function(mask) {
     .Call(`_rgru_cudnn_sequence_lengths_cpp`, mask)
 }
 
-cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards, initial_state = NULL) {
-    .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards, initial_state)
+cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards, initial_state = NULL, tiled = FALSE) {
+    .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards, initial_state, tiled)
 }
 
 cuda_runtime_info_cpp <- function() {
@@ -39,6 +39,10 @@ cudnn_gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
 
 engine_info_cpp <- function() {
     .Call(`_rgru_engine_info_cpp`)
+}
+
+engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
+    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
 }
 
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {

@@ -55,8 +55,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cudnn_layout_apply_cpp
-Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a, Rcpp::IntegerVector lengths, bool go_backwards, SEXP initial_state);
-RcppExport SEXP _rgru_cudnn_layout_apply_cpp(SEXP opSEXP, SEXP aSEXP, SEXP lengthsSEXP, SEXP go_backwardsSEXP, SEXP initial_stateSEXP) {
+Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a, Rcpp::IntegerVector lengths, bool go_backwards, SEXP initial_state, bool tiled);
+RcppExport SEXP _rgru_cudnn_layout_apply_cpp(SEXP opSEXP, SEXP aSEXP, SEXP lengthsSEXP, SEXP go_backwardsSEXP, SEXP initial_stateSEXP, SEXP tiledSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
@@ -64,7 +64,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type lengths(lengthsSEXP);
     Rcpp::traits::input_parameter< bool >::type go_backwards(go_backwardsSEXP);
     Rcpp::traits::input_parameter< SEXP >::type initial_state(initial_stateSEXP);
-    rcpp_result_gen = Rcpp::wrap(cudnn_layout_apply_cpp(op, a, lengths, go_backwards, initial_state));
+    Rcpp::traits::input_parameter< bool >::type tiled(tiledSEXP);
+    rcpp_result_gen = Rcpp::wrap(cudnn_layout_apply_cpp(op, a, lengths, go_backwards, initial_state, tiled));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -131,6 +132,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_gemm_gflops_cpp
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
+RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
+    return rcpp_result_gen;
+END_RCPP
+}
 // gru_forward_cpp
 Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
 RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
@@ -173,12 +188,13 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},
-    {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 5},
+    {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 6},
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 0},
     {"_rgru_cudnn_release_cpp", (DL_FUNC) &_rgru_cudnn_release_cpp, 0},
     {"_rgru_cudnn_gru_forward_cpp", (DL_FUNC) &_rgru_cudnn_gru_forward_cpp, 15},
     {"_rgru_cudnn_gru_backward_cpp", (DL_FUNC) &_rgru_cudnn_gru_backward_cpp, 3},
     {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
+    {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 3},
     {NULL, NULL, 0}

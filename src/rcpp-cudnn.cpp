@@ -6,6 +6,7 @@
 #include <rgru/gru.hpp>
 
 #include "cuda/cudnn_layout.hpp"
+#include "cuda/layout_tiles.hpp"
 
 #ifdef RGRU_HAVE_CUDA
 #include "cuda/cudnn_gru.hpp"
@@ -124,10 +125,13 @@ Rcpp::IntegerVector cudnn_sequence_lengths_cpp(Rcpp::LogicalMatrix mask) {
 //   "to_output_grad"     d_sequence (B, T, U) -> cuDNN dy (U, B, T)
 //   "from_input_grad"    cuDNN dx (F, B, T) -> d_x (B, T, F)
 //   "padding_state_grad" d_sequence (B, T, U) -> its part of d_initial_state (B, U)
+// tiled = TRUE runs the GPU kernels' tiled algorithm (layout_tiles.hpp) on the CPU
+// instead of the plain reference loops.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a,
                                            Rcpp::IntegerVector lengths, bool go_backwards,
-                                           SEXP initial_state = R_NilValue) {
+                                           SEXP initial_state = R_NilValue,
+                                           bool tiled = false) {
   const bool r_layout_in =
       op == "to_input" || op == "to_output_grad" || op == "padding_state_grad";
   if (!r_layout_in && op != "from_output" && op != "from_input_grad") {
@@ -152,7 +156,26 @@ Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a
     return out;
   }
   Rcpp::NumericVector out(a.size());
-  if (op == "to_input") {
+  const index_t rows = batch * steps;
+  const int* ln = lens.data();
+  const double* in = a.begin();
+  if (tiled && op == "to_input") {
+    layout::emulate_tiled<layout::kToCudnn>(
+        layout::InputToCudnn<double>{batch, steps, features, go_backwards, ln, in}, rows,
+        features, out.begin());
+  } else if (tiled && op == "from_output") {
+    layout::emulate_tiled<layout::kToR>(
+        layout::OutputFromCudnn<double>{batch, steps, features, go_backwards, ln, in, h0}, rows,
+        features, out.begin());
+  } else if (tiled && op == "to_output_grad") {
+    layout::emulate_tiled<layout::kToCudnn>(
+        layout::OutputGradToCudnn<double>{batch, steps, features, go_backwards, ln, in}, rows,
+        features, out.begin());
+  } else if (tiled) {
+    layout::emulate_tiled<layout::kToR>(
+        layout::InputGradFromCudnn<double>{batch, steps, features, go_backwards, ln, in}, rows,
+        features, out.begin());
+  } else if (op == "to_input") {
     layout::host_to_cudnn_input(d, lens, go_backwards, a.begin(), out.begin());
   } else if (op == "from_output") {
     layout::host_from_cudnn_output(d, lens, go_backwards, a.begin(), h0, out.begin());

@@ -1,98 +1,36 @@
-// One thread per element; the index mappings come from cudnn_layout.hpp so the device
-// and the host reference (tested on the CPU) cannot disagree.
+// The sequence conversions run layout_tiles.hpp's two phases (the CPU tests run the
+// same phases); the small state conversions are one thread per element. Index
+// mappings all come from cudnn_layout.hpp.
 #include "layout_kernels.hpp"
 
 #include "cuda_check.hpp"
 #include "cudnn_layout.hpp"
+#include "layout_tiles.hpp"
 
 namespace rgru {
 namespace cuda {
 namespace {
 
-using cudnn_layout::input_time;
 using cudnn_layout::leading_padding;
-using cudnn_layout::output_source;
+using cudnn_layout::kTile;
+using cudnn_layout::kTileRows;
 using std::int64_t;
+
+template <bool ToCudnn, typename T, typename Map>
+__global__ void tiled(Map m, int64_t rows, int64_t features, T* out) {
+  __shared__ T tile[kTile][kTile + 1];
+  cudnn_layout::tile_phase1<ToCudnn, T>(m, rows, features, blockIdx.x, blockIdx.y, threadIdx.x,
+                                        threadIdx.y, tile);
+  __syncthreads();
+  cudnn_layout::tile_phase2<ToCudnn, T>(rows, features, blockIdx.x, blockIdx.y, threadIdx.x,
+                                        threadIdx.y, tile, out);
+}
 
 constexpr int kThreads = 256;
 
 unsigned int blocks_for(int64_t n) {
   const int64_t blocks = (n + kThreads - 1) / kThreads;
   return static_cast<unsigned int>(blocks < 1 ? 1 : blocks);
-}
-
-template <typename T>
-__global__ void to_cudnn_input(SeqShape s, const int* lengths, const T* x, T* out) {
-  const int64_t n = s.batch * s.timesteps * s.features;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    // i = f + F * (b + B * k): consecutive threads write consecutive features.
-    const int64_t f = i % s.features;
-    const int64_t b = (i / s.features) % s.batch;
-    const int64_t k = i / (s.features * s.batch);
-    const int64_t len = lengths[b];
-    out[i] = k < len ? x[b + s.batch * (input_time(k, len, s.go_backwards) + s.timesteps * f)]
-                     : T(0);
-  }
-}
-
-template <typename T>
-__global__ void from_cudnn_output(SeqShape s, const int* lengths, const T* y,
-                                  const T* initial_state, T* sequence) {
-  const int64_t n = s.batch * s.timesteps * s.features;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    // i = b + B * (p + T * u): consecutive threads write consecutive samples.
-    const int64_t b = i % s.batch;
-    const int64_t p = (i / s.batch) % s.timesteps;
-    const int64_t u = i / (s.batch * s.timesteps);
-    const int64_t k = output_source(p, lengths[b], s.timesteps, s.go_backwards);
-    const T h0 = initial_state != nullptr ? initial_state[b + s.batch * u] : T(0);
-    sequence[i] = k < 0 ? h0 : y[u + s.features * (b + s.batch * k)];
-  }
-}
-
-template <typename T>
-__global__ void to_cudnn_output_grad(SeqShape s, const int* lengths, const T* d_sequence,
-                                     T* dy) {
-  const int64_t n = s.batch * s.timesteps * s.features;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    // i = u + U * (b + B * k). Gather rather than scatter: the positions repeating
-    // output k form a contiguous range, so no atomics are needed.
-    const int64_t u = i % s.features;
-    const int64_t b = (i / s.features) % s.batch;
-    const int64_t k = i / (s.features * s.batch);
-    const int64_t len = lengths[b];
-    T acc = T(0);
-    if (k < len) {
-      int64_t first, last;  // processing positions whose output is cuDNN time k
-      if (s.go_backwards) {
-        first = last = s.timesteps - len + k;
-      } else {
-        first = k;
-        last = k == len - 1 ? s.timesteps - 1 : k;
-      }
-      for (int64_t p = first; p <= last; ++p) {
-        acc += d_sequence[b + s.batch * (p + s.timesteps * u)];
-      }
-    }
-    dy[i] = acc;
-  }
-}
-
-template <typename T>
-__global__ void from_cudnn_input_grad(SeqShape s, const int* lengths, const T* dx, T* d_x) {
-  const int64_t n = s.batch * s.timesteps * s.features;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t b = i % s.batch;
-    const int64_t t = (i / s.batch) % s.timesteps;
-    const int64_t f = i / (s.batch * s.timesteps);
-    const int64_t len = lengths[b];
-    d_x[i] = t < len ? dx[f + s.features * (b + s.batch * input_time(t, len, s.go_backwards))]
-                     : T(0);
-  }
 }
 
 // cuDNN's dhx [b, u] -> R's (batch, units), plus what reached the initial state through
@@ -133,39 +71,59 @@ unsigned int grid(int64_t n) {
 
 void check_launch() { RGRU_CUDA(cudaGetLastError()); }
 
-// Every kernel above is a grid-stride loop over `n` elements.
+// The element-wise kernels above are grid-stride loops over `n` elements.
 template <typename... Params, typename... Args>
 void launch(void (*kernel)(Params...), int64_t n, cudaStream_t stream, Args... args) {
   kernel<<<grid(n), kThreads, 0, stream>>>(args...);
   check_launch();
 }
-
-int64_t elements(const SeqShape& s) { return s.batch * s.timesteps * s.features; }
+template <bool ToCudnn, typename T, typename Map>
+void launch_tiled(const Map& m, const SeqShape& s, T* out, cudaStream_t stream) {
+  const int64_t rows = s.batch * s.timesteps;
+  const int64_t row_blocks = (rows + kTile - 1) / kTile;
+  const int64_t feature_blocks = (s.features + kTile - 1) / kTile;
+  if (row_blocks > 2147483647LL || feature_blocks > 65535) {
+    throw error("sequence too large for the layout kernels: " + std::to_string(rows) +
+                " rows x " + std::to_string(s.features) + " features");
+  }
+  const dim3 grid_dim(static_cast<unsigned int>(row_blocks),
+                      static_cast<unsigned int>(feature_blocks));
+  tiled<ToCudnn, T><<<grid_dim, dim3(kTile, kTileRows), 0, stream>>>(m, rows, s.features, out);
+  check_launch();
+}
 
 }  // namespace
 
 template <typename T>
 void launch_to_cudnn_input(const SeqShape& s, const int* lengths, const T* x, T* out,
                            cudaStream_t stream) {
-  launch(to_cudnn_input<T>, elements(s), stream, s, lengths, x, out);
+  const cudnn_layout::InputToCudnn<T> m{s.batch, s.timesteps, s.features, s.go_backwards,
+                                        lengths, x};
+  launch_tiled<cudnn_layout::kToCudnn>(m, s, out, stream);
 }
 
 template <typename T>
 void launch_from_cudnn_output(const SeqShape& s, const int* lengths, const T* y,
                               const T* initial_state, T* sequence, cudaStream_t stream) {
-  launch(from_cudnn_output<T>, elements(s), stream, s, lengths, y, initial_state, sequence);
+  const cudnn_layout::OutputFromCudnn<T> m{s.batch, s.timesteps, s.features, s.go_backwards,
+                                           lengths, y, initial_state};
+  launch_tiled<cudnn_layout::kToR>(m, s, sequence, stream);
 }
 
 template <typename T>
 void launch_to_cudnn_output_grad(const SeqShape& s, const int* lengths, const T* d_sequence,
                                  T* dy, cudaStream_t stream) {
-  launch(to_cudnn_output_grad<T>, elements(s), stream, s, lengths, d_sequence, dy);
+  const cudnn_layout::OutputGradToCudnn<T> m{s.batch, s.timesteps, s.features, s.go_backwards,
+                                             lengths, d_sequence};
+  launch_tiled<cudnn_layout::kToCudnn>(m, s, dy, stream);
 }
 
 template <typename T>
 void launch_from_cudnn_input_grad(const SeqShape& s, const int* lengths, const T* dx, T* d_x,
                                   cudaStream_t stream) {
-  launch(from_cudnn_input_grad<T>, elements(s), stream, s, lengths, dx, d_x);
+  const cudnn_layout::InputGradFromCudnn<T> m{s.batch, s.timesteps, s.features, s.go_backwards,
+                                              lengths, dx};
+  launch_tiled<cudnn_layout::kToR>(m, s, d_x, stream);
 }
 
 template <typename T>

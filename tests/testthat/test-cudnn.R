@@ -281,3 +281,29 @@ test_that("cudnn_gru_forward() and cudnn_gru_backward() raise classed errors", {
   expect_match(conditionMessage(err), "forward pass failed")
   expect_error(cudnn_gru_backward(NULL, NULL, NULL), class = "rgru_error_cudnn")
 })
+
+test_that("the GPU kernels' tiled transposes equal the reference conversions", {
+  set.seed(5)
+  # Shapes straddling the 32 x 32 tiles, with ragged lengths.
+  for (shape in list(c(1, 1, 1), c(3, 5, 2), c(5, 9, 37), c(33, 2, 65))) {
+    batch <- shape[1]; steps <- shape[2]; features <- shape[3]
+    lengths <- as.integer(c(steps, sample.int(steps, batch - 1, replace = TRUE)))
+    r_side <- array(stats::rnorm(batch * steps * features), c(batch, steps, features))
+    cudnn_side <- array(stats::rnorm(batch * steps * features), c(features, batch, steps))
+    h0 <- matrix(stats::rnorm(batch * features), batch)
+    for (go_backwards in c(FALSE, TRUE)) {
+      for (op in c("to_input", "to_output_grad")) {
+        expect_identical(cudnn_layout_apply_cpp(op, r_side, lengths, go_backwards, tiled = TRUE),
+                         cudnn_layout_apply_cpp(op, r_side, lengths, go_backwards))
+      }
+      expect_identical(
+        cudnn_layout_apply_cpp("from_output", cudnn_side, lengths, go_backwards, h0, TRUE),
+        cudnn_layout_apply_cpp("from_output", cudnn_side, lengths, go_backwards, h0)
+      )
+      expect_identical(
+        cudnn_layout_apply_cpp("from_input_grad", cudnn_side, lengths, go_backwards, tiled = TRUE),
+        cudnn_layout_apply_cpp("from_input_grad", cudnn_side, lengths, go_backwards)
+      )
+    }
+  }
+})
