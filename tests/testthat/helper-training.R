@@ -69,19 +69,15 @@ fake_mlp <- function(...) {
 }
 
 # Central finite differences of f() with respect to each element of each
-# variable's value.
+# variable's value (numeric_gradient() from helper-finite-differences.R, with
+# the variable set in place).
 finite_difference_grads <- function(f, vars, h = 1e-6) {
   lapply(vars, function(v) {
-    g <- v$value
-    for (i in seq_along(g)) {
-      old <- v$value[i]
-      v$value[i] <- old + h
-      up <- f()
-      v$value[i] <- old - h
-      down <- f()
-      v$value[i] <- old
-      g[i] <- (up - down) / (2 * h)
-    }
-    g
+    original <- v$value
+    on.exit(v$value <- original)
+    numeric_gradient(function(value) {
+      v$value <- value
+      f()
+    }, original, h = h)
   })
 }
