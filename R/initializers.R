@@ -233,6 +233,119 @@ initializer_orthogonal <- function(gain = 1, seed = NULL) {
   })
 }
 
+#' Initializer of STFT convolution kernels
+#'
+#' Keras's `STFT` initializer: kernels of shape `(frame_length, input_channels,
+#' fft_length / 2 + 1)` computing the real (`side = "real"`) or imaginary
+#' (`"imag"`) part of a short-time Fourier transform of each frame, optionally
+#' windowed and normalised. For frequency bin `f` and time `t`, the kernel is
+#' `cos(-2 * pi * t * f / n)` (or `sin`), with `n = 2 * (bins - 1)`, times
+#' `window[t] / scale`, where `scale` is `sqrt(sum(window^2))` (`"density"`),
+#' `sum(abs(window))` (`"spectrum"`) or 1 (`NULL`).
+#'
+#' `window` is a numeric vector of length `frame_length`, `NULL` (no window),
+#' or the name of a SciPy window computed as `scipy.signal.get_window()` does:
+#' `"hann"`, `"hamming"`, `"blackman"`, `"blackmanharris"`, `"nuttall"`,
+#' `"flattop"`, `"bartlett"`, `"triang"`, `"cosine"`, `"boxcar"`.
+#'
+#' @param side `"real"` or `"imag"`.
+#' @param window A window name, a numeric vector, or `NULL`.
+#' @param scaling `"density"`, `"spectrum"` or `NULL`.
+#' @param periodic Whether named windows are periodic (as for spectral
+#'   analysis) rather than symmetric.
+#' @returns An initializer object (class `rgru_initializer`).
+#' @family initializers
+#' @export
+#' @examples
+#' kernel <- initializer_stft("real", "hann")(c(8, 1, 5))
+#' dim(kernel)
+initializer_stft <- function(side = "real", window = "hann", scaling = "density",
+                             periodic = FALSE) {
+  side <- check_choice(side, c("real", "imag"))
+  if (is.character(window)) {
+    window <- check_choice(window, scipy_window_names, arg = "window")
+  } else if (!is.null(window)) {
+    window <- check_numeric_array(window, finite = TRUE)
+  }
+  scaling <- check_choice(scaling, c("density", "spectrum"), allow_null = TRUE)
+  periodic <- check_bool(periodic)
+  config <- list(side = side, window = window, periodic = periodic, scaling = scaling)
+  new_initializer("STFT", config, function(dims, dtype) {
+    if (length(dims) != 3L) {
+      shown <- format(shape(dims))
+      rgru_abort(
+        c("The STFT initializer makes kernels of shape (frame_length, input_channels, fft_length / 2 + 1).",
+          "x" = "A weight of shape {shown} was requested."),
+        class = "rgru_error_shape", call = NULL
+      )
+    }
+    frame_length <- dims[[1]]
+    bins <- dims[[3]]
+    win <- if (is.character(window)) scipy_window(window, frame_length, periodic) else
+      as.vector(window)
+    if (!is.null(win) && length(win) != frame_length) {
+      rgru_abort(
+        c("The STFT {.arg window} must have one value per frame sample ({frame_length}).",
+          "x" = "It has {length(win)}."),
+        class = "rgru_error_shape", call = NULL
+      )
+    }
+    angle <- -2 * pi * outer(seq_len(frame_length) - 1, seq_len(bins) - 1) /
+      (2 * (bins - 1))
+    kernel <- if (side == "real") cos(angle) else sin(angle)
+    if (!is.null(win)) {
+      scale <- switch(scaling %||% "none", density = sqrt(sum(win^2)),
+                      spectrum = sum(abs(win)), none = 1)
+      kernel <- kernel * win / scale
+    }
+    # One copy per input channel, as the (frame, 1, bins) Keras kernel broadcasts.
+    aperm(array(kernel, c(frame_length, bins, dims[[2]])), c(1L, 3L, 2L))
+  })
+}
+
+# SciPy's generalized cosine windows, by coefficients a_k of
+# sum_k (-1)^k a_k cos(2 pi k n / (M - 1)) (scipy.signal.windows.general_cosine).
+scipy_cosine_windows <- list(
+  hann = c(0.5, 0.5),
+  hamming = c(0.54, 0.46),
+  blackman = c(0.42, 0.50, 0.08),
+  blackmanharris = c(0.35875, 0.48829, 0.14128, 0.01168),
+  nuttall = c(0.3635819, 0.4891775, 0.1365995, 0.0106411),
+  flattop = c(0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368)
+)
+scipy_window_names <- c(names(scipy_cosine_windows), "bartlett", "triang", "cosine",
+                        "boxcar")
+
+# scipy.signal.get_window(name, m, fftbins = periodic): a periodic window is
+# the symmetric window of length m + 1 without its last value.
+scipy_window <- function(name, m, periodic) {
+  if (m <= 1L) return(rep(1, m))
+  n_points <- if (periodic) m + 1L else m
+  n <- seq_len(n_points) - 1
+  w <- switch(name,
+    boxcar = rep(1, n_points),
+    bartlett = ifelse(n <= (n_points - 1) / 2, 2 * n / (n_points - 1),
+                      2 - 2 * n / (n_points - 1)),
+    triang = {
+      half <- seq_len((n_points + 1) %/% 2)
+      if (n_points %% 2L == 0L) {
+        rising <- (2 * half - 1) / n_points
+        c(rising, rev(rising))
+      } else {
+        rising <- 2 * half / (n_points + 1)
+        c(rising, rev(rising)[-1])
+      }
+    },
+    cosine = sin(pi / n_points * (n + 0.5)),
+    {
+      a <- scipy_cosine_windows[[name]]
+      phase <- seq(-pi, pi, length.out = n_points)
+      Reduce(`+`, lapply(seq_along(a), function(k) a[[k]] * cos((k - 1) * phase)))
+    }
+  )
+  w[seq_len(m)]
+}
+
 # Q of a thin QR decomposition with the signs fixed so that diag(R) > 0, which
 # makes Q uniformly distributed (Haar) rather than biased by the algorithm.
 orthonormal_columns <- function(a) {
@@ -338,7 +451,7 @@ initializer_registry <- function() {
     Orthogonal = initializer_orthogonal, RandomNormal = initializer_random_normal,
     RandomUniform = initializer_random_uniform,
     TruncatedNormal = initializer_truncated_normal,
-    VarianceScaling = initializer_variance_scaling
+    VarianceScaling = initializer_variance_scaling, STFT = initializer_stft
   )
   snake <- constructors
   names(snake) <- keras_snake_case(names(constructors))
@@ -346,7 +459,8 @@ initializer_registry <- function() {
   aliases <- list(IdentityInitializer = initializer_identity,
                   OrthogonalInitializer = initializer_orthogonal,
                   normal = initializer_random_normal, one = initializer_ones,
-                  uniform = initializer_random_uniform, zero = initializer_zeros)
+                  uniform = initializer_random_uniform, zero = initializer_zeros,
+                  STFTInitializer = initializer_stft)
   c(constructors, snake, aliases)
 }
 

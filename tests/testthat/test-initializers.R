@@ -224,3 +224,46 @@ test_that("unknown initializer names list the valid ones", {
   kernel_initializer <- "glorot"
   expect_snapshot(resolve_initializer(kernel_initializer), error = TRUE)
 })
+
+test_that("STFT kernels compute windowed DFTs as Keras's STFT initializer", {
+  frame <- 8
+  bins <- frame / 2 + 1
+  set.seed(1)
+  x <- rnorm(frame)
+  for (scaling in list("density", "spectrum", NULL)) {
+    real <- initializer_stft("real", "hann", scaling, periodic = TRUE)(c(frame, 1, bins), "float64")
+    imag <- initializer_stft("imag", "hann", scaling, periodic = TRUE)(c(frame, 1, bins), "float64")
+    expect_identical(dim(real), c(8L, 1L, 5L))
+    win <- 0.5 - 0.5 * cos(2 * pi * (0:(frame - 1)) / frame)
+    scale <- switch(scaling %||% "none", density = sqrt(sum(win^2)),
+                    spectrum = sum(abs(win)), none = 1)
+    spectrum <- fft(x * win)[seq_len(bins)] / scale
+    expect_equal(as.vector(x %*% real[, 1, ]), Re(spectrum), tolerance = 1e-12)
+    expect_equal(as.vector(x %*% imag[, 1, ]), Im(spectrum), tolerance = 1e-12)
+  }
+  plain <- initializer_stft(window = NULL)(c(frame, 2, bins), "float64")
+  expect_identical(plain[, 1, ], plain[, 2, ])
+  expect_equal(as.vector(x %*% plain[, 1, ]), Re(fft(x)[seq_len(bins)]), tolerance = 1e-12)
+  custom <- initializer_stft(window = rep(2, frame), scaling = NULL)(c(frame, 1, bins), "float64")
+  expect_equal(custom, 2 * plain[, 1, , drop = FALSE])
+  expect_identical(resolve_initializer("stft")$class_name, "STFT")
+  expect_identical(resolve_initializer("STFTInitializer")$class_name, "STFT")
+  expect_error(initializer_stft(window = "parzen"), class = "rgru_error_argument")
+  expect_error(initializer_stft()(c(4, 4)), class = "rgru_error_shape")
+  expect_error(initializer_stft(window = 1:3)(c(4, 1, 3)), class = "rgru_error_shape")
+})
+
+test_that("SciPy windows: symmetric and periodic forms", {
+  expect_equal(scipy_window("hann", 5, FALSE), c(0, 0.5, 1, 0.5, 0))
+  expect_equal(scipy_window("hann", 4, TRUE), c(0, 0.5, 1, 0.5))
+  expect_equal(scipy_window("hamming", 3, FALSE), c(0.08, 1, 0.08))
+  expect_equal(scipy_window("blackman", 3, FALSE), c(0, 1, 0), tolerance = 1e-15)
+  expect_equal(scipy_window("bartlett", 5, FALSE), c(0, 0.5, 1, 0.5, 0))
+  expect_equal(scipy_window("triang", 4, FALSE), c(0.25, 0.75, 0.75, 0.25))
+  expect_equal(scipy_window("triang", 3, FALSE), c(0.5, 1, 0.5))
+  expect_equal(scipy_window("cosine", 2, FALSE), sin(pi / 2 * c(0.5, 1.5)))
+  expect_identical(scipy_window("boxcar", 3, TRUE), c(1, 1, 1))
+  expect_identical(scipy_window("hann", 1, TRUE), 1)
+  # flattop's coefficients sum to 1 at the centre
+  expect_equal(scipy_window("flattop", 5, FALSE)[3], 1, tolerance = 1e-8)
+})
