@@ -166,14 +166,26 @@ std::shared_ptr<Plan> Engine::Impl::plan_for(cudnnDataType_t type, std::size_t e
     cudnnDataType_t dt;
     int nb = 0, dims[4] = {0, 0, 0, 0}, strides[4] = {0, 0, 0, 0};
     RGRU_CUDNN(cudnnGetTensorNdDescriptor(m_desc.get(), 4, &dt, &nb, dims, strides));
+    // cuDNN 8 and 9 report {1, rows, cols}; accept any number of leading unit dims.
     const int fan_in = cudnn_layout::is_recurrent(id) ? hidden_size : input_size;
-    // A dimension of extent 1 may carry any stride.
-    const bool row_major =
-        (strides[2] == 1 || dims[2] == 1) && (strides[1] == fan_in || dims[1] == 1);
-    if (nb != 3 || dims[0] != 1 || dims[1] != hidden_size || dims[2] != fan_in || !row_major) {
+    bool expected = nb >= 2 && nb <= 4;
+    for (int i = 0; expected && i < nb - 2; ++i) expected = dims[i] == 1;
+    if (expected) {
+      const int rows = dims[nb - 2], cols = dims[nb - 1];
+      // A dimension of extent 1 may carry any stride.
+      const bool row_major = (strides[nb - 1] == 1 || cols == 1) &&
+                             (strides[nb - 2] == cols || rows == 1);
+      expected = rows == hidden_size && cols == fan_in && row_major;
+    }
+    if (!expected) {
+      std::string got;
+      for (int i = 0; i < nb && i < 4; ++i) {
+        got += (i ? ", " : "") + std::to_string(dims[i]) + "/" + std::to_string(strides[i]);
+      }
       throw error("cuDNN's GRU weight " + std::to_string(id) + " is not the expected (" +
                   std::to_string(hidden_size) + " x " + std::to_string(fan_in) +
-                  ") row-major matrix; this cuDNN version is not supported");
+                  ") row-major matrix (dims/strides: " + got +
+                  "); this cuDNN version is not supported");
     }
     plan->slots.matrix[id] =
         static_cast<index_t>((static_cast<const char*>(m_addr) - base) / element_bytes);
