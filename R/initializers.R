@@ -112,12 +112,7 @@ initializer_identity <- function(gain = 1) {
   gain <- check_number(gain)
   new_initializer("Identity", list(gain = gain), function(dims, dtype) {
     if (length(dims) != 2L) {
-      shown <- format(shape(dims))
-      rgru_abort(
-        c("The identity initializer only makes 2-D matrices.",
-          "x" = "A weight of shape {shown} (rank {length(dims)}) was requested."),
-        class = "rgru_error_shape", call = NULL
-      )
+      abort_weight_rank("The identity initializer only makes 2-D matrices.", dims)
     }
     out <- matrix(0, dims[[1]], dims[[2]])
     n <- min(dims)
@@ -215,12 +210,8 @@ initializer_orthogonal <- function(gain = 1, seed = NULL) {
   seed <- check_seed(seed)
   new_initializer("Orthogonal", list(seed = seed, gain = gain), function(dims, dtype) {
     if (length(dims) < 2L) {
-      shown <- format(shape(dims))
-      rgru_abort(
-        c("The orthogonal initializer needs a shape with at least two axes.",
-          "x" = "A weight of shape {shown} (rank {length(dims)}) was requested."),
-        class = "rgru_error_shape", call = NULL
-      )
+      abort_weight_rank("The orthogonal initializer needs a shape with at least two axes.",
+                        dims)
     }
     n_rows <- prod(dims[-length(dims)])
     n_cols <- dims[[length(dims)]]
@@ -272,12 +263,8 @@ initializer_stft <- function(side = "real", window = "hann", scaling = "density"
   config <- list(side = side, window = window, periodic = periodic, scaling = scaling)
   new_initializer("STFT", config, function(dims, dtype) {
     if (length(dims) != 3L) {
-      shown <- format(shape(dims))
-      rgru_abort(
-        c("The STFT initializer makes kernels of shape (frame_length, input_channels, fft_length / 2 + 1).",
-          "x" = "A weight of shape {shown} was requested."),
-        class = "rgru_error_shape", call = NULL
-      )
+      abort_weight_rank(paste("The STFT initializer makes kernels of shape",
+                              "(frame_length, input_channels, fft_length / 2 + 1)."), dims)
     }
     frame_length <- dims[[1]]
     bins <- dims[[3]]
@@ -390,6 +377,15 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
         dims, 0, sqrt(variance) / 0.87962566103423978, dtype = dtype, seed = seed)
     )
   })
+}
+
+# An initializer asked for a weight of a rank it cannot make.
+abort_weight_rank <- function(message, dims) {
+  shown <- format(shape(dims))
+  rgru_abort(
+    c(message, "x" = "A weight of shape {shown} (rank {length(dims)}) was requested."),
+    class = "rgru_error_shape", call = NULL
+  )
 }
 
 # Keras's fan computation (keras.src.initializers.random_initializers.compute_fans):
