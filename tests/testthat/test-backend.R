@@ -1,0 +1,34 @@
+test_that("rgru_backend() reports the build and what runs here", {
+  info <- rgru_backend()
+  expect_s3_class(info, "rgru_backend")
+  expect_identical(info$built_with_cuda, built_with_cuda_cpp())
+  expect_true(info$default_backend %in% c("cpu", "cudnn"))
+  expect_true(is.character(info$cpu_gemm) && nzchar(info$cpu_gemm))
+  expect_gte(info$gpu_count, 0L)
+  expect_length(info$gpu_names, info$gpu_count)
+  if (info$gpu_count == 0L) expect_identical(info$default_backend, "cpu")
+  if (info$built_with_cuda) {
+    expect_false(is.null(info$cuda_runtime_compiled))
+    expect_false(is.null(info$cudnn_compiled))
+  }
+  printed <- capture.output(print(info))
+  expect_match(printed[1], "rgru backend")
+  expect_true(any(grepl("^  default layer_gru:  (cpu|cudnn) ", printed)))
+})
+
+test_that("the build configuration asked for by RGRU_CUDA is the one installed", {
+  # CI checks the package twice, with RGRU_CUDA=no and =yes; this ties each run to its build.
+  requested <- tolower(Sys.getenv("RGRU_CUDA"))
+  skip_if_not(requested %in% c("yes", "no"), "RGRU_CUDA not set")
+  expect_identical(rgru_backend()$built_with_cuda, requested == "yes")
+})
+
+test_that("without a visible GPU, layer_gru runs on the CPU engine, also in a CUDA build", {
+  skip_if(rgru_backend()$gpu_count > 0L, "a GPU is visible")
+  x <- array(seq(-1, 1, length.out = 2 * 3 * 4), c(2, 3, 4))
+  y <- layer_gru(x, 3, use_cudnn = "auto")
+  expect_identical(dim(y), c(2L, 3L))
+  expect_true(all(is.finite(y)))
+  expect_identical(rgru_backend()$last_backend, "cpu")
+  expect_error(layer_gru(x, 3, use_cudnn = TRUE), "GPU|cuDNN|CUDA")
+})
