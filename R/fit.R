@@ -152,6 +152,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
                                    slice_samples(y, idx),
                                    slice_samples(sample_weight, idx))
       if (unresolved) set_compile_state(object, state)
+      if (b == 1 && epoch == initial_epoch) warn_if_nothing_trainable(object)
       logs <- tracker_logs(trackers, state$resolved)
       progress$update(b, logs)
       run_callbacks(callbacks, "on_train_batch_end", b, logs = logs)
@@ -184,6 +185,16 @@ append_epoch_logs <- function(history, logs, epochs_before) {
     history[[nm]] <- c(previous, logs[[nm]] %||% NA_real_)
   }
   history
+}
+
+warn_if_nothing_trainable <- function(model) {
+  if (length(model_object(model)$trainable_weights) == 0) {
+    cli::cli_warn(
+      c("The model does not have any trainable weights: {.fn fit} changes nothing.",
+        "i" = "See {.fn unfreeze_weights}."),
+      class = "rgru_warning_no_trainable"
+    )
+  }
 }
 
 check_batch_size <- function(batch_size) {

@@ -23,6 +23,8 @@ test_that("freeze_weights() keeps layers unchanged in fit(), unfreeze_weights() 
   expect_length(model$trainable_weights, 5)
   freeze_weights(model)
   expect_length(model$trainable_weights, 0)
+  expect_warning(model |> fit(d$x, d$y, epochs = 2, verbose = 0),
+                 class = "rgru_warning_no_trainable")
   unfreeze_weights(model, which = 2)
   expect_length(model$trainable_weights, 2)
   expect_error(freeze_weights(model, from = 9), class = "rgru_error_argument")
