@@ -139,27 +139,14 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   while (epoch <= epochs && !context$stop_training) {
     run_callbacks(callbacks, "on_epoch_begin", epoch, logs = list())
     if (verbose >= 1 && epochs > 1) cat("Epoch ", epoch, "/", epochs, "\n", sep = "")
-    order <- epoch_order(n, batch_size, shuffle)
     progress <- epoch_progress(verbose, steps, environment())
-    state <- compile_state(object)
-    trackers <- new_trackers()
     started <- Sys.time()
-    for (b in seq_len(steps)) {
-      idx <- order[[b]]
-      run_callbacks(callbacks, "on_train_batch_begin", b, logs = list())
-      unresolved <- is.null(state$resolved)
-      state <- train_on_batch_step(object, state, trackers, slice_samples(x, idx),
-                                   slice_samples(y, idx),
-                                   slice_samples(sample_weight, idx))
-      if (unresolved) set_compile_state(object, state)
-      if (b == 1 && epoch == initial_epoch) warn_if_nothing_trainable(object)
-      logs <- tracker_logs(trackers, state$resolved)
-      progress$update(b, logs)
-      run_callbacks(callbacks, "on_train_batch_end", b, logs = logs)
-      if (context$stop_training) break
-    }
-    logs <- tracker_logs(trackers, state$resolved)
-    if (!is.null(val) && (epoch - initial_epoch) %% validation_freq == 0) {
+    logs <- train_epoch(object, x, y, sample_weight,
+                        epoch_order(n, batch_size, shuffle)[seq_len(steps)],
+                        callbacks, progress, context)
+    if (epoch == initial_epoch) warn_if_nothing_trainable(object)
+    # Keras validates on the epochs (counted from 1) divisible by validation_freq.
+    if (!is.null(val) && epoch %% validation_freq == 0) {
       val_logs <- evaluate_arrays(object, val$x, val$y, val$sample_weight,
                                   validation_batch_size %||% batch_size,
                                   validation_steps)
@@ -175,6 +162,26 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   run_callbacks(callbacks, "on_train_end", logs = list())
   history <- new_training_history(params, metrics_log, epochs_run)
   invisible(history)
+}
+
+# The batches of one epoch; returns the epoch's running loss and metrics.
+train_epoch <- function(model, x, y, sample_weight, batches, callbacks, progress,
+                        context) {
+  state <- compile_state(model)
+  trackers <- new_trackers()
+  for (b in seq_along(batches)) {
+    idx <- batches[[b]]
+    run_callbacks(callbacks, "on_train_batch_begin", b, logs = list())
+    unresolved <- is.null(state$resolved)
+    state <- train_on_batch_step(model, state, trackers, slice_samples(x, idx),
+                                 slice_samples(y, idx), slice_samples(sample_weight, idx))
+    if (unresolved) set_compile_state(model, state)
+    logs <- tracker_logs(trackers, state$resolved)
+    progress$update(b, logs)
+    run_callbacks(callbacks, "on_train_batch_end", b, logs = logs)
+    if (context$stop_training) break
+  }
+  tracker_logs(trackers, state$resolved)
 }
 
 # One value per epoch for every name ever logged; NA where an epoch did not

@@ -156,7 +156,7 @@ test_that("validation_freq validates every n epochs, NA elsewhere in the history
   m <- fake_mlp(3, 4, 1)
   compile(m, optimizer = "sgd", loss = "mse")
   h <- fit(m, d$x, d$y, epochs = 5, validation_split = 0.2, validation_freq = 2, verbose = 0)
-  expect_equal(is.na(h$metrics$val_loss), c(FALSE, TRUE, FALSE, TRUE, FALSE))
+  expect_equal(is.na(h$metrics$val_loss), c(TRUE, FALSE, TRUE, FALSE, TRUE))
   expect_length(h$metrics$loss, 5)
   expect_equal(append_epoch_logs(list(a = 1), list(b = 2), 1), list(a = c(1, NA), b = c(NA, 2)))
 })
