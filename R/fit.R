@@ -383,3 +383,54 @@ epoch_progress <- function(verbose, steps, envir) {
     }
   )
 }
+
+#' Train or test a model on one batch
+#'
+#' `train_on_batch()` runs a single gradient update on the whole of `x` and
+#' `y`; `test_on_batch()` computes the loss and metrics on them without
+#' updating. Both return the batch's loss and metrics, as keras3 does.
+#'
+#' @inheritParams fit
+#' @returns A named list: `loss` and each metric.
+#' @family model training
+#' @export
+#' @examples
+#' x <- array(runif(16 * 4 * 1), c(16, 4, 1))
+#' model <- keras_model_sequential(input_shape = c(4, 1)) |>
+#'   layer_gru(2) |>
+#'   layer_dense(1)
+#' model |> compile(optimizer = "sgd", loss = "mse")
+#' train_on_batch(model, x, rowSums(x))
+#' test_on_batch(model, x, rowSums(x))
+train_on_batch <- function(object, x, y = NULL, sample_weight = NULL, class_weight = NULL) {
+  batch <- one_batch_data(object, x, y, sample_weight, "train_on_batch")
+  if (!is.null(class_weight)) {
+    batch$sample_weight <- apply_class_weight(class_weight, batch$y, batch$sample_weight)
+  }
+  state <- compile_state(object)
+  trackers <- new_trackers()
+  unresolved <- is.null(state$resolved)
+  state <- train_on_batch_step(object, state, trackers, batch$x, batch$y, batch$sample_weight)
+  if (unresolved) set_compile_state(object, state)
+  tracker_logs(trackers, state$resolved)
+}
+
+#' @rdname train_on_batch
+#' @export
+test_on_batch <- function(object, x, y = NULL, sample_weight = NULL) {
+  batch <- one_batch_data(object, x, y, sample_weight, "test_on_batch")
+  evaluate_arrays(object, batch$x, batch$y, batch$sample_weight, n_rows(batch$x))
+}
+
+one_batch_data <- function(object, x, y, sample_weight, fn) {
+  require_compiled(object, fn)
+  x <- as_training_data(x, "x")
+  y <- as_training_data(y, "y")
+  if (is.null(x) || is.null(y)) {
+    cli::cli_abort("{.fn {fn}} needs both {.arg x} and {.arg y}.",
+                   class = c("rgru_error_argument", "rgru_error"))
+  }
+  check_same_rows(list(x = x, y = y), c("x", "y"))
+  if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
+  list(x = x, y = y, sample_weight = sample_weight)
+}
