@@ -38,10 +38,12 @@
 #'   is treated as a matrix with the last axis as columns; when there are fewer
 #'   rows than columns the rows are orthonormal, otherwise the columns are.
 #'
-#' Random initializers with a `seed` produce the same values at every call
-#' (as Keras's integer seeds do), without touching R's own random stream.
-#' Without a seed they draw from R's generator, so `set.seed()` before creating
-#' a model makes its weights reproducible.
+#' As in Keras, a random initializer returns the same values every time it is
+#' called (for the same shape): with a `seed`, those of that seed, drawn
+#' without touching R's own random stream; without one, those of a seed drawn
+#' from R's generator when the initializer is created, so `set.seed()` before
+#' creating a model makes its weights reproducible, and two initializers
+#' created one after the other differ.
 #'
 #' With `dtype = "float32"` (the default) values are rounded to single
 #' precision.
@@ -127,9 +129,10 @@ initializer_random_uniform <- function(minval = -0.05, maxval = 0.05, seed = NUL
   minval <- check_number(minval)
   maxval <- check_number(maxval)
   seed <- check_seed(seed)
+  draw_seed <- seed %||% default_seed()
   new_initializer("RandomUniform", list(seed = seed, minval = minval, maxval = maxval),
                   function(dims, dtype) {
-                    random_uniform(dims, minval, maxval, dtype = dtype, seed = seed)
+                    random_uniform(dims, minval, maxval, dtype = dtype, seed = draw_seed)
                   })
 }
 
@@ -139,9 +142,10 @@ initializer_random_normal <- function(mean = 0, stddev = 0.05, seed = NULL) {
   mean <- check_number(mean)
   stddev <- check_number(stddev, min = 0)
   seed <- check_seed(seed)
+  draw_seed <- seed %||% default_seed()
   new_initializer("RandomNormal", list(seed = seed, mean = mean, stddev = stddev),
                   function(dims, dtype) {
-                    random_normal(dims, mean, stddev, dtype = dtype, seed = seed)
+                    random_normal(dims, mean, stddev, dtype = dtype, seed = draw_seed)
                   })
 }
 
@@ -151,10 +155,11 @@ initializer_truncated_normal <- function(mean = 0, stddev = 0.05, seed = NULL) {
   mean <- check_number(mean)
   stddev <- check_number(stddev, min = 0)
   seed <- check_seed(seed)
+  draw_seed <- seed %||% default_seed()
   new_initializer("TruncatedNormal", list(seed = seed, mean = mean, stddev = stddev),
                   function(dims, dtype) {
                     random_truncated_normal(dims, mean, stddev, dtype = dtype,
-                                            seed = seed)
+                                            seed = draw_seed)
                   })
 }
 
@@ -208,6 +213,7 @@ initializer_lecun_normal <- function(seed = NULL) {
 initializer_orthogonal <- function(gain = 1, seed = NULL) {
   gain <- check_number(gain)
   seed <- check_seed(seed)
+  draw_seed <- seed %||% default_seed()
   new_initializer("Orthogonal", list(seed = seed, gain = gain), function(dims, dtype) {
     if (length(dims) < 2L) {
       abort_weight_rank("The orthogonal initializer needs a shape with at least two axes.",
@@ -217,7 +223,7 @@ initializer_orthogonal <- function(gain = 1, seed = NULL) {
     n_cols <- dims[[length(dims)]]
     # float64 draws: the rounding to `dtype` happens once, on the result.
     a <- random_normal(c(max(n_rows, n_cols), min(n_rows, n_cols)),
-                       dtype = "float64", seed = seed)
+                       dtype = "float64", seed = draw_seed)
     q <- orthonormal_columns(a)
     if (n_rows < n_cols) q <- t(q)
     array(gain * q, dims)
@@ -333,6 +339,11 @@ scipy_window <- function(name, m, periodic) {
   w[seq_len(m)]
 }
 
+# Keras gives an unseeded random initializer a seed of its own when it is
+# created (random.make_default_seed()), so that every call returns the same
+# values; drawing it from R's generator keeps set.seed() in control.
+default_seed <- function() sample.int(1e9L, 1L)
+
 # Q of a thin QR decomposition with the signs fixed so that diag(R) > 0, which
 # makes Q uniformly distributed (Haar) rather than biased by the algorithm.
 orthonormal_columns <- function(a) {
@@ -357,6 +368,7 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
                                c("truncated_normal", "untruncated_normal", "uniform"),
                                call = call)
   seed <- check_seed(seed, call = call)
+  draw_seed <- seed %||% default_seed()
   config <- list(seed = seed)
   if (config_has_parameters) {
     config <- c(config, list(scale = scale, mode = mode, distribution = distribution))
@@ -369,12 +381,12 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
     switch(distribution,
       uniform = {
         limit <- sqrt(3 * variance)
-        random_uniform(dims, -limit, limit, dtype = dtype, seed = seed)
+        random_uniform(dims, -limit, limit, dtype = dtype, seed = draw_seed)
       },
       untruncated_normal = random_normal(dims, 0, sqrt(variance), dtype = dtype,
-                                         seed = seed),
+                                         seed = draw_seed),
       truncated_normal = random_truncated_normal(
-        dims, 0, sqrt(variance) / 0.87962566103423978, dtype = dtype, seed = seed)
+        dims, 0, sqrt(variance) / 0.87962566103423978, dtype = dtype, seed = draw_seed)
     )
   })
 }
