@@ -41,11 +41,15 @@ engine_info_cpp <- function() {
     .Call(`_rgru_engine_info_cpp`)
 }
 
+engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
+    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
+}
+
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
     .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
 }
 
-gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
-    .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state)
+gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
+    .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 

@@ -132,6 +132,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_gemm_gflops_cpp
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
+RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
+    return rcpp_result_gen;
+END_RCPP
+}
 // gru_forward_cpp
 Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
 RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
@@ -157,14 +171,15 @@ BEGIN_RCPP
 END_RCPP
 }
 // gru_backward_cpp
-Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state);
-RcppExport SEXP _rgru_gru_backward_cpp(SEXP tapeSEXP, SEXP d_sequenceSEXP, SEXP d_final_stateSEXP) {
+Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release);
+RcppExport SEXP _rgru_gru_backward_cpp(SEXP tapeSEXP, SEXP d_sequenceSEXP, SEXP d_final_stateSEXP, SEXP releaseSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type tape(tapeSEXP);
     Rcpp::traits::input_parameter< SEXP >::type d_sequence(d_sequenceSEXP);
     Rcpp::traits::input_parameter< SEXP >::type d_final_state(d_final_stateSEXP);
-    rcpp_result_gen = Rcpp::wrap(gru_backward_cpp(tape, d_sequence, d_final_state));
+    Rcpp::traits::input_parameter< bool >::type release(releaseSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_backward_cpp(tape, d_sequence, d_final_state, release));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -180,8 +195,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_gru_forward_cpp", (DL_FUNC) &_rgru_cudnn_gru_forward_cpp, 15},
     {"_rgru_cudnn_gru_backward_cpp", (DL_FUNC) &_rgru_cudnn_gru_backward_cpp, 3},
     {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
+    {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
-    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 3},
+    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
     {NULL, NULL, 0}
 };
 

@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "rcpp-engine.h"
+#include "rgru/engine.hpp"
 #include "rgru/gemm.hpp"
 
 namespace rgru_engine {
@@ -112,4 +113,28 @@ Rcpp::List engine_info_cpp() {
       Rcpp::Named("threads") = rgru_engine::engine_threads(),
       Rcpp::Named("openmp") = openmp,
       Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()));
+}
+
+// GFLOP/s of the engine's own GEMM path (backend, slabs and threads as an engine call
+// would run it) on an m x n x k product: the bench's reference peak.
+// [[Rcpp::export(rng = false)]]
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) {
+  rgru::EngineOptions opt;
+  opt.num_threads = rgru_engine::engine_threads();
+  opt.gemm = rgru_engine::engine_gemm();
+  rgru_engine::BlasThreadScope scope;
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> a(size_t(m) * k, T(0.5)), b(size_t(k) * n, T(0.25)), c(size_t(m) * n);
+    double best = 0;
+    for (int r = 0; r < std::max(1, reps); ++r) {
+      auto start = std::chrono::steady_clock::now();
+      rgru::detail::gemm_slabs<T>(opt, false, false, m, n, k, T(1), a.data(), m, b.data(), k, T(0),
+                                  c.data(), m);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (s > 0) best = std::max(best, 2.0 * m * n * k / s / 1e9);
+    }
+    return best;
+  };
+  return dtype == "float32" ? run(float(0)) : run(double(0));
 }

@@ -105,6 +105,8 @@ class NumericView {
     }
   }
   const T* data() const { return data_; }
+  bool is_copy() const { return !copy_.empty(); }
+  rgru::Buffer<T> release_copy() { return std::move(copy_); }
 
  private:
   rgru::Buffer<T> copy_;
@@ -114,6 +116,10 @@ class NumericView {
 struct EngineTape {
   std::unique_ptr<rgru::GruTape<float>> f32;
   std::unique_ptr<rgru::GruTape<double>> f64;
+  // The x the tape reads in backward: R's array (kept alive here) or its float copy.
+  Rcpp::RObject x_r;
+  rgru::Buffer<float> x_f32;
+  rgru::Buffer<double> x_f64;
   bool bias_present = false;
   Rcpp::RObject bias_dim;  // dim attribute of the bias the forward call got
 };
@@ -124,6 +130,9 @@ struct ForwardArgs {
   std::vector<int> mask;
   int input_gates = 1, recurrent_gates = 1;
 };
+
+void store_copy(EngineTape* holder, rgru::Buffer<float>&& b) { holder->x_f32 = std::move(b); }
+void store_copy(EngineTape* holder, rgru::Buffer<double>&& b) { holder->x_f64 = std::move(b); }
 
 template <typename T>
 Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent_kernel,
@@ -175,7 +184,10 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   out.final_state = direct ? reinterpret_cast<T*>(REAL(fin_r)) : fin.data();
 
   std::unique_ptr<rgru::GruTape<T>> tape;
-  if (keep_tape) tape.reset(new rgru::GruTape<T>());
+  if (keep_tape) {
+    tape.reset(new rgru::GruTape<T>());
+    tape->borrow_x = true;  // x stays alive in the EngineTape below
+  }
   {
     rgru_engine::BlasThreadScope scope;
     rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), opt);
@@ -192,6 +204,8 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
     EngineTape* holder = new EngineTape();
     holder->bias_present = !Rf_isNull(bias);
     holder->bias_dim = Rf_isNull(bias) ? R_NilValue : Rf_getAttrib(bias, R_DimSymbol);
+    if (!xv.is_copy()) holder->x_r = x;
+    else store_copy(holder, xv.release_copy());
     if constexpr (std::is_same<T, float>::value) holder->f32 = std::move(tape);
     else holder->f64 = std::move(tape);
     Rcpp::XPtr<EngineTape> ptr(holder, true);
@@ -345,17 +359,30 @@ Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias
   }
 }
 
+// One backward pass per tape by default: release = TRUE frees the tape's caches as soon
+// as the gradients are computed (as PyTorch frees its graph), instead of holding
+// hundreds of megabytes until R's garbage collector finalises the tape.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state) {
+Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release = true) {
   try {
     if (TYPEOF(tape) != EXTPTRSXP || !Rf_inherits(tape, "rgru_engine_tape"))
       fail("`tape` must be the tape returned by gru_forward_cpp(keep_tape = TRUE)");
     EngineTape* holder = static_cast<EngineTape*>(R_ExternalPtrAddr(tape));
     if (holder == nullptr) fail("`tape` is no longer valid (was it saved and reloaded?)");
+    if (!holder->f32 && !holder->f64)
+      fail("`tape` was already used by a backward pass and released; keep it with release = FALSE");
     const rgru::EngineOptions opt = engine_options();
-    if (holder->f32) return run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state, opt);
-    if (holder->f64) return run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state, opt);
-    fail("`tape` holds no forward pass");
+    Rcpp::List res = holder->f32
+                         ? run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state, opt)
+                         : run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state, opt);
+    if (release) {
+      holder->f32.reset();
+      holder->f64.reset();
+      holder->x_r = R_NilValue;
+      holder->x_f32.clear();
+      holder->x_f64.clear();
+    }
+    return res;
   } catch (const rgru::invalid_argument& e) {
     Rcpp::stop(e.what());
   } catch (const std::bad_alloc&) {

@@ -49,7 +49,11 @@ struct GruTape {
   Buffer<T> recurrent_dropout;  // (units, batch, gates), transposed, or empty
   int input_dropout_gates = 1;
   int recurrent_dropout_gates = 1;
-  Buffer<T> inputs;             // (batch*timesteps, input_dim, input gates): x as the kernel saw it
+  Buffer<T> inputs;                  // (batch*timesteps, input_dim, input gates): x as the kernel saw it
+  // Set by the caller before gru_forward() when in.x stays valid and unchanged while the
+  // tape lives: without input dropout the tape then reads x there instead of copying it.
+  bool borrow_x = false;
+  const T* borrowed_x = nullptr;
   Buffer<T> state_before;       // (units, batch*timesteps): h_prev of each step
   Buffer<T> dropped_state;      // (units, batch*timesteps, gates) with recurrent dropout
   Buffer<T> pre;                // (3*units, batch*timesteps): pre-activations (or outputs)
@@ -163,8 +167,14 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     }
     xin = dropped->data();
   } else if (tape) {
-    tape->inputs.assign(in.x, in.x + BT * F);
+    if (tape->borrow_x) {
+      tape->inputs.clear();
+      tape->borrowed_x = in.x;
+    } else {
+      tape->inputs.assign(in.x, in.x + BT * F);
+    }
   }
+  if (tape && in.input_dropout) tape->borrowed_x = nullptr;
 
   // Without a tape the projection is computed a few steps at a time (chunk), enough
   // columns for an efficient GEMM while the buffer stays in cache.
@@ -478,7 +488,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
 
   // Kernel and input gradients: one GEMM each over the whole sequence (per gate with
   // per-gate input dropout).
-  const T* xin = tape.inputs.data();
+  const T* xin = tape.borrowed_x ? tape.borrowed_x : tape.inputs.data();
   if (gi == 1) {
     detail::gemm_slabs<T>(opt, true, true, F, H3, BT, T(1), xin, BT, dp.data(), H3, T(0), grads.d_kernel, F);
     detail::gemm_slabs<T>(opt, true, true, BT, F, H3, T(1), dp.data(), H3, K, F, T(0), grads.d_x, BT);

@@ -1,0 +1,105 @@
+# Benchmark: rgru's CPU engine against PyTorch's nn.GRU, side by side in one run.
+#
+#   Rscript bench/bench.R [threads] [quick]
+#
+# Uses the installed rgru (put a development library first with R_LIBS), and
+# /usr/bin/python3 with torch for the reference (bench/bench_torch.py), both with the
+# same thread count (torch.set_num_threads and OPENBLAS_NUM_THREADS). Times are seconds
+# per call from R (ours, including the R <-> C++ conversions) and from Python (theirs):
+# the mean over reps after one warm-up call. With one thread they are process CPU
+# seconds, which a shared, busy machine disturbs far less than wall-clock time; with
+# more threads they are wall-clock seconds.
+# GFLOP/s counts the GRU's matrix products only: 2 T B 3H (F + H) per forward,
+# three times that for forward + backward; "peak" is the engine's own GEMM path timed
+# in the same run on a 3H x B x H product at the largest B and H.
+
+args <- commandArgs(trailingOnly = TRUE)
+threads <- if (length(args) >= 1) as.integer(args[[1]]) else 1L
+quick <- length(args) >= 2 && args[[2]] == "quick"
+options(rgru.num_threads = threads)
+forward <- utils::getFromNamespace("gru_forward_cpp", "rgru")
+backward <- utils::getFromNamespace("gru_backward_cpp", "rgru")
+info <- utils::getFromNamespace("engine_info", "rgru")()
+gemm_gflops <- utils::getFromNamespace("engine_gemm_gflops_cpp", "rgru")
+
+grid <- expand.grid(units = c(4, 64, 256), features = c(8, 64), timesteps = c(10, 100),
+  batch = c(1, 32, 256), mode = c("inference", "training"), dtype = c("float32", "float64"),
+  stringsAsFactors = FALSE)
+if (quick) grid <- grid[grid$batch != 32 & grid$features == 64, ]
+grid$flop <- with(grid, 2 * timesteps * batch * 3 * units * (features + units) *
+  ifelse(mode == "training", 3, 1))
+# Enough reps for ~0.2 s per case at ~20 GFLOP/s, between 2 and 200.
+grid$reps <- pmin(200L, pmax(2L, as.integer(0.2 / (grid$flop / 20e9))))
+
+clock <- function() {
+  t <- proc.time()
+  if (threads == 1L) t[["user.self"]] + t[["sys.self"]] else t[["elapsed"]]
+}
+
+seconds_per_call <- function(fn, reps) {
+  fn()
+  start <- clock()
+  for (i in seq_len(reps)) fn()
+  (clock() - start) / reps
+}
+
+time_ours <- function(case) {
+  set.seed(1)
+  B <- case$batch; TT <- case$timesteps; F <- case$features; H <- case$units
+  x <- array(stats::rnorm(B * TT * F), c(B, TT, F))
+  kernel <- matrix(stats::rnorm(F * 3 * H, sd = 0.1), F)
+  recurrent <- matrix(stats::rnorm(H * 3 * H, sd = 0.1), H)
+  bias <- matrix(0, 2, 3 * H)
+  training <- case$mode == "training"
+  upstream <- array(1, c(B, TT, H))
+  call <- function() {
+    out <- forward(x, kernel, recurrent, bias, NULL, NULL, NULL, NULL, "tanh", "sigmoid",
+      TRUE, FALSE, TRUE, case$dtype, training)
+    if (training) backward(out$tape, upstream, NULL)
+  }
+  seconds_per_call(call, case$reps)
+}
+
+time_torch <- function(grid) {
+  lines <- with(grid, paste(dtype, mode, batch, timesteps, features, units, reps))
+  out <- system2("/usr/bin/python3", c("bench/bench_torch.py", threads), input = lines,
+    stdout = TRUE, env = paste0("OPENBLAS_NUM_THREADS=", threads))
+  as.numeric(vapply(strsplit(out, " "), `[[`, "", 8))
+}
+
+cat(sprintf("rgru engine: %s | threads %d | Eigen SIMD %s\n", info$gemm, threads, info$simd))
+peak <- c(
+  float32 = gemm_gflops(768, 256, 256, "float32", 20),
+  float64 = gemm_gflops(768, 256, 256, "float64", 20))
+cat(sprintf("GEMM peak (engine path, 768 x 256 x 256): float32 %.1f, float64 %.1f GFLOP/s\n",
+  peak[["float32"]], peak[["float64"]]))
+
+tiny <- list(batch = 1, timesteps = 10, features = 8, units = 4, dtype = "float32",
+  mode = "inference", reps = 2000)
+tiny_ours <- time_ours(tiny)
+tiny_torch <- time_torch(as.data.frame(tiny))
+cat(sprintf("tiny call (B=1 T=10 F=8 H=4, float32 inference): ours %.1f us, torch %.1f us\n",
+  tiny_ours * 1e6, tiny_torch * 1e6))
+
+grid$ours <- vapply(seq_len(nrow(grid)), function(i) time_ours(grid[i, ]), numeric(1))
+grid$torch <- time_torch(grid)
+grid$ratio <- grid$ours / grid$torch
+grid$gflops <- grid$flop / grid$ours / 1e9
+grid$peak_pct <- 100 * grid$gflops / peak[grid$dtype]
+
+table <- data.frame(
+  dtype = grid$dtype, mode = grid$mode, B = grid$batch, T = grid$timesteps,
+  F = grid$features, H = grid$units,
+  ours_ms = sprintf("%.3f", grid$ours * 1e3), torch_ms = sprintf("%.3f", grid$torch * 1e3),
+  ratio = sprintf("%.2f", grid$ratio), GFLOPs = sprintf("%.1f", grid$gflops),
+  pct_peak = sprintf("%.0f", grid$peak_pct))
+cat("\n| ", paste(names(table), collapse = " | "), " |\n|", strrep("---|", ncol(table)), "\n",
+  sep = "")
+for (i in seq_len(nrow(table))) cat("| ", paste(unlist(table[i, ]), collapse = " | "), " |\n", sep = "")
+for (m in c("inference", "training")) {
+  r <- grid$ratio[grid$mode == m]
+  cat(sprintf("\n%s: ratio ours/torch median %.2f, worst %.2f, cases <= %s: %d of %d", m,
+    stats::median(r), max(r), if (m == "inference") "1.0" else "1.2",
+    sum(r <= if (m == "inference") 1.0 else 1.2), length(r)))
+}
+cat("\n")

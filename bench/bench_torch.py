@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""PyTorch nn.GRU side of bench/bench.R: times the cases given on stdin.
+
+Input lines: "dtype mode batch timesteps features units reps" (mode: inference|training).
+Output lines: the same fields followed by seconds per call (mean over reps after a warm-up):
+process CPU seconds with one thread, wall-clock seconds otherwise (as bench.R measures).
+Usage: /usr/bin/python3 bench/bench_torch.py THREADS < cases.txt
+"""
+import sys
+import time
+
+import torch
+
+
+def seconds_per_call(fn, reps, clock):
+    fn()  # warm-up
+    start = clock()
+    for _ in range(reps):
+        fn()
+    return (clock() - start) / reps
+
+
+def main():
+    threads = int(sys.argv[1])
+    torch.set_num_threads(threads)
+    clock = time.process_time if threads == 1 else time.perf_counter
+    torch.manual_seed(0)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        dtype_name, mode, b, t, f, h, reps = line.split()
+        b, t, f, h, reps = int(b), int(t), int(f), int(h), int(reps)
+        dtype = torch.float32 if dtype_name == "float32" else torch.float64
+        gru = torch.nn.GRU(f, h, batch_first=True).to(dtype)
+        x = torch.randn(b, t, f, dtype=dtype)
+        if mode == "inference":
+            def call():
+                with torch.no_grad():
+                    gru(x)
+        else:
+            x.requires_grad_(True)
+            upstream = torch.ones(b, t, h, dtype=dtype)
+
+            def call():
+                out, _ = gru(x)
+                out.backward(upstream)
+        s = seconds_per_call(call, reps, clock)
+        print(line.strip(), repr(s), flush=True)
+
+
+if __name__ == "__main__":
+    main()
