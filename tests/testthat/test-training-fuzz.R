@@ -1,4 +1,4 @@
-# Dozens of malformed compile()/fit()/evaluate() calls: each must end in a
+# Dozens of malformed fit()/evaluate() calls: each must end in a
 # classed rgru error or a result, never a crash or an unclassed R error.
 
 test_that("malformed training calls end in classed errors or results", {
