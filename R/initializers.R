@@ -128,12 +128,10 @@ initializer_identity <- function(gain = 1) {
 initializer_random_uniform <- function(minval = -0.05, maxval = 0.05, seed = NULL) {
   minval <- check_number(minval)
   maxval <- check_number(maxval)
-  seed <- check_seed(seed)
-  draw_seed <- seed %||% default_seed()
-  new_initializer("RandomUniform", list(seed = seed, minval = minval, maxval = maxval),
-                  function(dims, dtype) {
-                    random_uniform(dims, minval, maxval, dtype = dtype, seed = draw_seed)
-                  })
+  new_random_initializer("RandomUniform", list(minval = minval, maxval = maxval),
+                         check_seed(seed), function(dims, dtype, seed) {
+                           random_uniform(dims, minval, maxval, dtype, seed)
+                         })
 }
 
 #' @rdname initializers
@@ -141,12 +139,10 @@ initializer_random_uniform <- function(minval = -0.05, maxval = 0.05, seed = NUL
 initializer_random_normal <- function(mean = 0, stddev = 0.05, seed = NULL) {
   mean <- check_number(mean)
   stddev <- check_number(stddev, min = 0)
-  seed <- check_seed(seed)
-  draw_seed <- seed %||% default_seed()
-  new_initializer("RandomNormal", list(seed = seed, mean = mean, stddev = stddev),
-                  function(dims, dtype) {
-                    random_normal(dims, mean, stddev, dtype = dtype, seed = draw_seed)
-                  })
+  new_random_initializer("RandomNormal", list(mean = mean, stddev = stddev),
+                         check_seed(seed), function(dims, dtype, seed) {
+                           random_normal(dims, mean, stddev, dtype, seed)
+                         })
 }
 
 #' @rdname initializers
@@ -154,13 +150,10 @@ initializer_random_normal <- function(mean = 0, stddev = 0.05, seed = NULL) {
 initializer_truncated_normal <- function(mean = 0, stddev = 0.05, seed = NULL) {
   mean <- check_number(mean)
   stddev <- check_number(stddev, min = 0)
-  seed <- check_seed(seed)
-  draw_seed <- seed %||% default_seed()
-  new_initializer("TruncatedNormal", list(seed = seed, mean = mean, stddev = stddev),
-                  function(dims, dtype) {
-                    random_truncated_normal(dims, mean, stddev, dtype = dtype,
-                                            seed = draw_seed)
-                  })
+  new_random_initializer("TruncatedNormal", list(mean = mean, stddev = stddev),
+                         check_seed(seed), function(dims, dtype, seed) {
+                           random_truncated_normal(dims, mean, stddev, dtype, seed)
+                         })
 }
 
 #' @rdname initializers
@@ -212,9 +205,8 @@ initializer_lecun_normal <- function(seed = NULL) {
 #' @export
 initializer_orthogonal <- function(gain = 1, seed = NULL) {
   gain <- check_number(gain)
-  seed <- check_seed(seed)
-  draw_seed <- seed %||% default_seed()
-  new_initializer("Orthogonal", list(seed = seed, gain = gain), function(dims, dtype) {
+  new_random_initializer("Orthogonal", list(gain = gain), check_seed(seed),
+                         function(dims, dtype, seed) {
     if (length(dims) < 2L) {
       abort_weight_rank("The orthogonal initializer needs a shape with at least two axes.",
                         dims)
@@ -223,7 +215,7 @@ initializer_orthogonal <- function(gain = 1, seed = NULL) {
     n_cols <- dims[[length(dims)]]
     # float64 draws: the rounding to `dtype` happens once, on the result.
     a <- random_normal(c(max(n_rows, n_cols), min(n_rows, n_cols)),
-                       dtype = "float64", seed = draw_seed)
+                       dtype = "float64", seed = seed)
     q <- orthonormal_columns(a)
     if (n_rows < n_cols) q <- t(q)
     array(gain * q, dims)
@@ -339,10 +331,16 @@ scipy_window <- function(name, m, periodic) {
   w[seq_len(m)]
 }
 
-# Keras gives an unseeded random initializer a seed of its own when it is
-# created (random.make_default_seed()), so that every call returns the same
-# values; drawing it from R's generator keeps set.seed() in control.
-default_seed <- function() sample.int(1e9L, 1L)
+# A random initializer: `draw(dims, dtype, seed)` makes the values. Keras gives
+# an unseeded one a seed of its own when it is created
+# (random.make_default_seed()), so that every call returns the same values;
+# drawing that seed from R's generator keeps set.seed() in control. The config
+# reports the seed the user gave.
+new_random_initializer <- function(class_name, parameters, seed, draw) {
+  draw_seed <- seed %||% sample.int(1e9L, 1L)
+  new_initializer(class_name, c(list(seed = seed), parameters),
+                  function(dims, dtype) draw(dims, dtype, draw_seed))
+}
 
 # Q of a thin QR decomposition with the signs fixed so that diag(R) > 0, which
 # makes Q uniformly distributed (Haar) rather than biased by the algorithm.
@@ -368,12 +366,10 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
                                c("truncated_normal", "untruncated_normal", "uniform"),
                                call = call)
   seed <- check_seed(seed, call = call)
-  draw_seed <- seed %||% default_seed()
-  config <- list(seed = seed)
-  if (config_has_parameters) {
-    config <- c(config, list(scale = scale, mode = mode, distribution = distribution))
+  parameters <- if (config_has_parameters) {
+    list(scale = scale, mode = mode, distribution = distribution)
   }
-  new_initializer(class_name, config, function(dims, dtype) {
+  new_random_initializer(class_name, parameters, seed, function(dims, dtype, seed) {
     fans <- compute_fans(dims)
     n <- switch(mode, fan_in = fans[[1]], fan_out = fans[[2]],
                 fan_avg = (fans[[1]] + fans[[2]]) / 2)
@@ -381,12 +377,12 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
     switch(distribution,
       uniform = {
         limit <- sqrt(3 * variance)
-        random_uniform(dims, -limit, limit, dtype = dtype, seed = draw_seed)
+        random_uniform(dims, -limit, limit, dtype = dtype, seed = seed)
       },
       untruncated_normal = random_normal(dims, 0, sqrt(variance), dtype = dtype,
-                                         seed = draw_seed),
+                                         seed = seed),
       truncated_normal = random_truncated_normal(
-        dims, 0, sqrt(variance) / 0.87962566103423978, dtype = dtype, seed = draw_seed)
+        dims, 0, sqrt(variance) / 0.87962566103423978, dtype = dtype, seed = seed)
     )
   })
 }
