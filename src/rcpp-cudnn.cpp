@@ -230,7 +230,7 @@ Rcpp::List cuda_runtime_info_cpp() {
 // [[Rcpp::export(rng = false)]]
 bool cudnn_release_cpp() {
 #ifdef RGRU_HAVE_CUDA
-  if (rgru::cuda::runtime_info().gpu_count == 0) return false;
+  if (rgru::cuda::visible_gpu_count() == 0) return false;
   rgru::cuda::Engine::instance().release_caches();
   return true;
 #else
@@ -295,10 +295,10 @@ struct TapeHolder {
 };
 
 void require_gpu() {
-  const rgru::cuda::RuntimeInfo info = rgru::cuda::runtime_info();
-  if (info.gpu_count == 0) {
-    Rcpp::stop("the cuDNN backend needs a GPU, and none is visible%s%s",
-               info.error.empty() ? "" : ": ", info.error);
+  std::string why;
+  if (rgru::cuda::visible_gpu_count(&why) == 0) {
+    Rcpp::stop("the cuDNN backend needs a GPU, and none is visible%s%s", why.empty() ? "" : ": ",
+               why);
   }
 }
 

@@ -23,6 +23,17 @@ std::string format_cudnn_version(long version) {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
+int visible_gpu_count(std::string* why) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status == cudaSuccess) return count;
+  if (why != nullptr) {
+    *why = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
+  }
+  cudaGetLastError();
+  return 0;
+}
+
 RuntimeInfo runtime_info() {
   RuntimeInfo info;
   info.runtime_compiled = CUDART_VERSION;
@@ -33,13 +44,7 @@ RuntimeInfo runtime_info() {
   v = 0;
   if (cudaDriverGetVersion(&v) == cudaSuccess) info.driver_version = v;
 
-  int count = 0;
-  const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess) {
-    info.error = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
-    cudaGetLastError();
-    return info;
-  }
+  const int count = visible_gpu_count(&info.error);
   info.gpu_count = count;
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop;

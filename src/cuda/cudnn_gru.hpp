@@ -31,6 +31,10 @@ struct RuntimeInfo {
 // Never throws and never needs a GPU or a driver.
 RuntimeInfo runtime_info();
 
+// Just the number of visible GPUs (cheap enough to ask before every call); on failure
+// 0, with the reason in *why when given.
+int visible_gpu_count(std::string* why = nullptr);
+
 // "13.0" from 13000, "9.19.0" from 91900 (cuDNN 9 numbering: major*10000+minor*100+patch;
 // cuDNN 8: major*1000+minor*100+patch).
 std::string format_cuda_version(int version);
