@@ -33,8 +33,9 @@ rnn_cell_gru <- function(units, activation = "tanh", recurrent_activation = "sig
                          bias_regularizer = NULL, kernel_constraint = NULL,
                          recurrent_constraint = NULL, bias_constraint = NULL, dropout = 0,
                          recurrent_dropout = 0, reset_after = TRUE, seed = NULL, ...) {
+  if (missing(units)) abort_arg("units", NULL, "a positive integer")
   args <- layer_common_args(list(...), "rnn_cell_gru")
-  cell <- do.call(GruCell$new, c(formal_args(rnn_cell_gru, environment()), args))
+  cell <- do.call(GruCell$new, c(formal_args(rnn_cell_gru, environment()), args), quote = TRUE)
   cell$handle
 }
 

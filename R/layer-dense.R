@@ -33,7 +33,7 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
   if (missing(units)) abort_arg("units", NULL, "a positive integer")
   if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
   args <- layer_common_args(list(...), "layer_dense")
-  layer <- do.call(DenseLayer$new, c(formal_args(layer_dense, environment()), args))
+  layer <- do.call(DenseLayer$new, c(formal_args(layer_dense, environment()), args), quote = TRUE)
   create_layer(layer, object)
 }
 

@@ -38,7 +38,7 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
   if (missing(output_dim)) abort_arg("output_dim", NULL, "a positive integer")
   if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
   args <- layer_common_args(list(...), "layer_embedding")
-  layer <- do.call(EmbeddingLayer$new, c(formal_args(layer_embedding, environment()), args))
+  layer <- do.call(EmbeddingLayer$new, c(formal_args(layer_embedding, environment()), args), quote = TRUE)
   create_layer(layer, object)
 }
 
@@ -66,7 +66,7 @@ EmbeddingLayer <- R6::R6Class(
       self$regularizer <- resolve_regularizer(embeddings_regularizer, "embeddings_regularizer")
       self$constraint <- resolve_constraint(embeddings_constraint, "embeddings_constraint")
       if (!is.null(weights)) {
-        w <- if (is.list(weights) && !is.data.frame(weights)) weights[[1]] else weights
+        w <- if (is.list(weights) && !is.data.frame(weights) && length(weights) == 1) weights[[1]] else weights
         if (!is.numeric(w) || !identical(as.integer(dim(w)), c(self$input_dim, self$output_dim))) {
           abort_arg("weights", weights, sprintf("a numeric matrix (%d, %d)", self$input_dim, self$output_dim))
         }

@@ -97,7 +97,7 @@ layer_gru <- function(object, units, activation = "tanh", recurrent_activation =
   object <- if (missing(object)) NULL else object
   if (missing(units)) abort_arg("units", NULL, "a positive integer")
   args <- layer_common_args(list(...), "layer_gru")
-  layer <- do.call(GruLayer$new, c(formal_args(layer_gru, environment()), args))
+  layer <- do.call(GruLayer$new, c(formal_args(layer_gru, environment()), args), quote = TRUE)
   create_layer(layer, object)
 }
 

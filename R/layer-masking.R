@@ -26,7 +26,7 @@
 layer_masking <- function(object, mask_value = 0, ...) {
   object <- if (missing(object)) NULL else object
   args <- layer_common_args(list(...), "layer_masking")
-  layer <- do.call(MaskingLayer$new, c(list(mask_value = mask_value), args))
+  layer <- do.call(MaskingLayer$new, c(list(mask_value = mask_value), args), quote = TRUE)
   create_layer(layer, object)
 }
 

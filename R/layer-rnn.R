@@ -35,15 +35,16 @@ layer_rnn <- function(object, cell, return_sequences = FALSE, return_state = FAL
                       zero_output_for_mask = FALSE, ...) {
   object <- if (missing(object)) NULL else object
   args <- layer_common_args(list(...), "layer_rnn")
+  if (missing(cell)) abort_arg("cell", NULL, "a cell made by `rnn_cell_gru()`")
   cell_obj <- layer_object(cell)
-  if (missing(cell) || !inherits(cell_obj, "RgruGruCell")) {
-    abort_arg("cell", if (missing(cell)) NULL else cell, "a cell made by `rnn_cell_gru()`")
+  if (!inherits(cell_obj, "RgruGruCell")) {
+    abort_arg("cell", cell, "a cell made by `rnn_cell_gru()`")
   }
   layer <- do.call(RnnLayer$new, c(list(
     cell = cell_obj, return_sequences = return_sequences, return_state = return_state,
     go_backwards = go_backwards, stateful = stateful, unroll = unroll,
     zero_output_for_mask = zero_output_for_mask
-  ), args))
+  ), args), quote = TRUE)
   create_layer(layer, object)
 }
 

@@ -131,7 +131,8 @@ Layer <- R6::R6Class(
 
     add_weight = function(name, shape, initializer, regularizer = NULL, constraint = NULL,
                           trainable = TRUE, path_prefix = self$name) {
-      init <- resolve_initializer(initializer)
+      # Keras's add_weight() falls back to glorot_uniform without an initializer.
+      init <- resolve_initializer(initializer %||% "glorot_uniform")
       value <- init$generate(as.integer(shape), self$dtype)
       if (length(shape) >= 2) value <- array(as.numeric(value), dim = shape)
       v <- new_variable(
@@ -441,8 +442,13 @@ abort_arg <- function(arg, value, expected, class = "rgru_error_argument") {
 
 # A shape without (batch = FALSE) or with its batch axis; NA/NULL entries unknown.
 arg_shape <- function(x, arg, batch = FALSE) {
-  if (inherits(x, "keras_shape") || is.list(x)) {
-    x <- vapply(unclass(x), function(d) if (is.null(d)) NA_real_ else as.numeric(d)[1], numeric(1))
+  if (inherits(x, "keras_shape") || is.list(x) && !is.object(x)) {
+    scalar <- function(d) is.null(d) || (is.numeric(d) || is.logical(d)) && length(d) == 1
+    if (!all(vapply(x, scalar, logical(1)))) {
+      abort_arg(arg, x, "a vector of positive integers (NA for an unknown size)",
+                class = "rgru_error_shape")
+    }
+    x <- vapply(unclass(x), function(d) if (is.null(d)) NA_real_ else as.numeric(d), numeric(1))
   }
   ok <- (is.numeric(x) || is.logical(x) && all(is.na(x))) && length(x) >= 1 &&
     all(is.na(x) | (x >= 1 & x == round(x) & x <= .Machine$integer.max))

@@ -83,6 +83,9 @@ predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", s
                                callbacks = NULL, ...) {
   model <- layer_object(object)
   batch_size <- if (is.null(batch_size)) 32L else check_positive_integer(batch_size, "batch_size", call = NULL)
+  if (is.list(x) && !is.data.frame(x) && length(x) == 0) {
+    abort_arg("x", x, "an array or a non-empty list of arrays")
+  }
   inputs <- if (is.list(x) && !is.data.frame(x)) lapply(x, as_input_array, arg = "x") else
     as_input_array(x, "x")
   n <- if (is.list(inputs)) dim(inputs[[1]])[1] else dim(inputs)[1]
@@ -216,7 +219,7 @@ layer_from_config <- function(constructor) {
   force(constructor)
   function(config) {
     config$name <- NULL  # a recreated layer gets a fresh, unique name
-    do.call(constructor, config)$handle
+    do.call(constructor, config, quote = TRUE)$handle
   }
 }
 
@@ -232,7 +235,7 @@ config_builders <- list(
     cell <- from_config(config$cell)
     config$cell <- layer_object(cell)
     config$name <- NULL
-    do.call(RnnLayer$new, config)$handle
+    do.call(RnnLayer$new, config, quote = TRUE)$handle
   }
 )
 
