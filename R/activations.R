@@ -256,6 +256,9 @@ activation_aliases <- list(swish = "silu", hard_swish = "hard_silu")
 #' `log_softmax`, `sparsemax`, `glu`, applied along the last axis) `grad` is
 #' `NULL` and `vjp` is exact.
 #'
+#' `NaN` inputs give `NaN` outputs, as in Keras (comparisons follow numpy:
+#' a piecewise function takes its "otherwise" branch for `NaN`).
+#'
 #' @param x `NULL`, a string, an `activation_*()` function or an R function.
 #' @param arg The argument name used in error messages.
 #' @returns A list of class `rgru_activation` with `name` (the Keras name, or
