@@ -5,7 +5,9 @@
 #'
 #' Indices are 0-based as in Keras: `0 <= index < input_dim`. With
 #' `mask_zero = TRUE`, index 0 is reserved for padding: those steps are masked
-#' and [layer_gru()] skips them.
+#' and [layer_gru()] skips them. The mask travels between layers of a model
+#' (sequential or functional); a plain array returned by calling the layer
+#' directly carries none, so pass `mask = tokens != 0` to the next layer then.
 #'
 #' @inheritParams layer_gru
 #' @param input_dim Size of the vocabulary (largest index + 1).

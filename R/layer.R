@@ -318,7 +318,7 @@ layer_object <- function(x) {
   x
 }
 
-#' @export
+#' @exportS3Method utils::.DollarNames
 .DollarNames.rgru_layer <- function(x, pattern = "") {
   obj <- layer_object(x)
   nms <- setdiff(ls(obj, all.names = FALSE), c("clone", "initialize", "handle"))
