@@ -323,15 +323,32 @@ template <typename T>
 Rcpp::List forward_as(const rgru::GruDims& d, const rgru::GruConfig& c, SEXP x, SEXP kernel,
                       SEXP recurrent_kernel, Rcpp::NumericMatrix bias, SEXP initial_state,
                       const std::vector<int>* mask, bool keep_tape) {
-  std::vector<double> input_bias(3 * d.units), recurrent_bias(3 * d.units);
-  for (index_t j = 0; j < 3 * d.units; ++j) {
-    input_bias[j] = bias(0, j);
-    recurrent_bias[j] = bias(1, j);
+  auto& engine = rgru::cuda::Engine::instance();
+  const rgru::cuda::Options options = options_from_r();
+  // Digest R's doubles (tagged with the precision) so unchanged weights are neither
+  // converted nor uploaded again.
+  layout::ContentKey digest;
+  digest.add_value(d.input_dim);
+  digest.add_value(d.units);
+  digest.add_value(sizeof(T));
+  digest.add(REAL(kernel), sizeof(double) * Rf_xlength(kernel));
+  digest.add(REAL(recurrent_kernel), sizeof(double) * Rf_xlength(recurrent_kernel));
+  digest.add(bias.begin(), sizeof(double) * bias.size());
+  const std::uint64_t key = digest.digest();
+  HostArray<T> k_h, rk_h, ib_h, rb_h;
+  if (!engine.has_weights<T>(d, options, key)) {
+    std::vector<double> input_bias(3 * d.units), recurrent_bias(3 * d.units);
+    for (index_t j = 0; j < 3 * d.units; ++j) {
+      input_bias[j] = bias(0, j);
+      recurrent_bias[j] = bias(1, j);
+    }
+    k_h = HostArray<T>(kernel);
+    rk_h = HostArray<T>(recurrent_kernel);
+    ib_h = HostArray<T>(input_bias);
+    rb_h = HostArray<T>(recurrent_bias);
   }
-  HostArray<T> x_h(x), k_h(kernel), rk_h(recurrent_kernel), ib_h(input_bias),
-      rb_h(recurrent_bias), h0_h(initial_state);
   const rgru::GruWeights<T> w{k_h.get(), rk_h.get(), ib_h.get(), rb_h.get()};
-  const std::uint64_t key = rgru::cuda::weights_key(d, w);
+  HostArray<T> x_h(x), h0_h(initial_state);
   rgru::GruInputs<T> in;
   in.x = x_h.get();
   in.initial_state = h0_h.get();
@@ -340,8 +357,7 @@ Rcpp::List forward_as(const rgru::GruDims& d, const rgru::GruConfig& c, SEXP x, 
   HostResult<T> final_state(d.batch * d.units);
   rgru::GruOutputs<T> out{c.return_sequences ? seq.get() : nullptr, final_state.get()};
 
-  auto tape = rgru::cuda::Engine::instance().forward<T>(d, c, options_from_r(), w, key, in, out,
-                                                        keep_tape);
+  auto tape = engine.forward<T>(d, c, options, w, key, in, out, keep_tape);
   const int B = static_cast<int>(d.batch), Tn = static_cast<int>(d.timesteps),
             U = static_cast<int>(d.units);
   SEXP tape_r = R_NilValue;

@@ -438,6 +438,11 @@ template <typename T>
 std::shared_ptr<DeviceWeights> upload_weights(Engine::Impl& e, const std::shared_ptr<Plan>& plan,
                                               const GruDims& d, const GruWeights<T>& w,
                                               std::uint64_t key) {
+  if (w.kernel == nullptr || w.recurrent_kernel == nullptr || w.input_bias == nullptr ||
+      w.recurrent_bias == nullptr) {
+    throw invalid_argument("the cuDNN GRU needs kernel, recurrent_kernel and both biases "
+                           "(use_bias = TRUE, reset_after = TRUE)");
+  }
   std::vector<T> packed(static_cast<std::size_t>(plan->slots.total), T(0));
   cudnn_layout::pack_weights(d, w, plan->slots, packed.data());
   auto dw = std::make_shared<DeviceWeights>();
@@ -451,16 +456,11 @@ std::shared_ptr<DeviceWeights> upload_weights(Engine::Impl& e, const std::shared
 }
 
 template <typename T>
-void check_sizes(const GruDims& d, const GruWeights<T>& w, const GruInputs<T>& in) {
+void check_inputs(const GruDims& d, const GruInputs<T>& in) {
   check_dims(d);
   if (in.x == nullptr) throw invalid_argument("cuDNN GRU forward needs x");
   if (in.input_dropout != nullptr || in.recurrent_dropout != nullptr) {
     throw invalid_argument("the cuDNN GRU has no dropout; use the CPU engine");
-  }
-  if (w.kernel == nullptr || w.recurrent_kernel == nullptr || w.input_bias == nullptr ||
-      w.recurrent_bias == nullptr) {
-    throw invalid_argument("the cuDNN GRU needs use_bias = TRUE and reset_after = TRUE "
-                           "(a (2, 3*units) bias)");
   }
 }
 
@@ -471,7 +471,7 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
                                       const GruWeights<T>& w, std::uint64_t key,
                                       const GruInputs<T>& in, const GruOutputs<T>& out,
                                       bool keep_tape) {
-  check_sizes(d, w, in);
+  check_inputs(d, in);
   check_config(c);
   if (out.final_state == nullptr) throw invalid_argument("forward needs a final_state output");
   std::vector<int> lengths = cudnn_layout::sequence_lengths(d, in.mask);
@@ -525,6 +525,16 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
     return run;
   }
   return nullptr;
+}
+
+template <typename T>
+bool Engine::has_weights(const GruDims& d, const Options& o, std::uint64_t key) {
+  check_dims(d);
+  Impl& e = *impl_;
+  RGRU_CUDA(cudaSetDevice(e.device));
+  auto plan = e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
+                         to_int(d.units, "units"), o);
+  return e.weights_for(plan, key) != nullptr;
 }
 
 template <typename T>
@@ -657,6 +667,7 @@ const char* algorithm_name(Algorithm a) {
                                                     std::uint64_t, const GruInputs<T>&,      \
                                                     const GruOutputs<T>&, bool);             \
   template void Engine::backward<T>(Tape&, const GruGradients<T>&);                          \
+  template bool Engine::has_weights<T>(const GruDims&, const Options&, std::uint64_t);       \
   template class DeviceCall<T>;
 
 RGRU_INSTANTIATE_ENGINE(float)

@@ -62,8 +62,14 @@ class Engine {
   // never destroyed, because CUDA may already be torn down when static objects are.
   static Engine& instance();
 
+  // Whether weights under `weights_key` are on the device for this shape and options,
+  // so forward() may be given null weight pointers (sparing the caller a conversion).
+  template <typename T>
+  bool has_weights(const GruDims& d, const Options& o, std::uint64_t weights_key);
+
   // Forward from host memory. `weights_key` identifies the weights' content (see
-  // weights_key()); weights already on the device under that key are not re-uploaded.
+  // weights_key()); weights already on the device under that key are not re-uploaded,
+  // and `w` may then hold null pointers.
   // With keep_tape a training-mode pass is run and its tape returned; else nullptr.
   template <typename T>
   std::shared_ptr<Tape> forward(const GruDims& d, const GruConfig& c, const Options& o,
