@@ -314,3 +314,27 @@ test_that("layers print like keras3 and expose their state with $", {
   expect_length(g$non_trainable_weights, 3)
   expect_false(g$weights[[1]]$trainable)
 })
+
+test_that("layer_gru() and layer_rnn(rnn_cell_gru()) equal PyTorch's nn.GRU, values and gradients", {
+  # fixtures from tools/torch-fixtures.py (weights already in Keras's layout)
+  for (name in c("basic", "wide", "single-unit")) {
+    f <- read_engine_fixture(paste0("torch-gru-", name))
+    units <- nrow(f$recurrent_kernel)
+    gru <- layer_gru(units = units, return_sequences = TRUE, return_state = TRUE,
+                     dtype = "float64")
+    rnn <- layer_rnn(cell = rnn_cell_gru(units, dtype = "float64"), return_sequences = TRUE,
+                     return_state = TRUE)
+    for (layer in list(gru, rnn)) {
+      invisible(layer(f$x))
+      set_weights(layer, list(f$kernel, f$recurrent_kernel, f$bias))
+      l <- obj(layer)
+      res <- l$forward(f$x, initial_state = list(f$initial_state))
+      expect_equal(res$outputs[[1]], f$sequence, tolerance = 1e-10)
+      expect_equal(res$outputs[[2]], f$final_state, tolerance = 1e-10)
+      g <- l$backward(res$tape, list(f$w_seq, f$w_fin))
+      expect_equal(g$d_inputs[[1]], f$d_x, tolerance = 1e-10)
+      expect_equal(g$d_inputs[[2]], f$d_initial_state, tolerance = 1e-10)
+      expect_equal(g$grads, list(f$d_kernel, f$d_recurrent_kernel, f$d_bias), tolerance = 1e-10)
+    }
+  }
+})
