@@ -338,3 +338,51 @@ test_that("layer_gru() and layer_rnn(rnn_cell_gru()) equal PyTorch's nn.GRU, val
     }
   }
 })
+
+test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions hold", {
+  # Stand-ins for a GPU build: cuDNN is "usable" and its entry points are the CPU
+  # engine's, counting calls, so the dispatch rules are testable anywhere.
+  ns <- asNamespace("rgru")
+  calls <- new.env()
+  calls$n <- 0
+  fake <- list(
+    cudnn_usable = function(refresh = FALSE) TRUE,
+    cudnn_gru_forward_cpp = function(...) {
+      calls$n <- calls$n + 1
+      ns$gru_forward_cpp(...)
+    },
+    cudnn_gru_backward_cpp = function(...) ns$gru_backward_cpp(...)
+  )
+  saved <- mget(names(fake), envir = ns)
+  for (nm in names(fake)) utils::assignInNamespace(nm, fake[[nm]], "rgru")
+  withr::defer(for (nm in names(saved)) utils::assignInNamespace(nm, saved[[nm]], "rgru"))
+
+  x <- fixed_array(c(2, 4, 3))
+  auto <- layer_gru(units = 2, return_sequences = TRUE)
+  out <- auto(x)
+  expect_equal(auto$last_backend, "cudnn")
+  expect_equal(calls$n, 1)
+  right_padded <- rbind(c(TRUE, TRUE, FALSE, FALSE), rep(TRUE, 4))
+  invisible(auto(x, mask = right_padded))
+  expect_equal(auto$last_backend, "cudnn")
+  invisible(auto(x, mask = rbind(c(TRUE, FALSE, TRUE, TRUE), rep(TRUE, 4))))
+  expect_equal(auto$last_backend, "cpu")
+  # gradients flow through the cuDNN tape too
+  l <- obj(auto)
+  res <- l$forward(x)
+  expect_equal(auto$last_backend, "cudnn")
+  expect_length(l$backward(res$tape, array(1, dim(res$outputs)))$grads, 3)
+
+  for (args in list(list(activation = "relu"), list(recurrent_activation = "hard_sigmoid"),
+                    list(dropout = 0.1), list(recurrent_dropout = 0.1), list(unroll = TRUE),
+                    list(use_bias = FALSE), list(reset_after = FALSE))) {
+    fallback <- do.call(layer_gru, c(list(units = 2), args))
+    invisible(fallback(x))
+    expect_equal(fallback$last_backend, "cpu", info = names(args))
+    strict <- do.call(layer_gru, c(list(units = 2, use_cudnn = TRUE), args))
+    expect_error(strict(x), names(args), class = "rgru_error_cudnn")
+  }
+  never <- layer_gru(units = 2, use_cudnn = FALSE)
+  invisible(never(x))
+  expect_equal(never$last_backend, "cpu")
+})
