@@ -313,43 +313,45 @@ gru_step_forward <- function(x, h, kernel, recurrent_kernel, bias, activation,
 
 gru_step_backward <- function(cache, d_h_new, kernel, recurrent_kernel, reset_after, units) {
   cols <- list(seq_len(units), units + seq_len(units), 2L * units + seq_len(units))
-  with(cache, {
-    d_z <- d_h_new * (h - hh)
-    d_hh <- d_h_new * (1 - z)
-    d_pre_h <- activation_vjp(activation, pre_h, hh, d_hh)
-    u_h <- recurrent_kernel[, cols[[3]], drop = FALSE]
-    if (reset_after) {
-      d_r <- d_pre_h * rec_h
-      d_rec_h <- d_pre_h * r
-      d_u_h <- crossprod(hg[[3]], d_rec_h)
-      d_hg3 <- d_rec_h %*% t(u_h)
-    } else {
-      d_rh <- d_pre_h %*% t(u_h)
-      d_u_h <- crossprod(r * hg[[3]], d_pre_h)
-      d_r <- d_rh * hg[[3]]
-      d_hg3 <- d_rh * r
-    }
-    d_pre_z <- activation_vjp(recurrent_activation, pre_z, z, d_z)
-    d_pre_r <- activation_vjp(recurrent_activation, pre_r, r, d_r)
-    d_pre <- list(d_pre_z, d_pre_r, d_pre_h)
-    d_kernel <- do.call(cbind, lapply(1:3, function(g) crossprod(xg[[g]], d_pre[[g]])))
-    d_x <- gate_mask_sum(lapply(1:3, function(g) {
-      d_pre[[g]] %*% t(kernel[, cols[[g]], drop = FALSE])
-    }), input_mask)
-    d_rk <- cbind(crossprod(hg[[1]], d_pre_z), crossprod(hg[[2]], d_pre_r), d_u_h)
-    d_hg <- list(d_pre_z %*% t(recurrent_kernel[, cols[[1]], drop = FALSE]),
-                 d_pre_r %*% t(recurrent_kernel[, cols[[2]], drop = FALSE]), d_hg3)
-    d_h_prev <- d_h_new * z + gate_mask_sum(d_hg, recurrent_mask)
-    d_bias <- NULL
-    if (has_bias) {
-      d_in <- c(colSums(d_pre_z), colSums(d_pre_r), colSums(d_pre_h))
-      d_bias <- if (reset_after) {
-        rbind(d_in, c(colSums(d_pre_z), colSums(d_pre_r), colSums(d_rec_h)), deparse.level = 0)
-      } else d_in
-    }
-    list(d_x = d_x, d_h_prev = d_h_prev, d_kernel = d_kernel, d_recurrent_kernel = d_rk,
-         d_bias = d_bias)
-  })
+  xg <- cache$xg
+  hg <- cache$hg
+  z <- cache$z
+  r <- cache$r
+  d_z <- d_h_new * (cache$h - cache$hh)
+  d_hh <- d_h_new * (1 - z)
+  d_pre_h <- activation_vjp(cache$activation, cache$pre_h, cache$hh, d_hh)
+  u_h <- recurrent_kernel[, cols[[3]], drop = FALSE]
+  if (reset_after) {
+    d_r <- d_pre_h * cache$rec_h
+    d_rec_h <- d_pre_h * r
+    d_u_h <- crossprod(hg[[3]], d_rec_h)
+    d_hg3 <- d_rec_h %*% t(u_h)
+  } else {
+    d_rh <- d_pre_h %*% t(u_h)
+    d_u_h <- crossprod(r * hg[[3]], d_pre_h)
+    d_r <- d_rh * hg[[3]]
+    d_hg3 <- d_rh * r
+  }
+  d_pre_z <- activation_vjp(cache$recurrent_activation, cache$pre_z, z, d_z)
+  d_pre_r <- activation_vjp(cache$recurrent_activation, cache$pre_r, r, d_r)
+  d_pre <- list(d_pre_z, d_pre_r, d_pre_h)
+  d_kernel <- do.call(cbind, lapply(1:3, function(g) crossprod(xg[[g]], d_pre[[g]])))
+  d_x <- gate_mask_sum(lapply(1:3, function(g) {
+    d_pre[[g]] %*% t(kernel[, cols[[g]], drop = FALSE])
+  }), cache$input_mask)
+  d_rk <- cbind(crossprod(hg[[1]], d_pre_z), crossprod(hg[[2]], d_pre_r), d_u_h)
+  d_hg <- list(d_pre_z %*% t(recurrent_kernel[, cols[[1]], drop = FALSE]),
+               d_pre_r %*% t(recurrent_kernel[, cols[[2]], drop = FALSE]), d_hg3)
+  d_h_prev <- d_h_new * z + gate_mask_sum(d_hg, cache$recurrent_mask)
+  d_bias <- NULL
+  if (cache$has_bias) {
+    d_in <- c(colSums(d_pre_z), colSums(d_pre_r), colSums(d_pre_h))
+    d_bias <- if (reset_after) {
+      rbind(d_in, c(colSums(d_pre_z), colSums(d_pre_r), colSums(d_rec_h)), deparse.level = 0)
+    } else d_in
+  }
+  list(d_x = d_x, d_h_prev = d_h_prev, d_kernel = d_kernel, d_recurrent_kernel = d_rk,
+       d_bias = d_bias)
 }
 
 # Activations as api-support resolves them (name, fn, vjp): R functions must
