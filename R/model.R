@@ -22,7 +22,15 @@ Model <- R6::R6Class(
       }
       acc
     },
-    empty_grads = function() rep(list(NULL), length(self$weights))
+    empty_grads = function() rep(list(NULL), length(self$weights)),
+    # Zeros the states of every stateful layer inside, as Keras's reset_state().
+    reset_state = function() {
+      for (layer in self$sublayers()) {
+        if (is.function(layer$reset_state)) layer$reset_state()
+      }
+      invisible(self$handle)
+    },
+    reset_states = function() self$reset_state()
   ),
   active = list(
     layers = function() lapply(self$layer_objects, function(l) l$handle)

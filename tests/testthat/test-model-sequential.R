@@ -66,3 +66,14 @@ test_that("pop() and the layers argument", {
   expect_length(model$layers, 1)
   expect_error(model |> layer_dense(1) |> (\(m) m$add(d1))(), class = "rgru_error_model")
 })
+
+test_that("model$reset_state() resets every stateful layer inside", {
+  x <- fixed_array(c(2, 3, 2))
+  model <- keras_model_sequential(input_shape = c(3, 2)) |>
+    layer_gru(2, stateful = TRUE) |>
+    layer_dense(1)
+  first <- model(x)
+  expect_false(isTRUE(all.equal(model(x), first)))
+  model$reset_state()
+  expect_equal(model(x), first)
+})
