@@ -122,7 +122,7 @@ double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) 
   rgru::EngineOptions opt;
   opt.num_threads = rgru_engine::engine_threads();
   opt.gemm = rgru_engine::engine_gemm();
-  rgru_engine::BlasThreadScope scope;
+  rgru_engine::BlasThreadScope scope(double(m) * n * k);
   auto run = [&](auto zero) {
     using T = decltype(zero);
     std::vector<T> a(size_t(m) * k, T(0.5)), b(size_t(k) * n, T(0.25)), c(size_t(m) * n);

@@ -19,10 +19,12 @@
 
 namespace rgru_engine {
 
-// The threads this machine offers (OpenMP's view), at least 1.
+// The threads this machine offers (OpenMP's view), at least 1; asked once, as asking
+// is a system call that would dominate a tiny engine call.
 inline int available_threads() {
 #ifdef _OPENMP
-  return omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
+  static const int procs = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
+  return procs;
 #else
   return 1;
 #endif
@@ -51,34 +53,55 @@ inline void* process_symbol(const char* name) {
 #endif
 }
 
+// OpenBLAS's thread-count controls, looked up once (null when R's BLAS is another).
+struct OpenblasThreads {
+  int (*get)() = nullptr;
+  void (*set)(int) = nullptr;
+};
+
+inline const OpenblasThreads& openblas_threads() {
+  static const OpenblasThreads found = [] {
+    OpenblasThreads t;
+    t.get = reinterpret_cast<int (*)()>(process_symbol("openblas_get_num_threads"));
+    t.set = reinterpret_cast<void (*)(int)>(process_symbol("openblas_set_num_threads"));
+    if (!t.get || !t.set) t = OpenblasThreads();
+    return t;
+  }();
+  return found;
+}
+
 // Makes OpenBLAS single-threaded for the lifetime of the object and restores it after:
 // the engine runs its GEMMs in fixed slabs on its own threads (rgru.num_threads), which
 // keeps results identical for any thread count; R's own matrix products are unchanged.
+// `largest_gemm` (m * n * k of the call's biggest product): OpenBLAS never threads
+// products below 64^3, and skipping the switch keeps tiny calls at a few microseconds.
 class BlasThreadScope {
  public:
-  BlasThreadScope() {
-    const int threads = 1;
-    using get_fn = int (*)();
-    get_ = reinterpret_cast<get_fn>(process_symbol("openblas_get_num_threads"));
-    set_ = reinterpret_cast<set_fn>(process_symbol("openblas_set_num_threads"));
-    if (get_ && set_) {
-      previous_ = get_();
-      if (previous_ != threads) set_(threads);
-      else set_ = nullptr;
+  explicit BlasThreadScope(double largest_gemm) {
+    const OpenblasThreads& t = openblas_threads();
+    if (!t.set || largest_gemm < 262144.0) return;
+    previous_ = t.get();
+    if (previous_ != 1) {
+      t.set(1);
+      restore_ = true;
     }
   }
   ~BlasThreadScope() {
-    if (set_) set_(previous_);
+    if (restore_) openblas_threads().set(previous_);
   }
   BlasThreadScope(const BlasThreadScope&) = delete;
   BlasThreadScope& operator=(const BlasThreadScope&) = delete;
 
  private:
-  using set_fn = void (*)(int);
-  int (*get_)() = nullptr;
-  set_fn set_ = nullptr;
   int previous_ = 1;
+  bool restore_ = false;
 };
+
+// m * n * k of the largest product a call on these dimensions runs.
+inline double largest_gemm(const rgru::GruDims& d) {
+  const double rows = double(d.batch) * double(d.timesteps) * 3.0 * double(d.units);
+  return rows * double(d.input_dim > d.units ? d.input_dim : d.units);
+}
 
 // What R's BLAS is, found once per session (rcpp-engine-info.cpp).
 struct BlasFacts {

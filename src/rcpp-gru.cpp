@@ -189,7 +189,7 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
     tape->borrow_x = true;  // x stays alive in the EngineTape below
   }
   {
-    rgru_engine::BlasThreadScope scope;
+    rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
     rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), opt);
   }
 
@@ -240,7 +240,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   g.d_input_bias = dbi.empty() ? nullptr : dbi.data();
   g.d_recurrent_bias = dbr.empty() ? nullptr : dbr.data();
   {
-    rgru_engine::BlasThreadScope scope;
+    rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
     rgru::gru_backward<T>(tape, g, opt);
   }
   if (!direct) std::copy(dx_own.data(), dx_own.data() + dx_own.size(), dx_r.begin());

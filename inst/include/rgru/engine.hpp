@@ -79,6 +79,18 @@ inline int threads_for(index_t work, int num_threads) {
   return (num_threads > 1 && work >= 32768) ? num_threads : 1;
 }
 
+// body(i) for i in [0, n), on nt threads when nt > 1. Entering an OpenMP region costs
+// microseconds even when it runs on one thread, so one thread skips it altogether.
+template <typename Body>
+void parallel_for(index_t n, int nt, Body&& body) {
+  if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (index_t i = 0; i < n; ++i) body(i);
+  } else {
+    for (index_t i = 0; i < n; ++i) body(i);
+  }
+}
+
 // A GEMM cut into at most 8 slabs along C's longer side, the cut depending only on the
 // shape; slabs run on up to opt.num_threads threads, each a single-threaded GEMM. A
 // multithreaded BLAS call is not bitwise reproducible across thread counts (OpenBLAS's
@@ -93,11 +105,9 @@ void gemm_slabs(const EngineOptions& opt, bool trans_a, bool trans_b, index_t m,
   const index_t width = (len + slabs - 1) / slabs;
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const int nt = (opt.num_threads > 1 && slabs > 1 && flops >= 4e6) ? opt.num_threads : 1;
-  (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t s = 0; s < slabs; ++s) {
+  detail::parallel_for(slabs, nt, [&](index_t s) {
     const index_t from = s * width, to = std::min(len, from + width);
-    if (from >= to) continue;
+    if (from >= to) return;
     if (rows) {
       gemm<T>(opt.gemm, trans_a, trans_b, to - from, n, k, alpha, trans_a ? a + lda * from : a + from,
               lda, b, ldb, beta, c + from, ldc);
@@ -105,7 +115,7 @@ void gemm_slabs(const EngineOptions& opt, bool trans_a, bool trans_b, index_t m,
       gemm<T>(opt.gemm, trans_a, trans_b, m, to - from, k, alpha, a, lda,
               trans_b ? b + from : b + ldb * from, ldb, beta, c + ldc * from, ldc);
     }
-  }
+  });
 }
 
 // dst (cols x rows) = src' for a column-major rows x cols src with leading dimension ld.
@@ -246,7 +256,6 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   else std::fill(hprev.begin(), hprev.end(), T(0));
 
   const int nt = detail::threads_for(B * H, opt.num_threads);
-  (void)nt;
   const T* U = w.recurrent_kernel;
   const index_t ngates = after ? 3 : 2;
 
@@ -287,8 +296,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     const T* rbias = w.recurrent_bias;
 
     // Fused gate pass over contiguous units, one sample (column) at a time.
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (index_t b = 0; b < B; ++b) {
+    detail::parallel_for(B, nt, [&](index_t b) {
       T* p = pre_t + H3 * b;
       T* o = post_t + H3 * b;
       T* r_h = rp.data() + H3 * b;
@@ -318,11 +326,10 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         T* qb = q_t + H * b;
         for (index_t j = 0; j < H; ++j) qb[j] = rg[j] * hs[j];
       }
-    }
+    });
     if (!after) {
       detail::gemm_slabs<T>(opt, true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-      for (index_t b = 0; b < B; ++b) {
+      detail::parallel_for(B, nt, [&](index_t b) {
         T* ph = pre_t + H3 * b + H2;
         T* o = post_t + H3 * b;
         add_into(ph, rq.data() + H * b, H);
@@ -337,7 +344,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         } else {
           std::memcpy(hn, hp, sizeof(T) * H);
         }
-      }
+      });
     }
     if (config.return_sequences) {
       T* dst = out.sequence + B * s;
@@ -388,7 +395,6 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
   else std::fill(dh.begin(), dh.end(), T(0));
 
   const int nt = detail::threads_for(B * H, opt.num_threads);
-  (void)nt;
   // The h_prev the candidate's recurrent product used (dropped for gate h).
   const T* hd_h = rdrop ? tape.dropped_state.data() + H * BT * (gr == 3 ? 2 : 0)
                         : tape.state_before.data();
@@ -405,8 +411,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
         for (index_t j = 0; j < H; ++j) g[j] += src[b + BT * j];
       }
     }
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (index_t b = 0; b < B; ++b) {
+    detail::parallel_for(B, nt, [&](index_t b) {
       const index_t i = col0 + b;
       const T* g = dh.data() + H * b;
       T* dpb = dp.data() + H3 * i;
@@ -415,7 +420,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
         std::fill(dpb, dpb + H3, T(0));
         if (after) std::fill(drh.data() + H * i, drh.data() + H * i + H, T(0));
         std::memcpy(dhpb, g, sizeof(T) * H);
-        continue;
+        return;
       }
       const T* o = post + H3 * i;
       const T* a = pre + H3 * i;
@@ -436,14 +441,13 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
           drhb[j] = dah * r;
         }
       }
-    }
+    });
     if (!after) {
       // d(r * h_prev) = U_h dah; it feeds the reset gate and h_prev.
       detail::gemm_slabs<T>(opt, false, false, H, B, H, T(1), U + H * H2, H, dp.data() + H3 * col0 + H2, H3, T(0),
               tmp.data(), H);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-      for (index_t b = 0; b < B; ++b) {
-        if (mask && !mask[b]) continue;
+      detail::parallel_for(B, nt, [&](index_t b) {
+        if (mask && !mask[b]) return;
         const index_t i = col0 + b;
         const T* dq = tmp.data() + H * b;
         const T* o = post + H3 * i;
@@ -457,7 +461,7 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
           dpb[H + j] = dq[j] * hs[j] * activation_derivative(ract, a[H + j], r);
           dhpb[j] += dq[j] * r * (m ? m[j] : T(1));
         }
-      }
+      });
     }
     // h_prev's share through the recurrent products: z and r (rows of dp), and h
     // (drh) with reset_after.
