@@ -282,34 +282,43 @@ format.rgru_model <- function(x, ...) {
   format_model_summary(layer_object(x))
 }
 
+# Keras's rich table: fixed column widths (its 88- or 108-character layouts),
+# cells wrapped at spaces, words too long for a column cut with an ellipsis.
 format_model_summary <- function(model) {
   rows <- model$summary_rows()
   cols <- c("Layer (type)", "Output Shape", "Param #")
   cells <- cbind(rows$layer, rows$shape, rows$params)
+  widths <- c(31L, 22L, 13L)
   if (!is.null(rows$connected)) {
     cols <- c(cols, "Connected to")
     cells <- cbind(cells, rows$connected)
+    widths <- c(19L, 17L, 10L, 17L)
   }
   right <- cols == "Param #"
-  widths <- pmax(nchar(cols), apply(cells, 2, function(c) max(nchar(c), 0L))) + 2L
-  widths <- pmax(widths, c(33L, 24L, 15L, 20L)[seq_along(cols)])
   box <- summary_box_chars()
-  pad <- function(text, width, right_align) {
-    text <- paste0(" ", text, " ")
-    fill <- strrep(" ", pmax(0L, width - nchar(text)))
-    ifelse(right_align, paste0(fill, text), paste0(text, fill))
+  rule <- function(left, mid, right_end, fill) {
+    paste0(left, paste(vapply(widths + 2L, function(w) strrep(fill, w), ""), collapse = mid),
+           right_end)
   }
-  rule <- function(left, mid, right, fill) {
-    paste0(left, paste(vapply(widths, function(w) strrep(fill, w), ""), collapse = mid), right)
+  block <- function(values, v) {
+    wrapped <- Map(wrap_cell, values, widths, MoreArgs = list(ellipsis = box$ellipsis))
+    height <- max(lengths(wrapped))
+    vapply(seq_len(height), function(k) {
+      parts <- vapply(seq_along(wrapped), function(j) {
+        text <- if (k <= length(wrapped[[j]])) wrapped[[j]][k] else ""
+        fill <- strrep(" ", widths[j] - nchar(text))
+        paste0(" ", if (right[j]) paste0(fill, text) else paste0(text, fill), " ")
+      }, "")
+      paste0(v, paste(parts, collapse = v), v)
+    }, "")
   }
-  line <- function(values, v) paste0(v, paste(pad(values, widths, right), collapse = v), v)
   out <- c(sprintf("Model: \"%s\"", model$name),
            rule(box$tl, box$tm, box$tr, box$th),
-           line(cols, box$hv),
+           block(cols, box$hv),
            rule(box$hl, box$hm, box$hr, box$th))
   for (i in seq_len(nrow(cells))) {
     if (i > 1) out <- c(out, rule(box$ml, box$mm, box$mr, box$h))
-    out <- c(out, line(cells[i, ], box$v))
+    out <- c(out, block(cells[i, ], box$v))
   }
   out <- c(out, rule(box$bl, box$bm, box$br, box$h))
   total <- model$count_params()
@@ -322,15 +331,35 @@ format_model_summary <- function(model) {
             format_bytes((total - trainable) * bytes)))
 }
 
+wrap_cell <- function(text, width, ellipsis) {
+  words <- strsplit(text, " ", fixed = TRUE)[[1]]
+  if (length(words) == 0) return("")
+  words <- ifelse(nchar(words) > width,
+                  paste0(substr(words, 1, width - nchar(ellipsis)), ellipsis), words)
+  lines <- character()
+  current <- ""
+  for (w in words) {
+    candidate <- if (nzchar(current)) paste(current, w) else w
+    if (nchar(candidate) <= width) {
+      current <- candidate
+    } else {
+      lines <- c(lines, current)
+      current <- w
+    }
+  }
+  c(lines, current)
+}
+
 summary_box_chars <- function() {
   if (cli::is_utf8_output()) {
     list(tl = "\u250f", tm = "\u2533", tr = "\u2513", th = "\u2501", hv = "\u2503",
          hl = "\u2521", hm = "\u2547", hr = "\u2529", v = "\u2502", h = "\u2500",
          ml = "\u251c", mm = "\u253c", mr = "\u2524", bl = "\u2514", bm = "\u2534",
-         br = "\u2518")
+         br = "\u2518", ellipsis = "\u2026")
   } else {
     list(tl = "+", tm = "+", tr = "+", th = "=", hv = "|", hl = "+", hm = "+", hr = "+",
-         v = "|", h = "-", ml = "+", mm = "+", mr = "+", bl = "+", bm = "+", br = "+")
+         v = "|", h = "-", ml = "+", mm = "+", mr = "+", bl = "+", bm = "+", br = "+",
+         ellipsis = "~")
   }
 }
 

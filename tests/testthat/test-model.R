@@ -74,3 +74,14 @@ test_that("model configs round-trip through from_config()", {
   expect_equal(rebuilt_f(x), func(x))
   expect_error(from_config(list(a = 1)), class = "rgru_error_argument")
 })
+
+test_that("long names and shapes wrap and truncate as in Keras's table", {
+  inp <- keras_input(shape = c(160, 160, 3), name = "a_rather_long_input_name")
+  h <- layer_dense(inp, 4, name = "dense_w")
+  c(s1, s2) %<-% layer_gru(layer_dense(keras_input(shape = c(5, 2), name = "in2"), 3,
+                                       name = "projection_of_the_second_input"),
+                           2, return_state = TRUE, name = "gru_w")
+  model <- keras_model(list(inp, s1$node$inputs$node$inputs), list(h, s2), name = "wide")
+  local_reproducible_output(unicode = TRUE)
+  expect_snapshot(summary(model))
+})
