@@ -165,9 +165,8 @@ RnnLayer <- R6::R6Class(
       if (self$stateful) self$states <- run$final_states
       output <- if (self$return_sequences) run$sequence else run$last_output
       outputs <- if (self$return_state) c(list(output), run$final_states) else output
-      out_mask <- if (self$return_sequences && !is.null(mask)) {
-        if (self$go_backwards) mask[, rev(seq_len(ncol(mask))), drop = FALSE] else mask
-      }
+      # Keras passes the input mask on unchanged, even with go_backwards.
+      out_mask <- if (self$return_sequences) mask
       if (self$return_state) out_mask <- c(list(out_mask), list(NULL))
       tape <- list(run = run, given_state = given_state, input_dim = dim(inputs))
       list(outputs = outputs, mask = out_mask, tape = tape)
