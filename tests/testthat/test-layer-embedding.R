@@ -47,3 +47,15 @@ test_that("layer_embedding validates indices and arguments", {
   expect_error(layer_embedding(input_dim = 2, output_dim = 2, weights = matrix(1, 3, 3)),
                class = "rgru_error_argument")
 })
+
+test_that("mask_zero masks also flow through functional models", {
+  tokens <- rbind(c(3, 1, 0, 0), c(2, 2, 4, 1))
+  inp <- keras_input(shape = 4)
+  emb <- layer_embedding(inp, input_dim = 5, output_dim = 3, mask_zero = TRUE)
+  out <- layer_gru(emb, 2, dtype = "float64")
+  model <- keras_model(inp, out)
+  e <- model$layers[[2]]
+  g <- model$layers[[3]]
+  expect_equal(model(tokens), g(e(tokens), mask = tokens != 0))
+  expect_false(isTRUE(all.equal(model(tokens), g(e(tokens)))))
+})
