@@ -1,7 +1,10 @@
 # Benchmark: rgru's CPU engine against PyTorch's nn.GRU, side by side in one run.
 #
-#   Rscript bench/bench.R [threads] [quick]
+#   OPENBLAS_NUM_THREADS=1 Rscript bench/bench.R 1 [quick]
 #
+# (set OPENBLAS_NUM_THREADS to the thread count for R as the script does for Python:
+# otherwise R's OpenBLAS keeps worker threads that the engine must park and wake on
+# every call, and their spinning is counted against us).
 # Uses the installed rgru (put a development library first with R_LIBS), and
 # /usr/bin/python3 with torch for the reference (bench/bench_torch.py), both with the
 # same thread count (torch.set_num_threads and OPENBLAS_NUM_THREADS). Times are seconds

@@ -347,10 +347,11 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
       });
     }
     if (config.return_sequences) {
-      T* dst = out.sequence + B * s;
-      for (index_t b = 0; b < B; ++b) {
-        const T* hn = hnew.data() + H * b;
-        for (index_t j = 0; j < H; ++j) dst[b + BT * j] = hn[j];
+      // Unit j of this step is a contiguous run of B values in R's (batch, time, units).
+      for (index_t j = 0; j < H; ++j) {
+        T* dst = out.sequence + B * s + BT * j;
+        const T* hn = hnew.data() + j;
+        for (index_t b = 0; b < B; ++b) dst[b] = hn[H * b];
       }
     }
     std::swap(hprev, hnew);
@@ -405,10 +406,10 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
     const index_t col0 = B * t;
     const int* mask = mask_all ? mask_all + col0 : nullptr;
     if (grads.d_sequence) {
-      const T* src = grads.d_sequence + B * s;
-      for (index_t b = 0; b < B; ++b) {
-        T* g = dh.data() + H * b;
-        for (index_t j = 0; j < H; ++j) g[j] += src[b + BT * j];
+      for (index_t j = 0; j < H; ++j) {
+        const T* src = grads.d_sequence + B * s + BT * j;
+        T* g = dh.data() + j;
+        for (index_t b = 0; b < B; ++b) g[H * b] += src[b];
       }
     }
     detail::parallel_for(B, nt, [&](index_t b) {
