@@ -44,7 +44,7 @@ model_layer_forward <- function(layer, inputs, mask, training, initial_state, ke
   loss <- res$activity_loss %||% 0
   reg <- layer$activity_regularizer
   if (!is.null(reg)) {
-    for (out in output_list(res$outputs)) loss <- loss + reg$penalty(out)
+    for (out in output_list(res$outputs)) loss <- loss + reg$penalty(out) / batch_size_of(out)
   }
   res$activity_loss <- loss
   res
@@ -53,13 +53,21 @@ model_layer_forward <- function(layer, inputs, mask, training, initial_state, ke
 model_layer_backward <- function(layer, res, d_outputs) {
   reg <- layer$activity_regularizer
   if (!is.null(reg)) {
+    penalty_gradient <- function(d, out) (d %||% 0) + reg$gradient(out) / batch_size_of(out)
     if (is.list(res$outputs)) {
-      d_outputs <- Map(function(d, out) (d %||% 0) + reg$gradient(out), d_outputs, res$outputs)
+      d_outputs <- Map(penalty_gradient, d_outputs, res$outputs)
     } else {
-      d_outputs <- (d_outputs %||% 0) + reg$gradient(res$outputs)
+      d_outputs <- penalty_gradient(d_outputs, res$outputs)
     }
   }
   layer$backward(res$tape, d_outputs)
+}
+
+# Keras 3 divides each activity penalty by its output's batch size (Layer.__call__), so
+# that the regularization strength does not depend on the batch size.
+batch_size_of <- function(x) {
+  d <- dim(x)
+  if (is.null(d)) 1L else max(d[[1]], 1L)
 }
 
 output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs)
