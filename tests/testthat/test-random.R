@@ -40,7 +40,6 @@ test_that("a seed gives the same values and leaves the global stream untouched",
 })
 
 test_that("a seeded draw does not create .Random.seed when there was none", {
-  skip_if(exists(".Random.seed", globalenv()) && FALSE)
   had <- exists(".Random.seed", globalenv())
   if (had) saved <- get(".Random.seed", globalenv())
   rm(list = intersect(".Random.seed", ls(globalenv(), all.names = TRUE)), envir = globalenv())
