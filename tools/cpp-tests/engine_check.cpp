@@ -4,6 +4,7 @@
 //       tools/cpp-tests/engine_check.cpp -o /tmp/engine_check            # Eigen GEMM
 //   g++ -std=c++17 -O2 -DRGRU_USE_BLAS -I inst/include -I <eigen include dir> \
 //       tools/cpp-tests/engine_check.cpp -o /tmp/engine_check -lopenblas # any BLAS
+//   (Debian without libopenblas-dev: -l:libopenblas.so.0)
 //
 // (<eigen include dir>: e.g. /usr/include/eigen3, or RcppEigen's include folder.)
 // Checks every gradient against central differences in double precision, for both
