@@ -172,7 +172,7 @@ GruLayer <- R6::R6Class(
       record_gru_backend(backend)
       if (backend == "r") return(super$run_sequence(x, initial_state, mask, masks, keep_tape))
       cell <- self$cell
-      forward_fn <- if (backend == "cudnn") cudnn_gru_forward_cpp else gru_forward_cpp
+      forward_fn <- if (backend == "cudnn") cudnn_gru_forward else gru_forward_cpp
       res <- forward_fn(
         x, cell$kernel_value(), cell$recurrent_value(), cell$bias_value(),
         if (is.null(initial_state)) NULL else initial_state[[1]], mask,
@@ -203,7 +203,7 @@ GruLayer <- R6::R6Class(
         if (!is.null(d_last)) d_last <- d_last * !run$lead[, ncol(run$lead)]
       }
       d_final <- add_or_null(d_last, d_states[[1]])
-      backward_fn <- if (run$engine == "cudnn") cudnn_gru_backward_cpp else gru_backward_cpp
+      backward_fn <- if (run$engine == "cudnn") cudnn_gru_backward else gru_backward_cpp
       g <- backward_fn(run$tape, d_sequence, d_final)
       list(d_x = g$d_x, d_initial_states = list(g$d_initial_state),
            grads = compact_grads(list(g$d_kernel, g$d_recurrent_kernel, g$d_bias)))
