@@ -2,8 +2,10 @@
 # reached through gru_forward_cpp() / gru_backward_cpp() (src/rcpp-gru.cpp).
 #
 # Options read on every engine call:
-#   rgru.num_threads  threads for the engine's elementwise passes and its BLAS calls;
-#                     default min(2, cores). Results are identical for any value.
+#   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes;
+#                     default 1, at most the machine's cores. Results are identical for
+#                     any value. On a busy machine also set OMP_WAIT_POLICY=passive
+#                     before starting R: spinning OpenMP threads cost more than they give.
 #   rgru.gemm         "auto" (default: R's BLAS, unless it is a slow reference BLAS,
 #                     then Eigen's GEMM), "blas" or "eigen".
 

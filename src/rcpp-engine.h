@@ -30,17 +30,17 @@ inline int available_threads() {
 #endif
 }
 
-// options(rgru.num_threads = n) when set to a positive number; otherwise up to two
-// threads (the CRAN-friendly default), never more than the machine has.
+// options(rgru.num_threads = n) when set to a positive number, else 1. One thread by
+// default: the engine forks and joins threads several times per timestep, and on a
+// machine whose cores are busy with other work (measured on our shared 2-core VM) two
+// threads ran 4x slower than one under OpenMP's default spin-waiting.
 inline int engine_threads() {
   SEXP opt = Rf_GetOption1(Rf_install("rgru.num_threads"));
-  int n = 0;
   if ((TYPEOF(opt) == INTSXP || TYPEOF(opt) == REALSXP) && Rf_xlength(opt) == 1) {
     double v = Rf_asReal(opt);
-    if (!ISNAN(v) && v >= 1) n = static_cast<int>(v);
+    if (!ISNAN(v) && v >= 1) return v > available_threads() ? available_threads() : static_cast<int>(v);
   }
-  if (n == 0) n = available_threads() < 2 ? available_threads() : 2;
-  return n;
+  return 1;
 }
 
 // A symbol of the running process (R's BLAS included), or nullptr.
