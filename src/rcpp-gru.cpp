@@ -69,6 +69,7 @@ Rcpp::NumericVector new_array(const std::vector<index_t>& dims) {
   R_xlen_t n = 1;
   for (index_t d : dims) n *= d;
   Rcpp::NumericVector out(Rcpp::no_init(n));
+  if (n >= (R_xlen_t(1) << 19)) rgru::advise_huge_pages(REAL(out), sizeof(double) * n);
   if (dims.size() > 1) {
     Rcpp::IntegerVector d(dims.size());
     for (size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);
@@ -176,8 +177,9 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
                                          : R_NilValue;
   Rcpp::RObject seq_guard(seq_r);
   Rcpp::NumericVector fin_r = new_array({d.batch, d.units});
-  std::vector<T> seq(a.config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
-  std::vector<T> fin(direct ? 0 : d.batch * d.units);
+  // Not zero-filled: the engine writes every element (the fill cost ~10% at batch 256).
+  rgru::Buffer<T> seq(a.config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
+  rgru::Buffer<T> fin(direct ? 0 : d.batch * d.units);
   rgru::GruOutputs<T> out;
   out.sequence = !a.config.return_sequences ? nullptr
                  : direct ? reinterpret_cast<T*>(REAL(seq_r)) : seq.data();
@@ -194,8 +196,8 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   }
 
   if (!direct) {
-    if (a.config.return_sequences) std::copy(seq.begin(), seq.end(), REAL(seq_r));
-    std::copy(fin.begin(), fin.end(), fin_r.begin());
+    if (a.config.return_sequences) std::copy(seq.data(), seq.data() + seq.size(), REAL(seq_r));
+    std::copy(fin.data(), fin.data() + fin.size(), fin_r.begin());
   }
   Rcpp::List res = Rcpp::List::create(Rcpp::Named("sequence") = seq_r,
                                       Rcpp::Named("final_state") = fin_r,

@@ -6,10 +6,32 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace rgru {
+
+// Asks the kernel to back [p, p + bytes) with transparent huge pages where it may
+// ("madvise" mode, the Debian/Ubuntu default). A fresh 4 KiB page costs a page fault
+// on first write, ~10 us on virtual machines: for a 13 MB result that was a third of a
+// GRU call; a 2 MiB page takes one fault for 512 of them. Only whole huge pages inside
+// the range are advised, so memory outside it is never affected.
+inline void advise_huge_pages(void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 template <typename T>
 class Buffer {
@@ -55,6 +77,7 @@ class Buffer {
   static void* allocate(std::size_t bytes) {
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
+    if (bytes >= (std::size_t(4) << 20)) advise_huge_pages(p, bytes);
     return p;
   }
 
