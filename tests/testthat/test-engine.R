@@ -158,3 +158,13 @@ test_that("bad shapes, types and names reaching C++ are R errors", {
   expect_error(gru_backward_cpp(tape, array(0, c(2, 3, 4)), NULL), "d_sequence")
   expect_error(gru_backward_cpp(tape, NULL, matrix(0, 3, 3)), "d_final_state")
 })
+
+test_that("gelu keeps full relative precision far into the negative tail", {
+  # z = linear(0) = 0 and hh = gelu(x), so the one-step state is gelu(x) itself.
+  x <- array(c(-8, -6, -3, 0.5, 4), c(5, 1, 1))
+  kernel <- matrix(c(0, 0, 1), 1, 3)
+  out <- gru_forward_cpp(x, kernel, matrix(0, 1, 3), NULL, NULL, NULL, NULL, NULL,
+    "gelu", "linear", TRUE, FALSE, FALSE, "float64", FALSE)
+  expected <- as.vector(x) * pnorm(as.vector(x))
+  expect_equal(as.vector(out$final_state), expected, tolerance = 1e-13)
+})

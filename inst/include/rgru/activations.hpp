@@ -90,7 +90,8 @@ inline T activate(Activation a, T x) {
     case Activation::softsign: return x / (T(1) + std::abs(x));
     case Activation::softplus: return softplus_of(x);
     case Activation::silu: return x * sigmoid_of(x);
-    case Activation::gelu: return T(0.5) * x * (T(1) + std::erf(x / std::sqrt(T(2))));
+    // erfc(-u) = 1 + erf(u) without the cancellation that loses digits for x << 0
+    case Activation::gelu: return T(0.5) * x * std::erfc(-x / std::sqrt(T(2)));
     case Activation::exponential: return std::exp(x);
     case Activation::mish: return x * std::tanh(softplus_of(x));
     case Activation::log_sigmoid: return -softplus_of(-x);
@@ -141,7 +142,7 @@ inline T activation_derivative(Activation a, T x, T y) {
     }
     case Activation::gelu: {
       const T inv_sqrt_2pi = T(0.39894228040143267793994605993438);
-      return T(0.5) * (T(1) + std::erf(x / std::sqrt(T(2)))) +
+      return T(0.5) * std::erfc(-x / std::sqrt(T(2))) +
              x * inv_sqrt_2pi * std::exp(T(-0.5) * x * x);
     }
     case Activation::exponential: return y;
