@@ -9,6 +9,13 @@
 #' A package built with CUDA still loads and runs on a machine without a GPU or
 #' an NVIDIA driver: it then reports no GPUs and uses the CPU engine.
 #'
+#' @section Options:
+#' * `rgru.num_threads`: threads for the CPU engine (default 1, at most the
+#'   machine's cores). Results are identical for any value.
+#' * `rgru.gemm`: the CPU engine's matrix multiply: `"auto"` (default: R's BLAS,
+#'   unless it is the slow reference BLAS, then Eigen's), `"blas"` or `"eigen"`.
+#' * `rgru.cudnn_allow_tf32`, `rgru.cudnn_algorithm`: see [rgru-cudnn].
+#'
 #' @return An object of class `rgru_backend`: a list with elements
 #'   `built_with_cuda`, `cuda_runtime_compiled`, `cuda_runtime_loaded`,
 #'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error`,
