@@ -328,8 +328,10 @@ layer_object <- function(x) {
 #' @export
 print.rgru_layer <- function(x, ...) {
   obj <- layer_object(x)
-  cat(sprintf("<%s name=%s, built=%s>\n", obj$class_name, obj$name,
-              if (obj$built) "True" else "False"))
+  # GRU layers also say which engine their last call ran on ("cpu", "cudnn" or "r").
+  ran <- if (!is.null(obj$last_backend)) sprintf(", last_backend=%s", obj$last_backend) else ""
+  cat(sprintf("<%s name=%s, built=%s%s>\n", obj$class_name, obj$name,
+              if (obj$built) "True" else "False", ran))
   invisible(x)
 }
 

@@ -308,6 +308,7 @@ test_that("layers print like keras3 and expose their state with $", {
   expect_false(g$built)
   invisible(g(array(0, c(1, 2, 2))))
   expect_true(g$built)
+  expect_output(print(g), "<GRU name=printed_gru, built=True, last_backend=(cpu|cudnn)>", fixed = FALSE)
   expect_length(g$trainable_weights, 3)
   g$trainable <- FALSE
   expect_length(g$trainable_weights, 0)
