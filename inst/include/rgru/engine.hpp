@@ -127,6 +127,19 @@ void transpose(const T* src, index_t rows, index_t cols, index_t ld, T* dst) {
 
 }  // namespace detail
 
+// h = z * h_prev + (1 - z) * hh for one sample, from its [z | r | hh] activations;
+// a masked step keeps h_prev.
+template <typename T>
+inline void next_state(const T* gates, const T* h_prev, bool keep, index_t H, T* h) {
+  if (!keep) {
+    std::memcpy(h, h_prev, sizeof(T) * H);
+    return;
+  }
+  const T* z = gates;
+  const T* hh = gates + 2 * H;
+  for (index_t j = 0; j < H; ++j) h[j] = z[j] * h_prev[j] + (T(1) - z[j]) * hh[j];
+}
+
 inline bool derivative_from_output(Activation a) {
   return a == Activation::linear || a == Activation::tanh || a == Activation::sigmoid ||
          a == Activation::exponential;
@@ -310,16 +323,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         for (index_t j = 0; j < H; ++j) ph[j] += rg[j] * rh[j];
         if (rh_t) std::memcpy(rh_t + H * b, rh, sizeof(T) * H);
         activate_into(act, ph, o + H2, H);
-        const bool keep = !mask || mask[b];
-        const T* z = o;
-        const T* hh = o + H2;
-        const T* hp = hprev.data() + H * b;
-        T* hn = hnew.data() + H * b;
-        if (keep) {
-          for (index_t j = 0; j < H; ++j) hn[j] = z[j] * hp[j] + (T(1) - z[j]) * hh[j];
-        } else {
-          std::memcpy(hn, hp, sizeof(T) * H);
-        }
+        next_state(o, hprev.data() + H * b, !mask || mask[b], H, hnew.data() + H * b);
       } else {
         const T* rg = o + H;
         const T* hs = hsrc[2] + H * b;
@@ -334,16 +338,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         T* o = post_t + H3 * b;
         add_into(ph, rq.data() + H * b, H);
         activate_into(act, ph, o + H2, H);
-        const bool keep = !mask || mask[b];
-        const T* z = o;
-        const T* hh = o + H2;
-        const T* hp = hprev.data() + H * b;
-        T* hn = hnew.data() + H * b;
-        if (keep) {
-          for (index_t j = 0; j < H; ++j) hn[j] = z[j] * hp[j] + (T(1) - z[j]) * hh[j];
-        } else {
-          std::memcpy(hn, hp, sizeof(T) * H);
-        }
+        next_state(o, hprev.data() + H * b, !mask || mask[b], H, hnew.data() + H * b);
       });
     }
     if (config.return_sequences) {
