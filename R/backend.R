@@ -10,8 +10,9 @@
 #' an NVIDIA driver: it then reports no GPUs and uses the CPU engine.
 #'
 #' @section Options:
-#' * `rgru.num_threads`: threads for the CPU engine (default 1, at most the
-#'   machine's cores). Results are identical for any value.
+#' * `rgru.num_threads`: threads for the CPU engine (default and at most the
+#'   machine's cores; only large problems are split). Results are identical for
+#'   any value. On a machine busy with other work, 1 can be faster.
 #' * `rgru.gemm`: the CPU engine's matrix multiply: `"auto"` (default: R's BLAS,
 #'   unless it is the slow reference BLAS, then Eigen's), `"blas"` or `"eigen"`.
 #' * `rgru.cudnn_allow_tf32`, `rgru.cudnn_algorithm`: see [rgru-cudnn].

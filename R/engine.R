@@ -3,8 +3,8 @@
 #
 # Options read on every engine call:
 #   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes;
-#                     default 1, at most the machine's cores. Results are identical for
-#                     any value. On a busy machine also set OMP_WAIT_POLICY=passive
+#                     default (and at most) the machine's cores. Results are identical for
+#                     any value. On a busy machine set 1, or OMP_WAIT_POLICY=passive
 #                     before starting R: spinning OpenMP threads cost more than they give.
 #   rgru.gemm         "auto" (default: R's BLAS, unless it is a slow reference BLAS,
 #                     then Eigen's GEMM), "blas" or "eigen".

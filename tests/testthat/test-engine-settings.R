@@ -39,9 +39,11 @@ test_that("engine_info() describes the GEMM in use", {
   expect_type(info$gemm, "character")
   expect_true(info$blas_dgemm_gflops > 0)
   expect_type(info$slow_reference_blas, "logical")
-  withr::with_options(list(rgru.num_threads = NULL), expect_identical(engine_info()$threads, 1L))
   cores <- withr::with_options(list(rgru.num_threads = 1000), engine_info()$threads)
   expect_true(cores >= 1L)
+  # unset: every core, as PyTorch
+  withr::with_options(list(rgru.num_threads = NULL), expect_identical(engine_info()$threads, cores))
+  withr::with_options(list(rgru.num_threads = 1), expect_identical(engine_info()$threads, 1L))
   withr::with_options(list(rgru.num_threads = cores),
     expect_identical(engine_info()$threads, cores))
   if (info$slow_reference_blas) expect_match(info$gemm, "Eigen") else expect_match(info$gemm, "BLAS")
