@@ -70,6 +70,7 @@ Rcpp::NumericVector new_array(const std::vector<index_t>& dims) {
   for (index_t d : dims) n *= d;
   Rcpp::NumericVector out(Rcpp::no_init(n));
   if (n >= (R_xlen_t(1) << 19)) rgru::advise_huge_pages(REAL(out), sizeof(double) * n);
+  if (n >= (R_xlen_t(1) << 13)) rgru::prefault(REAL(out), sizeof(double) * n);
   if (dims.size() > 1) {
     Rcpp::IntegerVector d(dims.size());
     for (size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);

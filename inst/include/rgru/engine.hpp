@@ -23,7 +23,6 @@
 #include <cstring>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "activations.hpp"
 #include "buffer.hpp"
@@ -253,20 +252,20 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   }
 
   // Recurrent dropout masks, transposed to (units, batch) like the state.
-  std::vector<T> mrt(rdrop ? static_cast<size_t>(H * B * gr) : 0);
+  Buffer<T> mrt(rdrop ? static_cast<size_t>(H * B * gr) : 0);
   for (int g = 0; g < (rdrop ? gr : 0); ++g)
     detail::transpose(in.recurrent_dropout + B * H * g, B, H, B, mrt.data() + H * B * g);
   if (tape && rdrop) tape->recurrent_dropout.assign(mrt.data(), mrt.data() + mrt.size());
 
   // Per-step workspace (units x batch, column per sample), allocated once.
-  std::vector<T> hprev(static_cast<size_t>(H * B)), hnew(static_cast<size_t>(H * B));
-  std::vector<T> rp(static_cast<size_t>(H3 * B));
-  std::vector<T> hd(rdrop && !tape ? static_cast<size_t>(H * B * gr) : 0);
-  std::vector<T> q(after ? 0 : static_cast<size_t>(H * B));
-  std::vector<T> rq(after ? 0 : static_cast<size_t>(H * B));
-  std::vector<T> post_local(tape ? 0 : static_cast<size_t>(H3 * B));
+  Buffer<T> hprev(static_cast<size_t>(H * B)), hnew(static_cast<size_t>(H * B));
+  Buffer<T> rp(static_cast<size_t>(H3 * B));
+  Buffer<T> hd(rdrop && !tape ? static_cast<size_t>(H * B * gr) : 0);
+  Buffer<T> q(after ? 0 : static_cast<size_t>(H * B));
+  Buffer<T> rq(after ? 0 : static_cast<size_t>(H * B));
+  Buffer<T> post_local(tape ? 0 : static_cast<size_t>(H3 * B));
   if (in.initial_state) detail::transpose(in.initial_state, B, H, B, hprev.data());
-  else std::fill(hprev.begin(), hprev.end(), T(0));
+  else std::fill(hprev.data(), hprev.data() + hprev.size(), T(0));
 
   const int nt = detail::threads_for(B * H, opt.num_threads);
   const T* U = w.recurrent_kernel;
@@ -385,10 +384,10 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
 
   Buffer<T> dp(static_cast<size_t>(H3 * BT));  // d pre-activations = d input projection
   Buffer<T> drh(after ? static_cast<size_t>(H * BT) : 0);  // d (U_h' h_prev + b_h)
-  std::vector<T> dh(static_cast<size_t>(H * B)), dhp(static_cast<size_t>(H * B));
-  std::vector<T> tmp(rdrop || !after ? static_cast<size_t>(H * B) : 0);
+  Buffer<T> dh(static_cast<size_t>(H * B)), dhp(static_cast<size_t>(H * B));
+  Buffer<T> tmp(rdrop || !after ? static_cast<size_t>(H * B) : 0);
   if (grads.d_final_state) detail::transpose(grads.d_final_state, B, H, B, dh.data());
-  else std::fill(dh.begin(), dh.end(), T(0));
+  else std::fill(dh.data(), dh.data() + dh.size(), T(0));
 
   const int nt = detail::threads_for(B * H, opt.num_threads);
   // The h_prev the candidate's recurrent product used (dropped for gate h).
