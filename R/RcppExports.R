@@ -53,3 +53,11 @@ gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
+engine_kernels_cpp <- function() {
+    .Call(`_rgru_engine_kernels_cpp`)
+}
+
+engine_activation_cpp <- function(x, activation, dtype, kernels) {
+    .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
+}
+

@@ -20,7 +20,9 @@
 #' @return An object of class `rgru_backend`: a list with elements
 #'   `built_with_cuda`, `cuda_runtime_compiled`, `cuda_runtime_loaded`,
 #'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error`,
-#'   `cpu_gemm`, `slow_reference_blas`, `threads`, `default_backend` and
+#'   `cpu_gemm`, `cpu_activations` (the sigmoid and tanh kernels the CPU engine runs:
+#'   `"avx512"`, `"avx2"` or `"Eigen"`, chosen for the CPU when rgru loads),
+#'   `slow_reference_blas`, `threads`, `default_backend` and
 #'   `last_backend`. It prints as a short report.
 #' @export
 #' @examples
@@ -49,6 +51,7 @@ rgru_backend <- function() {
       gpu_names = as.character(cuda$gpu_names %||% character()),
       gpu_error = cuda$error,
       cpu_gemm = engine$gemm,
+      cpu_activations = engine$activations,
       slow_reference_blas = isTRUE(engine$slow_reference_blas),
       threads = engine$threads,
       default_backend = default_backend,
@@ -86,6 +89,7 @@ format.rgru_backend <- function(x, ...) {
     },
     paste0("  GPUs visible:       ", gpus),
     paste0("  CPU GEMM:           ", gemm),
+    paste0("  CPU sigmoid/tanh:   ", x$cpu_activations),
     paste0("  CPU threads:        ", x$threads),
     paste0("  default layer_gru:  ", x$default_backend, " (", x$default_reason, ")"),
     paste0("  last layer_gru ran: ", x$last_backend %||% "none yet")

@@ -14,8 +14,9 @@
 #' @return A list: `gemm` (the GEMM the engine runs on, in words), `blas` (what R's
 #'   BLAS is), `blas_dgemm_gflops` (measured once per session), `slow_reference_blas`
 #'   (`TRUE` when R links a slow reference BLAS; install OpenBLAS for speed),
-#'   `threads` (from `options(rgru.num_threads)`), `openmp`, and `simd` (the
-#'   instruction sets Eigen was compiled for).
+#'   `threads` (from `options(rgru.num_threads)`), `openmp`, `simd` (the
+#'   instruction sets Eigen was compiled for) and `activations` (the sigmoid and tanh
+#'   kernels in use: "avx512", "avx2" or "Eigen", chosen for the CPU when rgru loads).
 #' @noRd
 engine_info <- function() {
   engine_info_cpp()

@@ -183,6 +183,28 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_kernels_cpp
+Rcpp::List engine_kernels_cpp();
+RcppExport SEXP _rgru_engine_kernels_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_kernels_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_activation_cpp
+Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string activation, std::string dtype, std::string kernels);
+RcppExport SEXP _rgru_engine_activation_cpp(SEXP xSEXP, SEXP activationSEXP, SEXP dtypeSEXP, SEXP kernelsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kernels(kernelsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_activation_cpp(x, activation, dtype, kernels));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
@@ -198,6 +220,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
+    {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
+    {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
     {NULL, NULL, 0}
 };
 

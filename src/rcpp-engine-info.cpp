@@ -112,7 +112,8 @@ Rcpp::List engine_info_cpp() {
       Rcpp::Named("slow_reference_blas") = blas.slow_reference,
       Rcpp::Named("threads") = rgru_engine::engine_threads(),
       Rcpp::Named("openmp") = openmp,
-      Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()));
+      Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()),
+      Rcpp::Named("activations") = std::string(rgru::activation_kernels<double>().name));
 }
 
 // GFLOP/s of the engine's own GEMM path (backend, slabs and threads as an engine call

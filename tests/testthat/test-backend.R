@@ -4,6 +4,7 @@ test_that("rgru_backend() reports the build and what runs here", {
   expect_identical(info$built_with_cuda, built_with_cuda_cpp())
   expect_true(info$default_backend %in% c("cpu", "cudnn"))
   expect_true(is.character(info$cpu_gemm) && nzchar(info$cpu_gemm))
+  expect_true(info$cpu_activations %in% c("avx512", "avx2", "Eigen"))
   expect_gte(info$gpu_count, 0L)
   expect_length(info$gpu_names, info$gpu_count)
   if (info$gpu_count == 0L) expect_identical(info$default_backend, "cpu")
@@ -14,6 +15,7 @@ test_that("rgru_backend() reports the build and what runs here", {
   printed <- capture.output(print(info))
   expect_match(printed[1], "rgru backend")
   expect_true(any(grepl("^  default layer_gru:  (cpu|cudnn) ", printed)))
+  expect_true(any(grepl(paste0("^  CPU sigmoid/tanh:   ", info$cpu_activations, "$"), printed)))
 })
 
 test_that("the build configuration asked for by RGRU_CUDA is the one installed", {

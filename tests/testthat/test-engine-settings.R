@@ -35,7 +35,7 @@ test_that("Eigen's GEMM and the BLAS give the same results", {
 test_that("engine_info() describes the GEMM in use", {
   info <- engine_info()
   expect_named(info, c("gemm", "blas", "blas_dgemm_gflops", "slow_reference_blas", "threads",
-    "openmp", "simd"))
+    "openmp", "simd", "activations"))
   expect_type(info$gemm, "character")
   expect_true(info$blas_dgemm_gflops > 0)
   expect_type(info$slow_reference_blas, "logical")
