@@ -70,12 +70,23 @@ time_torch <- function(grid) {
   as.numeric(vapply(strsplit(out, " "), `[[`, "", 8))
 }
 
-cat(sprintf("rgru engine: %s | threads %d | Eigen SIMD %s\n", info$gemm, threads, info$simd))
+cat(sprintf("rgru engine: %s | threads %d | sigmoid/tanh kernels %s | Eigen SIMD %s\n",
+  info$gemm, threads, info$activations, info$simd))
 peak <- c(
   float32 = gemm_gflops(768, 256, 256, "float32", 20),
   float64 = gemm_gflops(768, 256, 256, "float64", 20))
 cat(sprintf("GEMM peak (engine path, 768 x 256 x 256): float32 %.1f, float64 %.1f GFLOP/s\n",
   peak[["float32"]], peak[["float64"]]))
+
+# What fresh memory costs here: every array an engine call returns to R is fresh memory
+# (R frees it only at its next garbage collection), while PyTorch reuses its freed
+# tensors at once. Timed as R allocating and zero-filling a 64 MiB vector (zeroing memory
+# already mapped takes well under 1 us per 4 KiB page).
+fresh_page_us <- local({
+  n <- 2^23
+  1e6 * system.time(numeric(n))[["elapsed"]] / (8 * n / 4096)
+})
+cat(sprintf("fresh memory: %.1f us per 4 KiB page (new R vector, zero-filled)\n", fresh_page_us))
 
 tiny <- list(batch = 1, timesteps = 10, features = 8, units = 4, dtype = "float32",
   mode = "inference", reps = 2000)

@@ -181,7 +181,8 @@ class Buffer {
     if (void* kept = BlockCache::instance().take(bytes, got)) return kept;
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
-    if (bytes >= (std::size_t(4) << 20)) advise_huge_pages(p, bytes);
+    if (bytes >= (std::size_t(2) << 20)) advise_huge_pages(p, bytes);
+    if (bytes >= BlockCache::kMinBytes) prefault(p, bytes);
     *got = bytes;
     return p;
   }
