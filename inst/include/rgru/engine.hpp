@@ -136,8 +136,26 @@ inline void next_state(const T* gates, const T* h_prev, bool keep, index_t H, T*
   }
   const T* z = gates;
   const T* hh = gates + 2 * H;
+  RGRU_SIMD_LOOP
   for (index_t j = 0; j < H; ++j) h[j] = z[j] * h_prev[j] + (T(1) - z[j]) * hh[j];
 }
+
+// d activation(x) / dx given x and y = activation(x), as functors for gru_backward.
+template <typename T>
+struct DerivativeOf {
+  Activation activation;
+  T operator()(T x, T y) const { return activation_derivative(activation, x, y); }
+};
+
+template <typename T>
+struct TanhDerivative {
+  T operator()(T, T y) const { return T(1) - y * y; }
+};
+
+template <typename T>
+struct SigmoidDerivative {
+  T operator()(T, T y) const { return y * (T(1) - y); }
+};
 
 inline bool derivative_from_output(Activation a) {
   return a == Activation::linear || a == Activation::tanh || a == Activation::sigmoid ||
@@ -319,6 +337,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         const T* rg = o + H;
         T* ph = p + H2;
         const T* rh = r_h + H2;
+        RGRU_SIMD_LOOP
         for (index_t j = 0; j < H; ++j) ph[j] += rg[j] * rh[j];
         if (rh_t) std::memcpy(rh_t + H * b, rh, sizeof(T) * H);
         activate_into(act, ph, o + H2, H);
@@ -327,6 +346,7 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
         const T* rg = o + H;
         const T* hs = hsrc[2] + H * b;
         T* qb = q_t + H * b;
+        RGRU_SIMD_LOOP
         for (index_t j = 0; j < H; ++j) qb[j] = rg[j] * hs[j];
       }
     });
@@ -395,17 +415,9 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
                         : tape.state_before.data();
   const T* mh = rdrop ? tape.recurrent_dropout.data() + H * B * (gr == 3 ? 2 : 0) : nullptr;
 
-  for (index_t s = T_ - 1; s >= 0; --s) {
-    const index_t t = tape.config.go_backwards ? T_ - 1 - s : s;
-    const index_t col0 = B * t;
-    const int* mask = mask_all ? mask_all + col0 : nullptr;
-    if (grads.d_sequence) {
-      for (index_t j = 0; j < H; ++j) {
-        const T* src = grads.d_sequence + B * s + BT * j;
-        T* g = dh.data() + j;
-        for (index_t b = 0; b < B; ++b) g[H * b] += src[b];
-      }
-    }
+  // The per-step gate passes. The activations' derivatives come in as functors, inlined
+  // for the defaults (tanh, sigmoid) so that the loops over units vectorise.
+  auto gate_gradients = [&](auto d_act, auto d_ract, index_t col0, const int* mask) {
     detail::parallel_for(B, nt, [&](index_t b) {
       const index_t i = col0 + b;
       const T* g = dh.data() + H * b;
@@ -420,19 +432,20 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
       const T* o = post + H3 * i;
       const T* a = pre + H3 * i;
       const T* hp = tape.state_before.data() + H * i;
+      RGRU_SIMD_LOOP
       for (index_t j = 0; j < H; ++j) {
         const T z = o[j], hh = o[H2 + j];
-        const T dah = g[j] * (T(1) - z) * activation_derivative(act, a[H2 + j], hh);
-        dpb[j] = g[j] * (hp[j] - hh) * activation_derivative(ract, a[j], z);
-        dpb[H2 + j] = dah;
+        dpb[H2 + j] = g[j] * (T(1) - z) * d_act(a[H2 + j], hh);
+        dpb[j] = g[j] * (hp[j] - hh) * d_ract(a[j], z);
         dhpb[j] = g[j] * z;
       }
       if (after) {
         const T* rh = tape.recurrent_h.data() + H * i;
         T* drhb = drh.data() + H * i;
+        RGRU_SIMD_LOOP
         for (index_t j = 0; j < H; ++j) {
           const T r = o[H + j], dah = dpb[H2 + j];
-          dpb[H + j] = dah * rh[j] * activation_derivative(ract, a[H + j], r);
+          dpb[H + j] = dah * rh[j] * d_ract(a[H + j], r);
           drhb[j] = dah * r;
         }
       }
@@ -451,12 +464,31 @@ void gru_backward(const GruTape<T>& tape, const GruGradients<T>& grads,
         const T* m = mh ? mh + H * b : nullptr;
         T* dpb = dp.data() + H3 * i;
         T* dhpb = dhp.data() + H * b;
+        RGRU_SIMD_LOOP
         for (index_t j = 0; j < H; ++j) {
           const T r = o[H + j];
-          dpb[H + j] = dq[j] * hs[j] * activation_derivative(ract, a[H + j], r);
+          dpb[H + j] = dq[j] * hs[j] * d_ract(a[H + j], r);
           dhpb[j] += dq[j] * r * (m ? m[j] : T(1));
         }
       });
+    }
+  };
+
+  for (index_t s = T_ - 1; s >= 0; --s) {
+    const index_t t = tape.config.go_backwards ? T_ - 1 - s : s;
+    const index_t col0 = B * t;
+    const int* mask = mask_all ? mask_all + col0 : nullptr;
+    if (grads.d_sequence) {
+      for (index_t j = 0; j < H; ++j) {
+        const T* src = grads.d_sequence + B * s + BT * j;
+        T* g = dh.data() + j;
+        for (index_t b = 0; b < B; ++b) g[H * b] += src[b];
+      }
+    }
+    if (act == Activation::tanh && ract == Activation::sigmoid) {
+      gate_gradients(TanhDerivative<T>(), SigmoidDerivative<T>(), col0, mask);
+    } else {
+      gate_gradients(DerivativeOf<T>{act}, DerivativeOf<T>{ract}, col0, mask);
     }
     // h_prev's share through the recurrent products: z and r (rows of dp), and h
     // (drh) with reset_after.
