@@ -139,3 +139,7 @@ double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) 
   };
   return dtype == "float32" ? run(float(0)) : run(double(0));
 }
+
+// R calls this before it unloads the library: the engine's recycled workspace blocks
+// would otherwise stay allocated for the rest of the session.
+extern "C" void R_unload_rgru(DllInfo*) { rgru::BlockCache::instance().release_all(); }

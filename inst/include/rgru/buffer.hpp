@@ -58,8 +58,10 @@ class BlockCache {
   void* take(std::size_t bytes, std::size_t* got) {
     if (bytes < kMinBytes) return nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
+    // Newest first among equal sizes: its pages are the likeliest still in the caches
+    // and the TLB.
     int best = -1;
-    for (int i = 0; i < count_; ++i) {
+    for (int i = count_ - 1; i >= 0; --i) {
       const std::size_t b = blocks_[i].bytes;
       if (b >= bytes && b / 2 <= bytes && (best < 0 || b < blocks_[best].bytes)) best = i;
     }
