@@ -282,6 +282,14 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
   Buffer<T> q(after ? 0 : static_cast<size_t>(H * B));
   Buffer<T> rq(after ? 0 : static_cast<size_t>(H * B));
   Buffer<T> post_local(tape ? 0 : static_cast<size_t>(H3 * B));
+  // reset_after: the candidate's pre-activations of one step, (units, batch).
+  Buffer<T> candidate(after ? static_cast<size_t>(H * B) : 0);
+  // reset_after's gate pass takes the samples in groups and activates each group's gates
+  // in two kernel calls: one call per sample costs more than the work with few units
+  // (4 units: 8 and 4 values a call). A group's gates (about 4096 values) stay in L1;
+  // the grouping depends on the shape only, not on the thread count.
+  const index_t group_size = std::max<index_t>(1, 4096 / H3);
+  const index_t groups = (B + group_size - 1) / group_size;
   if (in.initial_state) detail::transpose(in.initial_state, B, H, B, hprev.data());
   else std::fill(hprev.data(), hprev.data() + hprev.size(), T(0));
 
@@ -325,31 +333,51 @@ void gru_forward(const GruDims& dims, const GruConfig& config, const GruWeights<
     const int* mask = in.mask ? in.mask + col0 : nullptr;
     const T* rbias = w.recurrent_bias;
 
-    // Fused gate pass over contiguous units, one sample (column) at a time.
-    detail::parallel_for(B, nt, [&](index_t b) {
-      T* p = pre_t + H3 * b;
-      T* o = post_t + H3 * b;
-      T* r_h = rp.data() + H3 * b;
-      if (rbias) add_into(r_h, rbias, H3);
-      add_into(p, r_h, H2);  // z and r pre-activations
-      activate_into(ract, p, o, H2);
-      if (after) {
-        const T* rg = o + H;
-        T* ph = p + H2;
-        const T* rh = r_h + H2;
-        RGRU_SIMD_LOOP
-        for (index_t j = 0; j < H; ++j) ph[j] += rg[j] * rh[j];
-        if (rh_t) std::memcpy(rh_t + H * b, rh, sizeof(T) * H);
-        activate_into(act, ph, o + H2, H);
-        next_state(o, hprev.data() + H * b, !mask || mask[b], H, hnew.data() + H * b);
-      } else {
+    if (after) {
+      detail::parallel_for(groups, nt, [&](index_t g) {
+        const index_t b0 = g * group_size, b1 = std::min(B, b0 + group_size);
+        if (b0 >= b1) return;
+        T* c = candidate.data();
+        for (index_t b = b0; b < b1; ++b) {
+          T* p = pre_t + H3 * b;
+          T* r_h = rp.data() + H3 * b;
+          if (rbias) add_into(r_h, rbias, H3);
+          add_into(p, r_h, H2);  // z and r pre-activations
+          // saved first: the call below also runs over (and may overwrite) these rows
+          std::memcpy(c + H * b, p + H2, sizeof(T) * H);
+        }
+        activate_into(ract, pre_t + H3 * b0, post_t + H3 * b0, H3 * (b1 - b0));
+        for (index_t b = b0; b < b1; ++b) {
+          const T* rg = post_t + H3 * b + H;
+          const T* rh = rp.data() + H3 * b + H2;
+          T* cb = c + H * b;
+          RGRU_SIMD_LOOP
+          for (index_t j = 0; j < H; ++j) cb[j] += rg[j] * rh[j];
+          // the tape keeps pre-activations where they are not outputs
+          if (tape && post_t != pre_t) std::memcpy(pre_t + H3 * b + H2, cb, sizeof(T) * H);
+          if (rh_t) std::memcpy(rh_t + H * b, rh, sizeof(T) * H);
+        }
+        activate_into(act, c + H * b0, c + H * b0, H * (b1 - b0));
+        for (index_t b = b0; b < b1; ++b) {
+          T* o = post_t + H3 * b;
+          std::memcpy(o + H2, c + H * b, sizeof(T) * H);
+          next_state(o, hprev.data() + H * b, !mask || mask[b], H, hnew.data() + H * b);
+        }
+      });
+    } else {
+      // r * h_prev for the candidate's recurrent product, one sample (column) at a time.
+      detail::parallel_for(B, nt, [&](index_t b) {
+        T* p = pre_t + H3 * b;
+        T* o = post_t + H3 * b;
+        add_into(p, rp.data() + H3 * b, H2);  // z and r pre-activations
+        activate_into(ract, p, o, H2);
         const T* rg = o + H;
         const T* hs = hsrc[2] + H * b;
         T* qb = q_t + H * b;
         RGRU_SIMD_LOOP
         for (index_t j = 0; j < H; ++j) qb[j] = rg[j] * hs[j];
-      }
-    });
+      });
+    }
     if (!after) {
       detail::gemm_slabs<T>(opt, true, false, H, B, H, T(1), U + H * H2, H, q_t, H, T(0), rq.data(), H);
       detail::parallel_for(B, nt, [&](index_t b) {

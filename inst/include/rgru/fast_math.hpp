@@ -157,36 +157,59 @@ inline T clamp_exp_argument(T x) {
   return clamp(x, Format<T>::min_x, Format<T>::max_x);
 }
 
+template <typename T>
+inline T sigmoid_of(T v) {
+  // exp(-|v|) never overflows; for v < 0, e / (1 + e) keeps the tiny results exact.
+  const T e = exp_in_range(clamp_exp_argument(-abs_of(v)));
+  const T s = T(1) / (T(1) + e);
+  // Below min_x the result is under the smallest normal number: 0, as at -Inf.
+  return select(v < Format<T>::min_x, T(0), select(v < T(0), e * s, s));
+}
+
+// tanh(v) = expm1(2|v|) / (expm1(2|v|) + 2), with the sign of v.
+template <typename T>
+inline T tanh_of(T v) {
+  using F = Format<T>;
+  const T a = clamp(abs_of(v), T(0), F::tanh_saturation);
+  const T u = a + a;
+  // expm1(u): exp(u) - 1 loses no digits once exp(u) >= 3.5; below, its series does not.
+  const T series = u * TaylorTail<T, 1, F::expm1_degree>::eval(u);
+  const T em1 = select(u < T(1.25), series, exp_in_range(u) - T(1));
+  return copysign_of(em1 / (em1 + T(2)), v);
+}
+
+// Arrays go through in blocks of a fixed length, so that every block is whole vectors:
+// a GRU's gate runs are often shorter than one AVX-512 vector (4 or 8 units), and a
+// remainder loop would compute them one scalar at a time, several times slower.
+constexpr int kBlock = 16;
+
+template <typename T, typename F>
+inline void map_blocks(const T* x, T* y, std::int64_t n, F f) {
+  std::int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    RGRU_SIMD_LOOP
+    for (int j = 0; j < kBlock; ++j) y[i + j] = f(x[i + j]);
+  }
+  if (i == n) return;
+  T in[kBlock] = {}, out[kBlock];
+  for (std::int64_t j = 0; j < n - i; ++j) in[j] = x[i + j];
+  RGRU_SIMD_LOOP
+  for (int j = 0; j < kBlock; ++j) out[j] = f(in[j]);
+  for (std::int64_t j = 0; j < n - i; ++j) y[i + j] = out[j];
+}
+
 }  // namespace
 
 // y[i] = 1 / (1 + exp(-x[i])); x and y may be the same array.
 template <typename T>
 static void sigmoid_array(const T* x, T* y, std::int64_t n) {
-RGRU_SIMD_LOOP
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T v = x[i];
-    // exp(-|v|) never overflows; for v < 0, e / (1 + e) keeps the tiny results exact.
-    const T e = exp_in_range(clamp_exp_argument(-abs_of(v)));
-    const T s = T(1) / (T(1) + e);
-    // Below min_x the result is under the smallest normal number: 0, as at -Inf.
-    y[i] = select(v < Format<T>::min_x, T(0), select(v < T(0), e * s, s));
-  }
+  map_blocks(x, y, n, [](T v) { return sigmoid_of(v); });
 }
 
-// y[i] = tanh(x[i]) = expm1(2|x|) / (expm1(2|x|) + 2), with the sign of x.
+// y[i] = tanh(x[i]); x and y may be the same array.
 template <typename T>
 static void tanh_array(const T* x, T* y, std::int64_t n) {
-  using F = Format<T>;
-RGRU_SIMD_LOOP
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T v = x[i];
-    const T a = clamp(abs_of(v), T(0), F::tanh_saturation);
-    const T u = a + a;
-    // expm1(u): exp(u) - 1 loses no digits once exp(u) >= 3.5; below, its series does not.
-    const T series = u * TaylorTail<T, 1, F::expm1_degree>::eval(u);
-    const T em1 = select(u < T(1.25), series, exp_in_range(u) - T(1));
-    y[i] = copysign_of(em1 / (em1 + T(2)), v);
-  }
+  map_blocks(x, y, n, [](T v) { return tanh_of(v); });
 }
 
 }  // namespace fast_math
