@@ -69,9 +69,7 @@ Rcpp::NumericVector new_array(const std::vector<index_t>& dims) {
   R_xlen_t n = 1;
   for (index_t d : dims) n *= d;
   Rcpp::NumericVector out(Rcpp::no_init(n));
-  // Huge pages first, so that populating maps 2 MiB at a time where the range allows.
-  if (n >= (R_xlen_t(1) << 18)) rgru::advise_huge_pages(REAL(out), sizeof(double) * n);
-  if (n >= (R_xlen_t(1) << 13)) rgru::prefault(REAL(out), sizeof(double) * n);
+  rgru::prepare_fresh_memory(REAL(out), sizeof(double) * n);
   if (dims.size() > 1) {
     Rcpp::IntegerVector d(dims.size());
     for (size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);

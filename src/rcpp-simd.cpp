@@ -46,7 +46,7 @@ rgru::ActivationKernels<T> kernels_named(const std::string& name) {
   if (name == "avx2") return rgru_simd::avx2_kernels(T());
 #endif
   (void)name;
-  return {"Eigen", &rgru::eigen_sigmoid<T>, &rgru::eigen_tanh<T>};
+  return rgru::eigen_kernels<T>();
 }
 
 struct InstallFastestKernels {

@@ -98,11 +98,6 @@ class BlockCache {
     total_ = 0;
   }
 
-  std::size_t kept_bytes() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return total_;
-  }
-
  private:
   struct Block {
     void* data;
@@ -136,6 +131,14 @@ inline void prefault(void* p, std::size_t bytes) {
   (void)p;
   (void)bytes;
 #endif
+}
+
+// Readies memory just allocated that will be written whole: huge pages where 2 MiB runs
+// fit (advised first, so that populating maps them 2 MiB at a time), then populated,
+// for blocks of BlockCache::kMinBytes or more.
+inline void prepare_fresh_memory(void* p, std::size_t bytes) {
+  if (bytes >= (std::size_t(2) << 20)) advise_huge_pages(p, bytes);
+  if (bytes >= BlockCache::kMinBytes) prefault(p, bytes);
 }
 
 template <typename T>
@@ -183,8 +186,7 @@ class Buffer {
     if (void* kept = BlockCache::instance().take(bytes, got)) return kept;
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
-    if (bytes >= (std::size_t(2) << 20)) advise_huge_pages(p, bytes);
-    if (bytes >= BlockCache::kMinBytes) prefault(p, bytes);
+    prepare_fresh_memory(p, bytes);
     *got = bytes;
     return p;
   }

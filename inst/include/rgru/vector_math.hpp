@@ -29,10 +29,15 @@ inline void eigen_tanh(const T* x, T* y, std::int64_t n) {
   Eigen::Map<Arr>(y, n) = Eigen::Map<const Arr>(x, n).tanh();
 }
 
+template <typename T>
+inline ActivationKernels<T> eigen_kernels() {
+  return {"Eigen", &eigen_sigmoid<T>, &eigen_tanh<T>};
+}
+
 // The kernels in use; a program may replace them once, before its first engine call.
 template <typename T>
 inline ActivationKernels<T>& activation_kernels() {
-  static ActivationKernels<T> kernels{"Eigen", &eigen_sigmoid<T>, &eigen_tanh<T>};
+  static ActivationKernels<T> kernels = eigen_kernels<T>();
   return kernels;
 }
 
