@@ -6,12 +6,15 @@
 # otherwise R's OpenBLAS keeps worker threads that the engine must park and wake on
 # every call, and their spinning is counted against us).
 # Uses the installed rgru (put a development library first with R_LIBS), and
-# /usr/bin/python3 with torch for the reference (bench/bench_torch.py), both with the
-# same thread count (torch.set_num_threads and OPENBLAS_NUM_THREADS). Times are seconds
-# per call from R (ours, including the R <-> C++ conversions) and from Python (theirs):
-# the mean over reps after one warm-up call. With one thread they are process CPU
-# seconds, which a shared, busy machine disturbs far less than wall-clock time; with
-# more threads they are wall-clock seconds.
+# /usr/bin/python3 with torch for the reference (bench/bench_torch.py, kept running and
+# fed one case at a time through two FIFOs), both with the same thread count
+# (torch.set_num_threads and OPENBLAS_NUM_THREADS). Each case is timed in `rounds`
+# alternating turns, ours then theirs, and each side reports its median turn: a shared
+# VM's speed drifts by 10-30 % over minutes, and alternating puts both sides under the
+# same drift. A turn is the mean over as many calls as fill ~`turn_seconds`, after a
+# warm-up call, from R (ours, including the R <-> C++ conversions) and from Python
+# (theirs). With one thread they are process CPU seconds, which a shared, busy machine
+# disturbs far less than wall-clock time; with more threads wall-clock seconds.
 # GFLOP/s counts the GRU's matrix products only: 2 T B 3H (F + H) per forward,
 # three times that for forward + backward; "peak" is the engine's own GEMM path timed
 # in the same run on a 3H x B x H product at the largest B and H.
@@ -31,22 +34,27 @@ grid <- expand.grid(units = c(4, 64, 256), features = c(8, 64), timesteps = c(10
 if (quick) grid <- grid[grid$batch != 32 & grid$features == 64, ]
 grid$flop <- with(grid, 2 * timesteps * batch * 3 * units * (features + units) *
   ifelse(mode == "training", 3, 1))
-# Enough reps for ~0.2 s per case at ~20 GFLOP/s, between 2 and 200.
-grid$reps <- pmin(200L, pmax(2L, as.integer(0.2 / (grid$flop / 20e9))))
+rounds <- 3L
+turn_seconds <- 0.15
 
 clock <- function() {
   t <- proc.time()
   if (threads == 1L) t[["user.self"]] + t[["sys.self"]] else t[["elapsed"]]
 }
 
-seconds_per_call <- function(fn, reps) {
+# Calls fn once to warm up, once more to size the turn, then as often as fills ~seconds.
+seconds_per_call <- function(fn, seconds) {
   fn()
+  start <- Sys.time()
+  fn()
+  first <- max(as.numeric(Sys.time() - start, units = "secs"), 1e-7)
+  reps <- as.integer(min(100000, max(2, seconds / first)))
   start <- clock()
   for (i in seq_len(reps)) fn()
   (clock() - start) / reps
 }
 
-time_ours <- function(case) {
+time_ours <- function(case, seconds) {
   set.seed(1)
   B <- case$batch; TT <- case$timesteps; F <- case$features; H <- case$units
   x <- array(stats::rnorm(B * TT * F), c(B, TT, F))
@@ -60,14 +68,35 @@ time_ours <- function(case) {
       TRUE, FALSE, TRUE, case$dtype, training)
     if (training) backward(out$tape, upstream, NULL)
   }
-  seconds_per_call(call, case$reps)
+  seconds_per_call(call, seconds)
 }
 
-time_torch <- function(grid) {
-  lines <- with(grid, paste(dtype, mode, batch, timesteps, features, units, reps))
-  out <- system2("/usr/bin/python3", c("bench/bench_torch.py", threads), input = lines,
-    stdout = TRUE, env = paste0("OPENBLAS_NUM_THREADS=", threads))
-  as.numeric(vapply(strsplit(out, " "), `[[`, "", 8))
+# PyTorch runs in one long-lived process that answers one case per line.
+torch_process <- local({
+  dir <- tempfile("rgru-bench-")
+  dir.create(dir)
+  requests <- file.path(dir, "requests")
+  replies <- file.path(dir, "replies")
+  stopifnot(system2("mkfifo", c(requests, replies)) == 0)
+  system(sprintf("OPENBLAS_NUM_THREADS=%d /usr/bin/python3 bench/bench_torch.py %d < %s > %s",
+    threads, threads, shQuote(requests), shQuote(replies)), wait = FALSE)
+  list(to = fifo(requests, "w", blocking = TRUE), from = fifo(replies, "r", blocking = TRUE))
+})
+
+time_torch <- function(case, seconds) {
+  writeLines(paste(case$dtype, case$mode, case$batch, case$timesteps, case$features,
+    case$units, seconds), torch_process$to)
+  flush(torch_process$to)
+  reply <- readLines(torch_process$from, n = 1)
+  if (length(reply) != 1) stop("bench_torch.py stopped answering")
+  as.numeric(strsplit(reply, " ")[[1]][[8]])
+}
+
+# Median turn of each side over `rounds` alternating turns.
+time_both <- function(case, seconds = turn_seconds) {
+  turns <- vapply(seq_len(rounds), function(r)
+    c(ours = time_ours(case, seconds), torch = time_torch(case, seconds)), numeric(2))
+  apply(turns, 1, stats::median)
 }
 
 cat(sprintf("rgru engine: %s | threads %d | sigmoid/tanh kernels %s | Eigen SIMD %s\n",
@@ -89,14 +118,14 @@ fresh_page_us <- local({
 cat(sprintf("fresh memory: %.1f us per 4 KiB page (new R vector, zero-filled)\n", fresh_page_us))
 
 tiny <- list(batch = 1, timesteps = 10, features = 8, units = 4, dtype = "float32",
-  mode = "inference", reps = 2000)
-tiny_ours <- time_ours(tiny)
-tiny_torch <- time_torch(as.data.frame(tiny))
+  mode = "inference")
+tiny_times <- time_both(tiny, 1)
 cat(sprintf("tiny call (B=1 T=10 F=8 H=4, float32 inference): ours %.1f us, torch %.1f us\n",
-  tiny_ours * 1e6, tiny_torch * 1e6))
+  tiny_times[["ours"]] * 1e6, tiny_times[["torch"]] * 1e6))
 
-grid$ours <- vapply(seq_len(nrow(grid)), function(i) time_ours(grid[i, ]), numeric(1))
-grid$torch <- time_torch(grid)
+times <- vapply(seq_len(nrow(grid)), function(i) time_both(grid[i, ]), numeric(2))
+grid$ours <- times["ours", ]
+grid$torch <- times["torch", ]
 grid$ratio <- grid$ours / grid$torch
 grid$gflops <- grid$flop / grid$ours / 1e9
 grid$peak_pct <- 100 * grid$gflops / peak[grid$dtype]
@@ -117,3 +146,4 @@ for (m in c("inference", "training")) {
     sum(r <= if (m == "inference") 1.0 else 1.2), length(r)))
 }
 cat("\n")
+close(torch_process$to)

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch nn.GRU side of bench/bench.R: times the cases given on stdin.
+"""PyTorch nn.GRU side of bench/bench.R: times the cases it is sent, one per line.
 
-Input lines: "dtype mode batch timesteps features units reps" (mode: inference|training).
-Output lines: the same fields followed by seconds per call (mean over reps after a warm-up):
-process CPU seconds with one thread, wall-clock seconds otherwise (as bench.R measures).
-Usage: /usr/bin/python3 bench/bench_torch.py THREADS < cases.txt
+Input lines: "dtype mode batch timesteps features units seconds" (mode: inference|training).
+Answers each line at once (bench.R alternates between it and rgru, case by case) with the
+same fields followed by seconds per call: the mean over as many calls as fill about
+`seconds`, after a warm-up call. Process CPU seconds with one thread, wall-clock seconds
+otherwise (as bench.R measures).
+Usage: /usr/bin/python3 bench/bench_torch.py THREADS < cases > results
 """
 import sys
 import time
@@ -12,8 +14,12 @@ import time
 import torch
 
 
-def seconds_per_call(fn, reps, clock):
+def seconds_per_call(fn, seconds, clock):
     fn()  # warm-up
+    start = clock()
+    fn()
+    first = max(clock() - start, 1e-7)
+    reps = int(min(100000, max(2, seconds / first)))
     start = clock()
     for _ in range(reps):
         fn()
@@ -28,8 +34,8 @@ def main():
     for line in sys.stdin:
         if not line.strip():
             continue
-        dtype_name, mode, b, t, f, h, reps = line.split()
-        b, t, f, h, reps = int(b), int(t), int(f), int(h), int(reps)
+        dtype_name, mode, b, t, f, h, seconds = line.split()
+        b, t, f, h, seconds = int(b), int(t), int(f), int(h), float(seconds)
         dtype = torch.float32 if dtype_name == "float32" else torch.float64
         gru = torch.nn.GRU(f, h, batch_first=True).to(dtype)
         x = torch.randn(b, t, f, dtype=dtype)
@@ -44,7 +50,7 @@ def main():
             def call():
                 out, _ = gru(x)
                 out.backward(upstream)
-        s = seconds_per_call(call, reps, clock)
+        s = seconds_per_call(call, seconds, clock)
         print(line.strip(), repr(s), flush=True)
 
 
