@@ -11,10 +11,11 @@
 # (torch.set_num_threads and OPENBLAS_NUM_THREADS). Each case is timed in `rounds`
 # alternating turns, ours then theirs, and each side reports its median turn: a shared
 # VM's speed drifts by 10-30 % over minutes, and alternating puts both sides under the
-# same drift. A turn is the mean over as many calls as fill ~`turn_seconds`, after a
-# warm-up call, from R (ours, including the R <-> C++ conversions) and from Python
-# (theirs). With one thread they are process CPU seconds, which a shared, busy machine
-# disturbs far less than wall-clock time; with more threads wall-clock seconds.
+# same drift. A turn is the mean over as many calls as fill ~`turn_seconds`, after
+# ~`turn_seconds` of warm-up calls, from R (ours, including the R <-> C++ conversions)
+# and from Python (theirs). With one thread they are process CPU seconds, which a shared,
+# busy machine disturbs far less than wall-clock time; with more threads wall-clock
+# seconds.
 # GFLOP/s counts the GRU's matrix products only: 2 T B 3H (F + H) per forward,
 # three times that for forward + backward; "peak" is the engine's own GEMM path timed
 # in the same run on a 3H x B x H product at the largest B and H.
@@ -42,13 +43,21 @@ clock <- function() {
   if (threads == 1L) t[["user.self"]] + t[["sys.self"]] else t[["elapsed"]]
 }
 
-# Calls fn once to warm up, once more to size the turn, then as often as fills ~seconds.
+# Warms up by calling fn for ~seconds (at least twice), then times as many calls as fill
+# ~seconds. The warm-up reaches steady state on both sides: PyTorch frees its tensors at
+# once, R its arrays only at the next garbage collection, so R's heap needs a few dozen
+# calls to settle (float32 inference B=256 T=10 F=8 H=64: 4.9 ms per call over the first
+# ~60 calls of a fresh R, 2.2 ms after).
 seconds_per_call <- function(fn, seconds) {
-  fn()
+  calls <- 0
   start <- Sys.time()
-  fn()
-  first <- max(as.numeric(Sys.time() - start, units = "secs"), 1e-7)
-  reps <- as.integer(min(100000, max(2, seconds / first)))
+  repeat {
+    fn()
+    calls <- calls + 1
+    elapsed <- as.numeric(Sys.time() - start, units = "secs")
+    if (calls >= 2 && elapsed >= seconds) break
+  }
+  reps <- as.integer(min(100000, max(2, seconds / (elapsed / calls))))
   start <- clock()
   for (i in seq_len(reps)) fn()
   (clock() - start) / reps

@@ -4,8 +4,8 @@
 Input lines: "dtype mode batch timesteps features units seconds" (mode: inference|training).
 Answers each line at once (bench.R alternates between it and rgru, case by case) with the
 same fields followed by seconds per call: the mean over as many calls as fill about
-`seconds`, after a warm-up call. Process CPU seconds with one thread, wall-clock seconds
-otherwise (as bench.R measures).
+`seconds`, after about `seconds` of warm-up calls. Process CPU seconds with one thread,
+wall-clock seconds otherwise (as bench.R measures).
 Usage: /usr/bin/python3 bench/bench_torch.py THREADS < cases > results
 """
 import sys
@@ -15,11 +15,15 @@ import torch
 
 
 def seconds_per_call(fn, seconds, clock):
-    fn()  # warm-up
-    start = clock()
-    fn()
-    first = max(clock() - start, 1e-7)
-    reps = int(min(100000, max(2, seconds / first)))
+    calls = 0
+    start = time.perf_counter()
+    while True:  # warm-up: ~seconds of calls, at least two (as bench.R does for rgru)
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if calls >= 2 and elapsed >= seconds:
+            break
+    reps = int(min(100000, max(2, seconds / (elapsed / calls))))
     start = clock()
     for _ in range(reps):
         fn()
