@@ -1,15 +1,13 @@
 // The CPU engine alone, without R: forward (inference) or forward + backward
 // (training) of one case, float32 or float64, on warm buffers. It separates the engine's
 // own time from what a call from R adds (converting arrays, fresh result memory); see
-// README.md. Build from the package root (x86-64, OpenBLAS as the GEMM, the AVX-512
-// activation kernels as the R package picks them on such a CPU):
+// README.md. bench/engine-vs-torch.sh builds it (x86-64, OpenBLAS as the GEMM, the
+// AVX-512 activation kernels as the R package picks them on such a CPU) into
+// ${TMPDIR:-/tmp}/rgru-engine-vs-torch/ and times it against PyTorch; for one case alone:
 //
-//   g++ -std=c++17 -O2 -fopenmp -mavx512f -mfma -DRGRU_SIMD_ISA=avx512 -Iinst/include \
-//       -Isrc -c src/simd/kernels.cpp -o /tmp/kernels-avx512.o
-//   g++ -std=c++17 -O2 -fopenmp -DRGRU_USE_BLAS -DNDEBUG -Iinst/include -Isrc \
-//       -I$(Rscript -e 'cat(system.file("include", package = "RcppEigen"))') \
-//       bench/engine_only.cpp /tmp/kernels-avx512.o -o /tmp/engine_only -l:libopenblas.so.0
-//   OPENBLAS_NUM_THREADS=1 /tmp/engine_only B T F H inference|training float32|float64 REPS
+//   OPENBLAS_NUM_THREADS=1 /tmp/rgru-engine-vs-torch/engine_only B T F H MODE DTYPE REPS
+//
+// with MODE inference or training and DTYPE float32 or float64.
 //
 // Prints milliseconds per call (process CPU time, one thread).
 #include <cstdio>

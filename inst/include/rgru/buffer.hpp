@@ -22,17 +22,24 @@
 
 namespace rgru {
 
+#if defined(__linux__)
+// madvise(advice) on the whole `unit`-aligned blocks inside [p, p + bytes), so that
+// memory outside the range is never affected.
+inline void advise_inside(void* p, std::size_t bytes, std::uintptr_t unit, int advice) {
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + unit - 1) & ~(unit - 1);
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(unit - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+}
+#endif
+
 // Asks the kernel to back [p, p + bytes) with transparent huge pages where it may
 // ("madvise" mode, the Debian/Ubuntu default). A fresh 4 KiB page costs a page fault
 // on first write, ~10 us on virtual machines: for a 13 MB result that was a third of a
 // GRU call; a 2 MiB page takes one fault for 512 of them. Only whole huge pages inside
-// the range are advised, so memory outside it is never affected.
+// the range are advised.
 inline void advise_huge_pages(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
-  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  advise_inside(p, bytes, std::uintptr_t(2) << 20, MADV_HUGEPAGE);
 #else
   (void)p;
   (void)bytes;
@@ -123,10 +130,7 @@ inline void prefault(void* p, std::size_t bytes) {
 #ifndef MADV_POPULATE_WRITE
   constexpr int MADV_POPULATE_WRITE = 23;
 #endif
-  constexpr std::uintptr_t page = 4096;
-  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+  advise_inside(p, bytes, 4096, MADV_POPULATE_WRITE);
 #else
   (void)p;
   (void)bytes;
