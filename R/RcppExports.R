@@ -53,6 +53,10 @@ gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
+is_result_array_cpp <- function(x) {
+    .Call(`_rgru_is_result_array_cpp`, x)
+}
+
 engine_kernels_cpp <- function() {
     .Call(`_rgru_engine_kernels_cpp`)
 }

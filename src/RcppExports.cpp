@@ -183,6 +183,16 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// is_result_array_cpp
+bool is_result_array_cpp(SEXP x);
+RcppExport SEXP _rgru_is_result_array_cpp(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(is_result_array_cpp(x));
+    return rcpp_result_gen;
+END_RCPP
+}
 // engine_kernels_cpp
 Rcpp::List engine_kernels_cpp();
 RcppExport SEXP _rgru_engine_kernels_cpp() {
@@ -220,12 +230,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
+    {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
     {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
     {NULL, NULL, 0}
 };
 
+void register_result_array_class(DllInfo* dll);
 RcppExport void R_init_rgru(DllInfo *dll) {
     R_registerRoutines(dll, NULL, CallEntries, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
+    register_result_array_class(dll);
 }

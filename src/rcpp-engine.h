@@ -1,12 +1,13 @@
 // Run settings for the CPU engine, shared by the engine's glue files: the
-// `rgru.num_threads` and `rgru.gemm` options, the BLAS R links to, and the BLAS's own
-// thread count while an engine call runs.
+// `rgru.num_threads` and `rgru.gemm` options, the BLAS R links to, the BLAS's own
+// thread count while an engine call runs, and the R arrays results are returned in.
 #ifndef RGRU_RCPP_ENGINE_H
 #define RGRU_RCPP_ENGINE_H
 
-#include <Rinternals.h>
+#include <Rcpp.h>
 
 #include <string>
+#include <vector>
 
 #include "rgru/gemm.hpp"
 
@@ -113,6 +114,10 @@ struct BlasFacts {
   bool slow_reference = false;
 };
 const BlasFacts& blas_facts();
+
+// An uninitialised double array with these dims for an engine result (the caller writes
+// every element); large ones live in recycled memory (rcpp-result-arrays.cpp).
+Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims);
 
 // options(rgru.gemm = "auto" | "blas" | "eigen"); "auto" uses R's BLAS unless it is a
 // slow reference BLAS, where Eigen's GEMM is several times faster.

@@ -64,23 +64,11 @@ std::vector<T> to_vector(SEXP x) {
   return out;
 }
 
-// A double array with the given dims, uninitialised (the caller fills it).
-Rcpp::NumericVector new_array(const std::vector<index_t>& dims) {
-  R_xlen_t n = 1;
-  for (index_t d : dims) n *= d;
-  Rcpp::NumericVector out(Rcpp::no_init(n));
-  rgru::prepare_fresh_memory(REAL(out), sizeof(double) * n);
-  if (dims.size() > 1) {
-    Rcpp::IntegerVector d(dims.size());
-    for (size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);
-    out.attr("dim") = d;
-  }
-  return out;
-}
+using rgru_engine::new_result_array;
 
 template <typename T>
 SEXP to_r(const T* p, const std::vector<index_t>& dims) {
-  Rcpp::NumericVector out = new_array(dims);
+  Rcpp::NumericVector out = new_result_array(dims);
   std::copy(p, p + out.size(), out.begin());
   return out;
 }
@@ -173,10 +161,10 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
 
   // float64 results are written straight into the R arrays returned.
   const bool direct = std::is_same<T, double>::value;
-  SEXP seq_r = a.config.return_sequences ? SEXP(new_array({d.batch, d.timesteps, d.units}))
+  SEXP seq_r = a.config.return_sequences ? SEXP(new_result_array({d.batch, d.timesteps, d.units}))
                                          : R_NilValue;
   Rcpp::RObject seq_guard(seq_r);
-  Rcpp::NumericVector fin_r = new_array({d.batch, d.units});
+  Rcpp::NumericVector fin_r = new_result_array({d.batch, d.units});
   // Not zero-filled: the engine writes every element (the fill cost ~10% at batch 256).
   rgru::Buffer<T> seq(a.config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
   rgru::Buffer<T> fin(direct ? 0 : d.batch * d.units);
@@ -228,7 +216,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   NumericView<T> dseq(d_sequence), dfin(d_final_state);
   // float64 gradients are written straight into the R arrays returned.
   const bool direct = std::is_same<T, double>::value;
-  Rcpp::NumericVector dx_r = new_array({d.batch, d.timesteps, d.input_dim});
+  Rcpp::NumericVector dx_r = new_result_array({d.batch, d.timesteps, d.input_dim});
   rgru::Buffer<T> dx_own(direct ? 0 : d.batch * d.timesteps * d.input_dim);
   std::vector<T> dh0(d.batch * d.units), dk(d.input_dim * H3), du(d.units * H3),
       dbi(tape.has_bias ? H3 : 0), dbr(tape.has_bias && tape.config.reset_after ? H3 : 0);

@@ -145,6 +145,19 @@ inline void prepare_fresh_memory(void* p, std::size_t bytes) {
   if (bytes >= BlockCache::kMinBytes) prefault(p, bytes);
 }
 
+// A block of at least `bytes` (its size in *got): a recycled one where the cache has one,
+// else fresh memory readied for writing. Hand it back with release_block().
+inline void* allocate_block(std::size_t bytes, std::size_t* got) {
+  if (void* kept = BlockCache::instance().take(bytes, got)) return kept;
+  void* p = std::malloc(bytes);
+  if (!p) throw std::bad_alloc();
+  prepare_fresh_memory(p, bytes);
+  *got = bytes;
+  return p;
+}
+
+inline void release_block(void* p, std::size_t bytes) { BlockCache::instance().give(p, bytes); }
+
 template <typename T>
 class Buffer {
  public:
@@ -170,7 +183,7 @@ class Buffer {
     if (n == size_) return;
     release();
     if (n == 0) return;
-    data_ = static_cast<T*>(allocate(n * sizeof(T), &bytes_));
+    data_ = static_cast<T*>(allocate_block(n * sizeof(T), &bytes_));
     size_ = n;
   }
   void assign(const T* first, const T* last) {
@@ -186,16 +199,8 @@ class Buffer {
   const T& operator[](std::size_t i) const { return data_[i]; }
 
  private:
-  static void* allocate(std::size_t bytes, std::size_t* got) {
-    if (void* kept = BlockCache::instance().take(bytes, got)) return kept;
-    void* p = std::malloc(bytes);
-    if (!p) throw std::bad_alloc();
-    prepare_fresh_memory(p, bytes);
-    *got = bytes;
-    return p;
-  }
   void release() {
-    BlockCache::instance().give(data_, bytes_);
+    release_block(data_, bytes_);
     data_ = nullptr;
     size_ = 0;
     bytes_ = 0;

@@ -1,0 +1,117 @@
+// The R arrays the engine returns, in memory recycled through the engine's BlockCache.
+//
+// R frees an array only at its next garbage collection, and glibc hands large freed blocks
+// back to the kernel, so an ordinary R array for every result meant fresh pages on every
+// call: at ~5-20 us a 4 KiB page on our development VMs, a third or more of a batch-256
+// inference call (PyTorch frees its outputs at once and reuses the same memory). A large
+// result is therefore an ALTREP double vector whose data is a recycled block, handed back
+// to the cache when R collects the array.
+//
+// R still counts the memory: data2 holds a raw vector of the same size that is never
+// written (so its pages are never touched and cost nothing), and R counts it towards the
+// heap size that triggers its collections exactly as it would count an ordinary array.
+// Without it R would not see these arrays at all, collect late, and the recycled blocks
+// would pile up (an earlier attempt with allocVector3(), which R leaves uncounted, made
+// training slower).
+//
+// Everything else is R's default for ALTREP vectors: reads and writes go through the data
+// pointer, duplicates and serialisation produce ordinary vectors.
+#include <Rcpp.h>
+#include <R_ext/Altrep.h>
+
+#include <new>
+#include <vector>
+
+#include "rgru/buffer.hpp"
+#include "rcpp-engine.h"
+
+namespace {
+
+R_altrep_class_t result_class;
+
+struct ResultBlock {
+  double* data;
+  std::size_t bytes;  // of the block, which may exceed length doubles
+  R_xlen_t length;
+};
+
+ResultBlock* block_of(SEXP x) {
+  return static_cast<ResultBlock*>(R_ExternalPtrAddr(R_altrep_data1(x)));
+}
+
+void give_back(SEXP holder) {
+  ResultBlock* block = static_cast<ResultBlock*>(R_ExternalPtrAddr(holder));
+  if (block == nullptr) return;
+  R_ClearExternalPtr(holder);
+  rgru::release_block(block->data, block->bytes);
+  delete block;
+}
+
+R_xlen_t result_length(SEXP x) {
+  const ResultBlock* block = block_of(x);
+  return block ? block->length : 0;
+}
+
+void* result_dataptr(SEXP x, Rboolean) { return block_of(x)->data; }
+
+const void* result_dataptr_or_null(SEXP x) { return block_of(x)->data; }
+
+Rboolean result_inspect(SEXP x, int, int, int, void (*)(SEXP, int, int, int)) {
+  Rprintf(" rgru engine result: %lld doubles in recycled memory\n",
+          static_cast<long long>(result_length(x)));
+  return TRUE;
+}
+
+// The recycled-memory double vector of length n (>= 1): R objects first, so that an R
+// error (out of memory) leaves no block taken from the cache.
+SEXP new_result_vector(R_xlen_t n) {
+  const std::size_t bytes = sizeof(double) * static_cast<std::size_t>(n);
+  SEXP ledger = PROTECT(Rf_allocVector(RAWSXP, static_cast<R_xlen_t>(bytes)));
+  SEXP holder = PROTECT(R_MakeExternalPtr(nullptr, R_NilValue, R_NilValue));
+  R_RegisterCFinalizerEx(holder, give_back, FALSE);
+  SEXP out = PROTECT(R_new_altrep(result_class, holder, ledger));
+  ResultBlock* block = new ResultBlock{nullptr, 0, n};
+  try {
+    block->data = static_cast<double*>(rgru::allocate_block(bytes, &block->bytes));
+  } catch (...) {
+    delete block;
+    UNPROTECT(3);
+    throw;
+  }
+  R_SetExternalPtrAddr(holder, block);
+  UNPROTECT(3);
+  return out;
+}
+
+}  // namespace
+
+namespace rgru_engine {
+
+Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims) {
+  R_xlen_t n = 1;
+  for (rgru::index_t d : dims) n *= d;
+  Rcpp::NumericVector out = sizeof(double) * static_cast<std::size_t>(n) >= rgru::BlockCache::kMinBytes
+                                ? Rcpp::NumericVector(new_result_vector(n))
+                                : Rcpp::NumericVector(Rcpp::no_init(n));
+  if (dims.size() > 1) {
+    Rcpp::IntegerVector d(dims.size());
+    for (std::size_t i = 0; i < dims.size(); ++i) d[i] = static_cast<int>(dims[i]);
+    out.attr("dim") = d;
+  }
+  return out;
+}
+
+}  // namespace rgru_engine
+
+// [[Rcpp::init]]
+void register_result_array_class(DllInfo* dll) {
+  result_class = R_make_altreal_class("rgru_result", "rgru", dll);
+  R_set_altrep_Length_method(result_class, result_length);
+  R_set_altrep_Inspect_method(result_class, result_inspect);
+  R_set_altvec_Dataptr_method(result_class, result_dataptr);
+  R_set_altvec_Dataptr_or_null_method(result_class, result_dataptr_or_null);
+}
+
+// Whether x is an array of this kind (for the tests).
+// [[Rcpp::export(rng = false)]]
+bool is_result_array_cpp(SEXP x) { return R_altrep_inherits(x, result_class); }
