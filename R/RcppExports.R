@@ -65,3 +65,7 @@ engine_activation_cpp <- function(x, activation, dtype, kernels) {
     .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
 }
 
+engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
+    .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
+}
+

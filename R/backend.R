@@ -14,7 +14,9 @@
 #'   machine's cores; only large problems are split). Results are identical for
 #'   any value. On a machine busy with other work, 1 can be faster.
 #' * `rgru.gemm`: the CPU engine's matrix multiply: `"auto"` (default: R's BLAS,
-#'   unless it is the slow reference BLAS, then Eigen's), `"blas"` or `"eigen"`.
+#'   unless it is the slow reference BLAS, or OpenBLAS running kernels older than
+#'   the CPU, then Eigen's), `"blas"` or `"eigen"`. Eigen's is built for AVX2 and FMA
+#'   as well as for R's compiler flags, and the CPU's best is used.
 #' * `rgru.cudnn_allow_tf32`, `rgru.cudnn_algorithm`: see [rgru-cudnn].
 #'
 #' @return An object of class `rgru_backend`: a list with elements
@@ -22,7 +24,10 @@
 #'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error`,
 #'   `cpu_gemm`, `cpu_activations` (the sigmoid and tanh kernels the CPU engine runs:
 #'   `"avx512"`, `"avx2"` or `"Eigen"`, chosen for the CPU when rgru loads),
-#'   `slow_reference_blas`, `threads`, `default_backend` and
+#'   `slow_reference_blas`, `blas` (what R's BLAS is, in words),
+#'   `blas_kernels_older_than_cpu` (OpenBLAS does not know
+#'   this CPU and runs kernels without AVX2 on it, as Debian 12's OpenBLAS does on
+#'   Intel's Emerald Rapids), `threads`, `default_backend` and
 #'   `last_backend`. It prints as a short report.
 #' @export
 #' @examples
@@ -53,6 +58,8 @@ rgru_backend <- function() {
       cpu_gemm = engine$gemm,
       cpu_activations = engine$activations,
       slow_reference_blas = isTRUE(engine$slow_reference_blas),
+      blas_kernels_older_than_cpu = isTRUE(engine$blas_kernels_older_than_cpu),
+      blas = engine$blas,
       threads = engine$threads,
       default_backend = default_backend,
       default_reason = default_reason,
@@ -78,6 +85,9 @@ format.rgru_backend <- function(x, ...) {
   if (x$slow_reference_blas) {
     gemm <- paste0(gemm, " -- R uses the slow reference BLAS; install OpenBLAS ",
                    "(e.g. apt-get install libopenblas0-pthread) for full speed")
+  }
+  if (x$blas_kernels_older_than_cpu) {
+    gemm <- paste0(gemm, " -- R's BLAS (", x$blas, ") runs kernels older than this CPU")
   }
   lines <- c(
     "<rgru backend>",

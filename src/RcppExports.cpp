@@ -215,6 +215,22 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_gemm_cpp
+Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b, bool trans_a, bool trans_b, int offset, std::string dtype, std::string build);
+RcppExport SEXP _rgru_engine_gemm_cpp(SEXP aSEXP, SEXP bSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP offsetSEXP, SEXP dtypeSEXP, SEXP buildSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type a(aSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type b(bSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< int >::type offset(offsetSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type build(buildSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_cpp(a, b, trans_a, trans_b, offset, dtype, build));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
@@ -233,6 +249,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
     {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
+    {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
     {NULL, NULL, 0}
 };
 

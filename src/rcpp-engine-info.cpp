@@ -3,6 +3,7 @@
 #define RGRU_USE_BLAS 1
 #include <Rcpp.h>
 
+#include <cctype>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -43,6 +44,19 @@ double time_dgemm() {
   return best;
 }
 
+// Whether OpenBLAS's kernels for this core name predate AVX2. OpenBLAS picks them from
+// the CPU model it recognises, and falls back to its SSE3 "Prescott" ones on a model it
+// does not: Debian 12's 0.3.21 on Intel's Emerald Rapids (family 6, model 207) ran sgemm
+// at 33 GFLOP/s there, Eigen's AVX2 build at 82 (768 x 256 x 256, one thread).
+bool openblas_lacks_avx2(std::string core) {
+  for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const char* const avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake",
+                                           "sapphirerapids", "excavator"};
+  for (const char* known : avx2_cores)
+    if (core == known) return false;
+  return !core.empty();
+}
+
 BlasFacts find_blas() {
   BlasFacts f;
   std::string openblas = call_string_symbol("openblas_get_config");
@@ -66,8 +80,10 @@ BlasFacts find_blas() {
   }
   f.dgemm_gflops = time_dgemm();
   // A reference BLAS manages about 1-3 GFLOP/s here; Eigen's GEMM at R's default flags
-  // about 15 in double precision. Tuned BLASes are never demoted.
+  // about 15 in double precision. Tuned BLASes are never demoted for speed alone.
   f.slow_reference = !f.optimised && f.dgemm_gflops < 8.0;
+  f.older_kernels = !openblas.empty() && openblas_lacks_avx2(call_string_symbol("openblas_get_corename")) &&
+                    std::string(rgru::eigen_gemm<double>().instruction_sets).find("AVX2") != std::string::npos;
   return f;
 }
 
@@ -87,7 +103,8 @@ rgru::GemmBackend engine_gemm() {
   if (choice == "eigen") return rgru::GemmBackend::eigen;
   if (choice != "auto")
     Rcpp::stop("option rgru.gemm must be \"auto\", \"blas\" or \"eigen\", not \"" + choice + "\"");
-  return blas_facts().slow_reference ? rgru::GemmBackend::eigen : rgru::GemmBackend::blas;
+  const BlasFacts& blas = blas_facts();
+  return blas.slow_reference || blas.older_kernels ? rgru::GemmBackend::eigen : rgru::GemmBackend::blas;
 }
 
 }  // namespace rgru_engine
@@ -105,11 +122,12 @@ Rcpp::List engine_info_cpp() {
       Rcpp::Named("gemm") = eigen ? std::string("Eigen ") + std::to_string(EIGEN_WORLD_VERSION) +
                                         "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                                         std::to_string(EIGEN_MINOR_VERSION) + " GEMM (" +
-                                        Eigen::SimdInstructionSetsInUse() + ")"
+                                        rgru::eigen_gemm<double>().instruction_sets + ")"
                                   : blas.name + " via R's BLAS",
       Rcpp::Named("blas") = blas.name,
       Rcpp::Named("blas_dgemm_gflops") = blas.dgemm_gflops,
       Rcpp::Named("slow_reference_blas") = blas.slow_reference,
+      Rcpp::Named("blas_kernels_older_than_cpu") = blas.older_kernels,
       Rcpp::Named("threads") = rgru_engine::engine_threads(),
       Rcpp::Named("openmp") = openmp,
       Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()),

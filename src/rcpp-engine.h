@@ -112,6 +112,7 @@ struct BlasFacts {
   bool optimised = false;    // a known tuned BLAS (OpenBLAS, MKL, BLIS, ...)
   double dgemm_gflops = 0;   // measured on a 256^3 product, single call
   bool slow_reference = false;
+  bool older_kernels = false;  // OpenBLAS runs pre-AVX2 kernels on a CPU with AVX2 + FMA
 };
 const BlasFacts& blas_facts();
 
@@ -120,7 +121,8 @@ const BlasFacts& blas_facts();
 Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims);
 
 // options(rgru.gemm = "auto" | "blas" | "eigen"); "auto" uses R's BLAS unless it is a
-// slow reference BLAS, where Eigen's GEMM is several times faster.
+// slow reference BLAS, or OpenBLAS running kernels older than the CPU (see BlasFacts),
+// where Eigen's GEMM is faster.
 rgru::GemmBackend engine_gemm();
 
 }  // namespace rgru_engine

@@ -12,7 +12,9 @@ test_that("a functional model with several outputs computes each of them", {
   dense <- model$layers[[3]]
   expect_equal(out[[2]], dense(gru(x)[[2]]))
   p <- predict(model, x, batch_size = 1)
-  expect_equal(p, out)
+  # float32: a batch of one runs matrix-vector products, a larger batch matrix-matrix
+  # products, which may round differently
+  expect_equal(p, out, tolerance = 1e-6)
 })
 
 test_that("shared layers are called twice but their weights counted once", {

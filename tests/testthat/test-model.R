@@ -51,7 +51,8 @@ test_that("predict() batches, binds and never uses dropout", {
   model <- keras_model_sequential(input_shape = c(3, 2)) |>
     layer_gru(2, dropout = 0.5, recurrent_dropout = 0.5)
   x <- fixed_array(c(7, 3, 2))
-  expect_equal(predict(model, x, batch_size = 2), model(x))
+  # float32, and the last batch of one runs matrix-vector products: equal to rounding
+  expect_equal(predict(model, x, batch_size = 2), model(x), tolerance = 1e-6)
   expect_equal(predict(model, x, batch_size = 100), model(x))
   expect_error(predict(model, x, batch_size = 0), class = "rgru_error_argument")
 })
