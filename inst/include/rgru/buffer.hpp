@@ -122,9 +122,9 @@ class BlockCache {
 };
 
 // Makes the kernel back every whole page of [p, p + bytes) now, in one call, instead of
-// one page fault per 4 KiB on first write (Linux 5.14+; elsewhere a no-op). For memory
-// the engine cannot recycle, such as the R arrays it returns: on our development VM a
-// fault cost ~11 us and a populated page ~4 us.
+// one page fault per 4 KiB on first write (Linux 5.14+; elsewhere a no-op). For blocks
+// the cache could not supply: on our development VM a fault cost ~11 us and a populated
+// page ~4 us.
 inline void prefault(void* p, std::size_t bytes) {
 #if defined(__linux__)
 #ifndef MADV_POPULATE_WRITE
