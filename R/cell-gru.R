@@ -79,14 +79,14 @@ GruCell <- R6::R6Class(
                           name = NULL, dtype = NULL, trainable = TRUE, input_shape = NULL,
                           batch_size = NULL, batch_input_shape = NULL,
                           activity_regularizer = NULL) {
-      self$units <- check_positive_integer(units, "units", call = NULL)
+      self$units <- check_positive_integer(units, "units")
       self$activation <- resolve_activation(activation, "activation")
       self$recurrent_activation <- resolve_activation(recurrent_activation, "recurrent_activation")
-      self$use_bias <- check_bool(use_bias, "use_bias", call = NULL)
-      self$reset_after <- check_bool(reset_after, "reset_after", call = NULL)
-      self$dropout <- check_probability(dropout, "dropout", call = NULL)
-      self$recurrent_dropout <- check_probability(recurrent_dropout, "recurrent_dropout", call = NULL)
-      self$seed <- check_seed(seed, call = NULL)
+      self$use_bias <- check_bool(use_bias, "use_bias")
+      self$reset_after <- check_bool(reset_after, "reset_after")
+      self$dropout <- check_probability(dropout, "dropout")
+      self$recurrent_dropout <- check_probability(recurrent_dropout, "recurrent_dropout")
+      self$seed <- check_seed(seed)
       self$kernel_initializer <- resolve_initializer(kernel_initializer, "kernel_initializer")
       self$recurrent_initializer <- resolve_initializer(recurrent_initializer, "recurrent_initializer")
       self$bias_initializer <- resolve_initializer(bias_initializer, "bias_initializer")
@@ -203,7 +203,7 @@ GruCell <- R6::R6Class(
       }
       inputs <- as_input_array(inputs, "inputs")
       if (!is.null(states)) states <- coerce_initial_state(states)
-      if (!is.null(training)) training <- check_bool(training, "training", call = NULL)
+      if (!is.null(training)) training <- check_bool(training, "training")
       self$forward(inputs, training = isTRUE(training), initial_state = states)$outputs
     }
   )
@@ -239,23 +239,23 @@ check_state_shapes <- function(shapes, units, batch, n_states) {
 # Rank and feature-size checks shared by the recurrent layers and the cell.
 check_feature_shape <- function(layer, input_shape, rank, what) {
   if (is.list(input_shape)) {
-    cli::cli_abort("Layer {.val {layer$name}} takes one input, not a list of {length(input_shape)}.",
-                   class = c("rgru_error_input", "rgru_error"), call = NULL)
+    rgru_abort("Layer {.val {layer$name}} takes one input, not a list of {length(input_shape)}.",
+                   class = "input")
   }
   if (length(input_shape) != rank) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg inputs} of layer {.val {layer$name}} must be {what}.",
       x = "Got shape {format_tuple(input_shape)}."
-    ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+    ), class = "shape")
   }
   if (layer$built) {
     want <- layer$built_input_shape[rank]
     got <- input_shape[rank]
     if (!is.na(want) && !is.na(got) && want != got) {
-      cli::cli_abort(c(
+      rgru_abort(c(
         "{.arg inputs} of layer {.val {layer$name}} must have {want} feature{?s} (the size it was built with).",
         x = "Got shape {format_tuple(input_shape)} with {got} feature{?s}."
-      ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+      ), class = "shape")
     }
   }
   invisible(TRUE)

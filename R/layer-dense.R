@@ -59,9 +59,9 @@ DenseLayer <- R6::R6Class(
                           bias_constraint = NULL, lora_rank = NULL, name = NULL, dtype = NULL,
                           trainable = TRUE,
                           input_shape = NULL, batch_size = NULL, batch_input_shape = NULL) {
-      self$units <- check_positive_integer(units, "units", call = NULL)
+      self$units <- check_positive_integer(units, "units")
       self$activation <- resolve_activation(activation, "activation")
-      self$use_bias <- check_bool(use_bias, "use_bias", call = NULL)
+      self$use_bias <- check_bool(use_bias, "use_bias")
       self$initializers <- list(kernel = resolve_initializer(kernel_initializer, "kernel_initializer"),
                                 bias = resolve_initializer(bias_initializer, "bias_initializer"))
       self$regularizers <- list(kernel = resolve_regularizer(kernel_regularizer, "kernel_regularizer"),

@@ -61,9 +61,9 @@ EmbeddingLayer <- R6::R6Class(
     initialize = function(input_dim, output_dim, embeddings_initializer = "uniform",
                           embeddings_regularizer = NULL, embeddings_constraint = NULL,
                           mask_zero = FALSE, weights = NULL, lora_rank = NULL, ...) {
-      self$input_dim <- check_positive_integer(input_dim, "input_dim", call = NULL)
-      self$output_dim <- check_positive_integer(output_dim, "output_dim", call = NULL)
-      self$mask_zero <- check_bool(mask_zero, "mask_zero", call = NULL)
+      self$input_dim <- check_positive_integer(input_dim, "input_dim")
+      self$output_dim <- check_positive_integer(output_dim, "output_dim")
+      self$mask_zero <- check_bool(mask_zero, "mask_zero")
       self$initializer <- resolve_initializer(embeddings_initializer, "embeddings_initializer")
       self$regularizer <- resolve_regularizer(embeddings_regularizer, "embeddings_regularizer")
       self$constraint <- resolve_constraint(embeddings_constraint, "embeddings_constraint")

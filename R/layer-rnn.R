@@ -71,12 +71,12 @@ RnnLayer <- R6::R6Class(
                           trainable = TRUE, input_shape = NULL, batch_size = NULL,
                           batch_input_shape = NULL, activity_regularizer = NULL,
                           default_name = "rnn") {
-      self$return_sequences <- check_bool(return_sequences, "return_sequences", call = NULL)
-      self$return_state <- check_bool(return_state, "return_state", call = NULL)
-      self$go_backwards <- check_bool(go_backwards, "go_backwards", call = NULL)
-      self$stateful <- check_bool(stateful, "stateful", call = NULL)
-      self$unroll <- check_bool(unroll, "unroll", call = NULL)
-      self$zero_output_for_mask <- check_bool(zero_output_for_mask, "zero_output_for_mask", call = NULL)
+      self$return_sequences <- check_bool(return_sequences, "return_sequences")
+      self$return_state <- check_bool(return_state, "return_state")
+      self$go_backwards <- check_bool(go_backwards, "go_backwards")
+      self$stateful <- check_bool(stateful, "stateful")
+      self$unroll <- check_bool(unroll, "unroll")
+      self$zero_output_for_mask <- check_bool(zero_output_for_mask, "zero_output_for_mask")
       super$initialize(name = name, dtype = dtype %||% cell$dtype, trainable = trainable,
                        input_shape = input_shape, batch_size = batch_size,
                        batch_input_shape = batch_input_shape,

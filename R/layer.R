@@ -104,13 +104,13 @@ Layer <- R6::R6Class(
     initialize = function(name = NULL, dtype = NULL, trainable = TRUE, input_shape = NULL,
                           batch_size = NULL, batch_input_shape = NULL,
                           activity_regularizer = NULL, default_name = "layer") {
-      self$name <- if (is.null(name)) unique_layer_name(default_name) else check_string(name, "name", call = NULL)
-      self$dtype <- check_dtype(dtype %||% "float32", "dtype", call = NULL)
-      private$trainable_flag <- check_bool(trainable, "trainable", call = NULL)
+      self$name <- if (is.null(name)) unique_layer_name(default_name) else check_string(name, "name")
+      self$dtype <- check_dtype(dtype %||% "float32", "dtype")
+      private$trainable_flag <- check_bool(trainable, "trainable")
       if (!is.null(batch_input_shape)) {
         self$declared_input_shape <- arg_shape(batch_input_shape, "batch_input_shape", batch = TRUE)
       } else if (!is.null(input_shape)) {
-        batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size", call = NULL)
+        batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size")
         self$declared_input_shape <- c(batch, arg_shape(input_shape, "input_shape"))
       }
       self$activity_regularizer <- resolve_regularizer(activity_regularizer, "activity_regularizer")
@@ -198,7 +198,7 @@ Layer <- R6::R6Class(
   active = list(
     trainable = function(value) {
       if (missing(value)) return(private$trainable_flag)
-      private$trainable_flag <- check_bool(value, "trainable", call = NULL)
+      private$trainable_flag <- check_bool(value, "trainable")
       for (v in self$weights) v$trainable <- private$trainable_flag
       for (l in self$sublayers()) l$trainable <- private$trainable_flag
     },
@@ -375,7 +375,7 @@ call_layer <- function(layer, inputs, mask = NULL, training = NULL, initial_stat
       x = "Also got {.arg {ifelse(extra == '', '<unnamed>', extra)}}."
     ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
   }
-  if (!is.null(training)) training <- check_bool(training, "training", call = NULL)
+  if (!is.null(training)) training <- check_bool(training, "training")
   if (is_symbolic_input(inputs) || is_symbolic_input(initial_state)) {
     return(call_layer_symbolic(layer, inputs, mask = mask, training = training,
                                initial_state = initial_state))
@@ -439,7 +439,7 @@ batch_shape_of <- function(x) {
 # check_*() in utils.R).
 
 abort_arg <- function(arg, value, expected, class = "rgru_error_argument") {
-  abort_expected(value, arg, expected, call = NULL, class = class)
+  abort_expected(value, arg, expected, class = class)
 }
 
 # A shape without (batch = FALSE) or with its batch axis; NA/NULL entries unknown.

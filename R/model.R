@@ -98,7 +98,7 @@ output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs
 predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL,
                                callbacks = NULL, ...) {
   model <- layer_object(object)
-  batch_size <- if (is.null(batch_size)) 32L else check_positive_integer(batch_size, "batch_size", call = NULL)
+  batch_size <- if (is.null(batch_size)) 32L else check_positive_integer(batch_size, "batch_size")
   if (is.list(x) && !is.data.frame(x) && length(x) == 0) {
     abort_arg("x", x, "an array or a non-empty list of arrays")
   }

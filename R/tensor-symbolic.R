@@ -69,11 +69,11 @@ keras_input <- function(shape = NULL, batch_size = NULL, dtype = NULL, sparse = 
     full <- arg_shape(batch_shape, "batch_shape", batch = TRUE)
   } else {
     if (is.null(shape)) abort_arg("shape", shape, "the shape of one sample, e.g. c(10, 8)")
-    batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size", call = NULL)
+    batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size")
     full <- c(batch, arg_shape(shape, "shape"))
   }
-  name <- if (is.null(name)) unique_layer_name("input_layer") else check_string(name, "name", call = NULL)
-  input_layer <- InputLayer$new(full, dtype = check_dtype(dtype %||% "float32", "dtype", call = NULL), name = name)
+  name <- if (is.null(name)) unique_layer_name("input_layer") else check_string(name, "name")
+  input_layer <- InputLayer$new(full, dtype = check_dtype(dtype %||% "float32", "dtype"), name = name)
   input_layer$output
 }
 

@@ -7,50 +7,9 @@
 # (possibly coerced) value invisibly, so callers can write
 # `units <- check_positive_integer(units)`.
 
-# Signals an rgru error: a cli error with the package's base class appended, so
-# callers can catch every rgru error with `rgru_error` and specific ones by
-# their own class.
-rgru_abort <- function(message, class = "rgru_error_argument",
-                       call = parent.frame(), .envir = parent.frame(), ...) {
-  cli::cli_abort(message, class = unique(c(class, "rgru_error")),
-                 call = call, .envir = .envir, ...)
-}
-
-# A short, single-line description of a value for error messages: scalars are
-# shown as they would be typed, everything else by type and size.
-describe_value <- function(x) {
-  if (is.null(x)) return("`NULL`")
-  if (is.function(x)) return("a function")
-  if (is.environment(x)) return("an environment")
-  if (is.atomic(x) && length(x) == 1L && is.null(dim(x))) {
-    if (is.character(x)) {
-      return(if (is.na(x)) "`NA_character_`" else encodeString(x, quote = "\""))
-    }
-    if (is.factor(x)) return(sprintf("a factor with value \"%s\"", as.character(x)))
-    return(paste0("`", format(x, digits = 15L), "`"))
-  }
-  if (is.atomic(x) && length(x) == 0L) {
-    return(sprintf("an empty %s vector", typeof(x)))
-  }
-  if (!is.null(dim(x))) {
-    return(sprintf("a %s array of dimension (%s)", typeof(x),
-                   paste(dim(x), collapse = ", ")))
-  }
-  cls <- class(x)[[1L]]
-  if (is.atomic(x)) {
-    return(sprintf("a %s vector of length %d", cls, length(x)))
-  }
-  sprintf("a %s of length %d", if (is.list(x) && cls == "list") "list" else
-    paste0("<", cls, "> object"), length(x))
-}
-
-# Fails with a uniform message: "`arg` must be <expected>, not <given>."
-abort_expected <- function(x, arg, expected, call, class = "rgru_error_argument") {
-  given <- describe_value(x)
-  rgru_abort(
-    c("{.arg {arg}} must be {expected}.", "x" = "You supplied {given}."),
-    class = class, call = call
-  )
+# Fails with the package's one wording: "`arg` must be <expected>, not <given>."
+abort_expected <- function(x, arg, expected, call = error_call(), class = "rgru_error_argument") {
+  abort_argument(arg, x, expected, class = class, call = call)
 }
 
 is_scalar_number <- function(x) {
@@ -59,7 +18,7 @@ is_scalar_number <- function(x) {
 }
 
 check_bool <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
-                       call = parent.frame()) {
+                       call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   if (!(is.logical(x) && length(x) == 1L && !is.na(x))) {
     abort_expected(x, arg, "`TRUE` or `FALSE`", call)
@@ -71,7 +30,7 @@ check_bool <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
 # between closed and open ends, so one helper covers [0, 1), (0, Inf) etc.
 check_number <- function(x, arg = deparse(substitute(x)), min = -Inf, max = Inf,
                          min_inclusive = TRUE, max_inclusive = TRUE,
-                         allow_null = FALSE, call = parent.frame()) {
+                         allow_null = FALSE, call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   lower_ok <- function(v) if (min_inclusive) v >= min else v > min
   upper_ok <- function(v) if (max_inclusive) v <= max else v < max
@@ -99,7 +58,7 @@ describe_range <- function(what, min, max, min_inclusive, max_inclusive) {
 # with `as_integer()`; fractional values, `NA` and out-of-range values are not.
 check_integer <- function(x, arg = deparse(substitute(x)), min = -Inf,
                           max = .Machine$integer.max, allow_null = FALSE,
-                          call = parent.frame()) {
+                          call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   ok <- is_scalar_number(x) && is.finite(x) && x == trunc(x) &&
     x >= min && x <= max && abs(x) <= .Machine$integer.max
@@ -111,7 +70,7 @@ check_integer <- function(x, arg = deparse(substitute(x)), min = -Inf,
 }
 
 check_positive_integer <- function(x, arg = deparse(substitute(x)),
-                                   allow_null = FALSE, call = parent.frame()) {
+                                   allow_null = FALSE, call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   ok <- is_scalar_number(x) && is.finite(x) && x == trunc(x) && x >= 1 &&
     x <= .Machine$integer.max
@@ -120,7 +79,7 @@ check_positive_integer <- function(x, arg = deparse(substitute(x)),
 }
 
 check_nonnegative_integer <- function(x, arg = deparse(substitute(x)),
-                                      allow_null = FALSE, call = parent.frame()) {
+                                      allow_null = FALSE, call = error_call()) {
   check_integer(x, arg = arg, min = 0, allow_null = allow_null, call = call)
 }
 
@@ -128,13 +87,13 @@ check_nonnegative_integer <- function(x, arg = deparse(substitute(x)),
 # gives the closed interval [0, 1].
 check_probability <- function(x, arg = deparse(substitute(x)),
                               include_one = FALSE, allow_null = FALSE,
-                              call = parent.frame()) {
+                              call = error_call()) {
   check_number(x, arg = arg, min = 0, max = 1, max_inclusive = include_one,
                allow_null = allow_null, call = call)
 }
 
 check_string <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
-                         allow_empty = FALSE, call = parent.frame()) {
+                         allow_empty = FALSE, call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   ok <- is.character(x) && length(x) == 1L && !is.na(x) &&
     (allow_empty || nzchar(x))
@@ -147,7 +106,7 @@ check_string <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
 
 # One of a fixed set of strings (exact match, as Keras compares names).
 check_choice <- function(x, choices, arg = deparse(substitute(x)),
-                         allow_null = FALSE, call = parent.frame()) {
+                         allow_null = FALSE, call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   if (!(is.character(x) && length(x) == 1L && !is.na(x) && x %in% choices)) {
     expected <- paste0("one of ", paste0("\"", choices, "\"", collapse = ", "))
@@ -160,7 +119,7 @@ check_choice <- function(x, choices, arg = deparse(substitute(x)),
 # Integers and logicals are converted to doubles, keeping dimensions.
 check_numeric_array <- function(x, arg = deparse(substitute(x)),
                                 finite = FALSE, allow_null = FALSE,
-                                call = parent.frame()) {
+                                call = error_call()) {
   if (is.null(x) && allow_null) return(invisible(x))
   if (!((is.numeric(x) || is.logical(x)) && is.atomic(x)) || is.factor(x)) {
     abort_expected(x, arg, "a numeric vector or array", call,
@@ -186,7 +145,7 @@ keras_epsilon <- 1e-7
 rgru_float_dtypes <- c("float32", "float64")
 
 check_dtype <- function(x, arg = deparse(substitute(x)), allow_null = TRUE,
-                        call = parent.frame()) {
+                        call = error_call()) {
   if (is.null(x) && allow_null) return(invisible("float32"))
   invisible(check_choice(x, rgru_float_dtypes, arg = arg, call = call))
 }
@@ -278,7 +237,7 @@ lookup_by_name <- function(name, registry, what, arg, call) {
 # functions are wrapped by `from_function`.
 resolve_keras_object <- function(x, class, registry, what, from_function,
                                  from_config = identity, arg = "x",
-                                 call = parent.frame()) {
+                                 call = error_call()) {
   if (is.null(x) || inherits(x, class)) return(x)
   if (is.character(x) && length(x) == 1L && !is.na(x)) {
     return(lookup_by_name(x, registry, what, arg, call)())

@@ -49,11 +49,10 @@ test_that("validators reject bad values with classed errors naming argument, val
                class = "rgru_error_value")
 })
 
-test_that("errors report the caller, not the validator", {
-  f <- function(units) check_positive_integer(units)
-  err <- expect_error(f(0), class = "rgru_error_argument")
+test_that("errors report the user's call, not the validator", {
+  err <- expect_error(layer_dense(units = 0), class = "rgru_error_argument")
   expect_match(conditionMessage(err), "`units`")
-  expect_identical(err$call[[1]], quote(f))
+  expect_identical(err$call[[1]], quote(layer_dense))
 })
 
 test_that("describe_value() summarises values in one line", {
