@@ -13,8 +13,8 @@ conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, gro
     .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32)
 }
 
-max_pool1d_forward_cpp <- function(x, pool_size, stride, padding, float32) {
-    .Call(`_rgru_max_pool1d_forward_cpp`, x, pool_size, stride, padding, float32)
+max_pool1d_forward_cpp <- function(x, pool_size, stride, padding) {
+    .Call(`_rgru_max_pool1d_forward_cpp`, x, pool_size, stride, padding)
 }
 
 max_pool1d_backward_cpp <- function(d_out, argmax, x_dims) {

@@ -57,16 +57,15 @@ BEGIN_RCPP
 END_RCPP
 }
 // max_pool1d_forward_cpp
-Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding, bool float32);
-RcppExport SEXP _rgru_max_pool1d_forward_cpp(SEXP xSEXP, SEXP pool_sizeSEXP, SEXP strideSEXP, SEXP paddingSEXP, SEXP float32SEXP) {
+Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding);
+RcppExport SEXP _rgru_max_pool1d_forward_cpp(SEXP xSEXP, SEXP pool_sizeSEXP, SEXP strideSEXP, SEXP paddingSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< int >::type pool_size(pool_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type stride(strideSEXP);
     Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
-    Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
-    rcpp_result_gen = Rcpp::wrap(max_pool1d_forward_cpp(x, pool_size, stride, padding, float32));
+    rcpp_result_gen = Rcpp::wrap(max_pool1d_forward_cpp(x, pool_size, stride, padding));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -298,7 +297,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
     {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 8},
     {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
-    {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 5},
+    {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
     {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},

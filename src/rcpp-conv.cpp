@@ -116,12 +116,10 @@ cv::Geometry pool_geometry(const std::vector<Index>& x_dims, int pool_size, int 
   return cv::make_geometry(x_dims[0], x_dims[1], x_dims[2], pool_size, stride, 1, p);
 }
 
-template <typename T>
 Rcpp::List run_pool_forward(const cv::Geometry& g, SEXP x) {
-  Values<T> xv(x);
-  std::vector<T> out(static_cast<size_t>(g.batch * g.out_steps * g.channels));
+  std::vector<double> out(static_cast<size_t>(g.batch * g.out_steps * g.channels));
   Rcpp::IntegerVector argmax(static_cast<R_xlen_t>(out.size()));
-  cv::max_pool_forward<T>(g, xv.data(), out.data(), argmax.begin());
+  cv::max_pool_forward<double>(g, REAL(x), out.data(), argmax.begin());
   argmax.attr("dim") = Rcpp::IntegerVector::create(g.batch, g.out_steps, g.channels);
   return Rcpp::List::create(Rcpp::Named("outputs") = to_r(out, {g.batch, g.out_steps, g.channels}),
                             Rcpp::Named("argmax") = argmax);
@@ -168,13 +166,13 @@ Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int 
 }
 
 // Max pooling of x (batch, steps, channels) along steps: list(outputs (batch, out_steps,
-// channels), argmax (the input step each output came from, 0-based)).
+// channels), argmax (the input step each output came from, 0-based)). Always in double:
+// taking a maximum is exact, so a float path would only round the inputs.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding,
-                                  bool float32) {
+Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding) {
   try {
     const cv::Geometry g = pool_geometry(array_dims(x, "x", 3), pool_size, stride, padding);
-    return float32 ? run_pool_forward<float>(g, x) : run_pool_forward<double>(g, x);
+    return run_pool_forward(g, x);
   } catch (const std::invalid_argument& e) {
     Rcpp::stop(std::string("max_pool1d: ") + e.what());
   } catch (const std::bad_alloc&) {
