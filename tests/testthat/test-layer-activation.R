@@ -58,3 +58,7 @@ test_that("layer_activation rejects bad arguments with classed errors", {
   expect_error(layer_activation(activation = "relu", units = 3), class = "rgru_error_argument")
   expect_error(layer_activation(activation = function(v) 1)(matrix(1, 2, 2)), class = "rgru_error")
 })
+
+test_that("layer_activation has keras3's signature", {
+  expect_identical(formals(layer_activation), as.pairlist(alist(object = , activation = , ... = )))
+})

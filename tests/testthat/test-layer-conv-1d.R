@@ -192,3 +192,12 @@ test_that("a conv_1d model trains: the loss goes down", {
   history <- fit(model, x, y, epochs = 5, batch_size = 8, verbose = 0)
   expect_lt(history$metrics$loss[5], history$metrics$loss[1])
 })
+
+test_that("layer_conv_1d has keras3's signature", {
+  expect_identical(formals(layer_conv_1d), as.pairlist(alist(
+    object = , filters = , kernel_size = , strides = 1L, padding = "valid", data_format = NULL,
+    dilation_rate = 1L, groups = 1L, activation = NULL, use_bias = TRUE,
+    kernel_initializer = "glorot_uniform", bias_initializer = "zeros", kernel_regularizer = NULL,
+    bias_regularizer = NULL, activity_regularizer = NULL, kernel_constraint = NULL,
+    bias_constraint = NULL, ... = )))
+})

@@ -150,3 +150,10 @@ test_that("dropout configs rebuild the layers and survive save/load", {
   expect_identical(predict(restored, x, verbose = 0), predict(model, x, verbose = 0))
   expect_equal(restored$layers[[1]]$rate, 0.3)
 })
+
+test_that("dropout layers have keras3's signatures", {
+  expect_identical(formals(layer_dropout), as.pairlist(alist(
+    object = , rate = , noise_shape = NULL, seed = NULL, ... = )))
+  expect_identical(formals(layer_spatial_dropout_1d), as.pairlist(alist(
+    object = , rate = , seed = NULL, name = NULL, dtype = NULL)))
+})

@@ -165,3 +165,12 @@ test_that("pooling layers' configs rebuild them and survive save/load", {
   x <- fixed_array(c(2, 10, 3))
   expect_identical(predict(load_model(path), x, verbose = 0), predict(model, x, verbose = 0))
 })
+
+test_that("pooling layers have keras3's signatures", {
+  expect_identical(formals(layer_max_pooling_1d), as.pairlist(alist(
+    object = , pool_size = 2L, strides = NULL, padding = "valid", data_format = NULL,
+    name = NULL, ... = )))
+  global <- as.pairlist(alist(object = , data_format = NULL, keepdims = FALSE, ... = ))
+  expect_identical(formals(layer_global_average_pooling_1d), global)
+  expect_identical(formals(layer_global_max_pooling_1d), global)
+})

@@ -130,3 +130,9 @@ test_that("reshaping layers' configs rebuild them and survive save/load", {
   x <- fixed_array(c(2, 6, 3))
   expect_identical(predict(load_model(path), x, verbose = 0), predict(model, x, verbose = 0))
 })
+
+test_that("reshaping layers have keras3's signatures", {
+  expect_identical(formals(layer_flatten), as.pairlist(alist(object = , data_format = NULL, ... = )))
+  expect_identical(formals(layer_reshape), as.pairlist(alist(object = , target_shape = , ... = )))
+  expect_identical(formals(layer_repeat_vector), as.pairlist(alist(object = , n = , ... = )))
+})
