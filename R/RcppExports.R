@@ -5,6 +5,22 @@ built_with_cuda_cpp <- function() {
     .Call(`_rgru_built_with_cuda_cpp`)
 }
 
+conv1d_forward_cpp <- function(x, kernel, bias, stride, dilation, padding, groups, float32) {
+    .Call(`_rgru_conv1d_forward_cpp`, x, kernel, bias, stride, dilation, padding, groups, float32)
+}
+
+conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32) {
+    .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32)
+}
+
+max_pool1d_forward_cpp <- function(x, pool_size, stride, padding) {
+    .Call(`_rgru_max_pool1d_forward_cpp`, x, pool_size, stride, padding)
+}
+
+max_pool1d_backward_cpp <- function(d_out, argmax, x_dims) {
+    .Call(`_rgru_max_pool1d_backward_cpp`, d_out, argmax, x_dims)
+}
+
 cudnn_pack_weights_cpp <- function(kernel, recurrent_kernel, bias) {
     .Call(`_rgru_cudnn_pack_weights_cpp`, kernel, recurrent_kernel, bias)
 }

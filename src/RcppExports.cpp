@@ -20,6 +20,67 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// conv1d_forward_cpp
+Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation, std::string padding, int groups, bool float32);
+RcppExport SEXP _rgru_conv1d_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP biasSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP float32SEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type bias(biasSEXP);
+    Rcpp::traits::input_parameter< int >::type stride(strideSEXP);
+    Rcpp::traits::input_parameter< int >::type dilation(dilationSEXP);
+    Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
+    Rcpp::traits::input_parameter< int >::type groups(groupsSEXP);
+    Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_forward_cpp(x, kernel, bias, stride, dilation, padding, groups, float32));
+    return rcpp_result_gen;
+END_RCPP
+}
+// conv1d_backward_cpp
+Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation, std::string padding, int groups, bool need_d_x, bool need_d_bias, bool float32);
+RcppExport SEXP _rgru_conv1d_backward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP d_outSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP need_d_xSEXP, SEXP need_d_biasSEXP, SEXP float32SEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type d_out(d_outSEXP);
+    Rcpp::traits::input_parameter< int >::type stride(strideSEXP);
+    Rcpp::traits::input_parameter< int >::type dilation(dilationSEXP);
+    Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
+    Rcpp::traits::input_parameter< int >::type groups(groupsSEXP);
+    Rcpp::traits::input_parameter< bool >::type need_d_x(need_d_xSEXP);
+    Rcpp::traits::input_parameter< bool >::type need_d_bias(need_d_biasSEXP);
+    Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_backward_cpp(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32));
+    return rcpp_result_gen;
+END_RCPP
+}
+// max_pool1d_forward_cpp
+Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding);
+RcppExport SEXP _rgru_max_pool1d_forward_cpp(SEXP xSEXP, SEXP pool_sizeSEXP, SEXP strideSEXP, SEXP paddingSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type pool_size(pool_sizeSEXP);
+    Rcpp::traits::input_parameter< int >::type stride(strideSEXP);
+    Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
+    rcpp_result_gen = Rcpp::wrap(max_pool1d_forward_cpp(x, pool_size, stride, padding));
+    return rcpp_result_gen;
+END_RCPP
+}
+// max_pool1d_backward_cpp
+Rcpp::NumericVector max_pool1d_backward_cpp(SEXP d_out, SEXP argmax, Rcpp::IntegerVector x_dims);
+RcppExport SEXP _rgru_max_pool1d_backward_cpp(SEXP d_outSEXP, SEXP argmaxSEXP, SEXP x_dimsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type d_out(d_outSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type argmax(argmaxSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type x_dims(x_dimsSEXP);
+    rcpp_result_gen = Rcpp::wrap(max_pool1d_backward_cpp(d_out, argmax, x_dims));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cudnn_pack_weights_cpp
 Rcpp::NumericVector cudnn_pack_weights_cpp(Rcpp::NumericMatrix kernel, Rcpp::NumericMatrix recurrent_kernel, Rcpp::NumericMatrix bias);
 RcppExport SEXP _rgru_cudnn_pack_weights_cpp(SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP) {
@@ -234,6 +295,10 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
+    {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 8},
+    {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
+    {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
+    {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},

@@ -1,0 +1,343 @@
+// One-dimensional convolution and max pooling, forward and backward, on arrays laid
+// out as R stores a (batch, steps, channels) array: the batch axis fastest, so
+// element (b, t, c) lives at b + batch * (t + steps * c). Read as a matrix, that is
+// (batch * steps) rows by `channels` columns, and a convolution becomes one GEMM of
+// an im2col matrix (a row per output position, a column per kernel tap and input
+// channel) with the kernel (Keras's (kernel_size, channels / groups, filters) array,
+// which in the same column-major order is a (kernel_size * channels / groups,
+// filters) matrix).
+//
+// Pure C++ (Eigen and the standard library): no R, so it is built and checked on
+// its own by tools/cpp-tests/conv1d_check.cpp.
+#ifndef RGRU_CONV1D_HPP
+#define RGRU_CONV1D_HPP
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rgru {
+namespace conv1d {
+
+using Index = std::ptrdiff_t;
+
+enum class Padding { valid, same, causal };
+
+inline Padding parse_padding(const std::string& name) {
+  if (name == "valid") return Padding::valid;
+  if (name == "same") return Padding::same;
+  if (name == "causal") return Padding::causal;
+  throw std::invalid_argument("padding must be \"valid\", \"same\" or \"causal\", not \"" + name + "\"");
+}
+
+// Where a sliding window (a kernel or a pooling window) lands on the steps axis.
+struct Geometry {
+  Index batch = 0;
+  Index steps = 0;
+  Index channels = 0;
+  Index window = 1;
+  Index stride = 1;
+  Index dilation = 1;
+  Index pad_left = 0;
+  Index out_steps = 0;
+
+  Index span() const { return dilation * (window - 1) + 1; }
+  // The input step under tap `k` of the window at output step `t`; outside
+  // [0, steps) it falls in the padding.
+  Index input_step(Index t, Index k) const { return t * stride + k * dilation - pad_left; }
+};
+
+// Keras's rules (TensorFlow's for "same": the output has ceil(steps / stride) steps
+// and the padding that needs is split with the smaller half on the left; "causal"
+// pads (window span - 1) steps on the left only, then slides as "valid").
+inline Geometry make_geometry(Index batch, Index steps, Index channels, Index window,
+                              Index stride, Index dilation, Padding padding) {
+  if (batch < 1 || steps < 1 || channels < 1)
+    throw std::invalid_argument("inputs must have at least one sample, step and channel");
+  if (window < 1 || stride < 1 || dilation < 1)
+    throw std::invalid_argument("window size, stride and dilation must be positive");
+  Geometry g;
+  g.batch = batch;
+  g.steps = steps;
+  g.channels = channels;
+  g.window = window;
+  g.stride = stride;
+  g.dilation = dilation;
+  const Index span = g.span();
+  switch (padding) {
+    case Padding::valid:
+      if (steps < span)
+        throw std::invalid_argument("inputs have " + std::to_string(steps) +
+                                    " steps, fewer than the window spans (" +
+                                    std::to_string(span) + ")");
+      g.out_steps = (steps - span) / stride + 1;
+      break;
+    case Padding::same: {
+      g.out_steps = (steps - 1) / stride + 1;
+      const Index total = std::max<Index>((g.out_steps - 1) * stride + span - steps, 0);
+      g.pad_left = total / 2;
+      break;
+    }
+    case Padding::causal:
+      g.pad_left = span - 1;
+      g.out_steps = (steps - 1) / stride + 1;
+      break;
+  }
+  return g;
+}
+
+struct ConvShape {
+  Geometry geometry;
+  Index filters = 1;
+  Index groups = 1;
+
+  Index group_channels() const { return geometry.channels / groups; }
+  Index group_filters() const { return filters / groups; }
+  // Columns of a group's im2col matrix: one per (tap, channel), the tap fastest.
+  Index patch_size() const { return geometry.window * group_channels(); }
+};
+
+inline ConvShape make_conv_shape(const Geometry& geometry, Index filters, Index groups) {
+  if (filters < 1 || groups < 1)
+    throw std::invalid_argument("filters and groups must be positive");
+  if (geometry.channels % groups != 0 || filters % groups != 0)
+    throw std::invalid_argument("input channels (" + std::to_string(geometry.channels) +
+                                ") and filters (" + std::to_string(filters) +
+                                ") must both be divisible by groups (" +
+                                std::to_string(groups) + ")");
+  ConvShape s;
+  s.geometry = geometry;
+  s.filters = filters;
+  s.groups = groups;
+  return s;
+}
+
+namespace detail {
+
+template <typename Scalar>
+using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+template <typename Scalar>
+using StridedMap = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+template <typename Scalar>
+using ConstStridedMap = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+
+// A 1x1 convolution with stride 1 and no padding reads its im2col matrix straight
+// from the input: no copy needed.
+inline bool is_pointwise(const Geometry& g) {
+  return g.window == 1 && g.stride == 1 && g.pad_left == 0 && g.out_steps == g.steps;
+}
+
+// How a call walks the output: its rows (batch * out_steps), and the output steps
+// each GEMM covers, so that the im2col matrix stays under `max_elements` (at least
+// one step, so every shape makes progress).
+struct Plan {
+  Index rows = 0;
+  Index patch = 0;
+  Index group_filters = 0;
+  Index chunk = 0;
+  bool pointwise = false;
+  size_t col_size = 0;
+};
+
+inline Plan make_plan(const ConvShape& s, Index max_elements) {
+  const Geometry& g = s.geometry;
+  Plan p;
+  p.rows = g.batch * g.out_steps;
+  p.patch = s.patch_size();
+  p.group_filters = s.group_filters();
+  p.pointwise = is_pointwise(g);
+  const Index per_step = g.batch * p.patch;
+  p.chunk = p.pointwise ? g.out_steps
+                        : std::max<Index>(1, std::min<Index>(g.out_steps, max_elements / per_step));
+  p.col_size = p.pointwise ? 0 : static_cast<size_t>(per_step * p.chunk);
+  return p;
+}
+
+// Rows (b, t - t0) for output steps [t0, t1) of group `group`'s im2col matrix.
+template <typename Scalar>
+void im2col(const ConvShape& s, const Scalar* x, Index group, Index t0, Index t1, Scalar* col) {
+  const Geometry& g = s.geometry;
+  const Index rows = g.batch * (t1 - t0);
+  const Index cg = s.group_channels();
+  for (Index c = 0; c < cg; ++c) {
+    const Scalar* xc = x + g.batch * g.steps * (group * cg + c);
+    for (Index k = 0; k < g.window; ++k) {
+      Scalar* dst = col + rows * (k + g.window * c);
+      for (Index t = t0; t < t1; ++t, dst += g.batch) {
+        const Index ti = g.input_step(t, k);
+        if (ti < 0 || ti >= g.steps) {
+          std::fill(dst, dst + g.batch, Scalar(0));
+        } else {
+          std::copy(xc + g.batch * ti, xc + g.batch * (ti + 1), dst);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds each im2col entry's gradient to the input it came from.
+template <typename Scalar>
+void col2im_add(const ConvShape& s, const Scalar* d_col, Index group, Index t0, Index t1,
+                Scalar* d_x) {
+  const Geometry& g = s.geometry;
+  const Index rows = g.batch * (t1 - t0);
+  const Index cg = s.group_channels();
+  for (Index c = 0; c < cg; ++c) {
+    Scalar* dxc = d_x + g.batch * g.steps * (group * cg + c);
+    for (Index k = 0; k < g.window; ++k) {
+      const Scalar* src = d_col + rows * (k + g.window * c);
+      for (Index t = t0; t < t1; ++t, src += g.batch) {
+        const Index ti = g.input_step(t, k);
+        if (ti < 0 || ti >= g.steps) continue;
+        Scalar* dst = dxc + g.batch * ti;
+        for (Index b = 0; b < g.batch; ++b) dst[b] += src[b];
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// Default bound on an im2col matrix: 8M entries (64 MB in double precision).
+constexpr Index default_workspace_elements = Index(1) << 23;
+
+// out (batch, out_steps, filters) = conv(x (batch, steps, channels), kernel) + bias.
+// `bias` may be null.
+template <typename Scalar>
+void forward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const Scalar* bias,
+             Scalar* out, Index max_workspace = default_workspace_elements) {
+  using Mat = detail::Matrix<Scalar>;
+  const Geometry& g = s.geometry;
+  const detail::Plan plan = detail::make_plan(s, max_workspace);
+  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters, chunk = plan.chunk;
+  const bool pointwise = plan.pointwise;
+  std::vector<Scalar> col(plan.col_size);
+  for (Index group = 0; group < s.groups; ++group) {
+    Eigen::Map<const Mat> w(kernel + patch * fg * group, patch, fg);
+    for (Index t0 = 0; t0 < g.out_steps; t0 += chunk) {
+      const Index t1 = std::min(t0 + chunk, g.out_steps);
+      const Index chunk_rows = g.batch * (t1 - t0);
+      const Scalar* col_data = x + g.batch * g.steps * s.group_channels() * group;
+      if (!pointwise) {
+        detail::im2col(s, x, group, t0, t1, col.data());
+        col_data = col.data();
+      }
+      detail::ConstStridedMap<Scalar> a(col_data, chunk_rows, patch,
+                                        Eigen::OuterStride<>(pointwise ? rows : chunk_rows));
+      detail::StridedMap<Scalar> y(out + rows * fg * group + g.batch * t0, chunk_rows, fg,
+                                   Eigen::OuterStride<>(rows));
+      y.noalias() = a * w;
+    }
+  }
+  if (bias != nullptr) {
+    Eigen::Map<Mat> y(out, rows, s.filters);
+    for (Index f = 0; f < s.filters; ++f) y.col(f).array() += bias[f];
+  }
+}
+
+// Gradients of sum(d_out * out) for out = forward(x, kernel, bias): d_x (may be
+// null when not wanted), d_kernel (shaped like kernel) and d_bias (may be null).
+template <typename Scalar>
+void backward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const Scalar* d_out,
+              Scalar* d_x, Scalar* d_kernel, Scalar* d_bias,
+              Index max_workspace = default_workspace_elements) {
+  using Mat = detail::Matrix<Scalar>;
+  const Geometry& g = s.geometry;
+  const detail::Plan plan = detail::make_plan(s, max_workspace);
+  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters, chunk = plan.chunk;
+  const bool pointwise = plan.pointwise;
+  std::vector<Scalar> col(plan.col_size), d_col(d_x != nullptr ? plan.col_size : 0);
+
+  if (d_bias != nullptr) {
+    Eigen::Map<const Mat> dy(d_out, rows, s.filters);
+    Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(d_bias, s.filters) =
+        dy.colwise().sum().transpose();
+  }
+  if (d_x != nullptr) std::fill(d_x, d_x + g.batch * g.steps * g.channels, Scalar(0));
+  Eigen::Map<Mat>(d_kernel, patch, s.filters).setZero();
+
+  for (Index group = 0; group < s.groups; ++group) {
+    Eigen::Map<const Mat> w(kernel + patch * fg * group, patch, fg);
+    Eigen::Map<Mat> dw(d_kernel + patch * fg * group, patch, fg);
+    const Index group_offset = g.batch * g.steps * s.group_channels() * group;
+    for (Index t0 = 0; t0 < g.out_steps; t0 += chunk) {
+      const Index t1 = std::min(t0 + chunk, g.out_steps);
+      const Index chunk_rows = g.batch * (t1 - t0);
+      const Index col_stride = pointwise ? rows : chunk_rows;
+      const Scalar* col_data = x + group_offset;
+      if (!pointwise) {
+        detail::im2col(s, x, group, t0, t1, col.data());
+        col_data = col.data();
+      }
+      detail::ConstStridedMap<Scalar> a(col_data, chunk_rows, patch, Eigen::OuterStride<>(col_stride));
+      detail::ConstStridedMap<Scalar> dy(d_out + rows * fg * group + g.batch * t0, chunk_rows, fg,
+                                         Eigen::OuterStride<>(rows));
+      dw.noalias() += a.transpose() * dy;
+      if (d_x == nullptr) continue;
+      if (pointwise) {
+        detail::StridedMap<Scalar> dx(d_x + group_offset, chunk_rows, patch, Eigen::OuterStride<>(rows));
+        dx.noalias() = dy * w.transpose();
+      } else {
+        Eigen::Map<Mat> dc(d_col.data(), chunk_rows, patch);
+        dc.noalias() = dy * w.transpose();
+        detail::col2im_add(s, d_col.data(), group, t0, t1, d_x);
+      }
+    }
+  }
+}
+
+// Max pooling: out (batch, out_steps, channels), each entry the largest input in its
+// window (padding never wins; a NaN in the window wins, as in Keras). `argmax` (may be
+// null) receives, per output entry, the input step it was taken from, which is all the
+// backward pass needs.
+template <typename Scalar>
+void max_pool_forward(const Geometry& g, const Scalar* x, Scalar* out, int* argmax) {
+  for (Index c = 0; c < g.channels; ++c) {
+    const Scalar* xc = x + g.batch * g.steps * c;
+    for (Index t = 0; t < g.out_steps; ++t) {
+      const Index o = g.batch * (t + g.out_steps * c);
+      for (Index b = 0; b < g.batch; ++b) {
+        Scalar best = -std::numeric_limits<Scalar>::infinity();
+        Index best_step = -1;
+        for (Index k = 0; k < g.window; ++k) {
+          const Index ti = g.input_step(t, k);
+          if (ti < 0 || ti >= g.steps) continue;
+          const Scalar v = xc[b + g.batch * ti];
+          if (best_step < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+            best = v;
+            best_step = ti;
+          }
+        }
+        out[o + b] = best;
+        if (argmax != nullptr) argmax[o + b] = static_cast<int>(best_step);
+      }
+    }
+  }
+}
+
+// Routes each output's gradient to the input entry it was taken from.
+template <typename Scalar>
+void max_pool_backward(const Geometry& g, const int* argmax, const Scalar* d_out, Scalar* d_x) {
+  std::fill(d_x, d_x + g.batch * g.steps * g.channels, Scalar(0));
+  for (Index c = 0; c < g.channels; ++c) {
+    Scalar* dxc = d_x + g.batch * g.steps * c;
+    for (Index t = 0; t < g.out_steps; ++t) {
+      const Index o = g.batch * (t + g.out_steps * c);
+      for (Index b = 0; b < g.batch; ++b) {
+        const int ti = argmax[o + b];
+        if (ti >= 0) dxc[b + g.batch * ti] += d_out[o + b];
+      }
+    }
+  }
+}
+
+}  // namespace conv1d
+}  // namespace rgru
+
+#endif  // RGRU_CONV1D_HPP

@@ -1,0 +1,208 @@
+// R glue for the 1-D convolution and max pooling core (rgru/conv1d.hpp): one call per
+// batch. R validates every argument first (R/layer-conv-1d.R, R/layer-pooling.R); the
+// checks here only keep a wrong call from crashing the session.
+#include <Rcpp.h>
+
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "rgru/conv1d.hpp"
+
+namespace {
+
+namespace cv = rgru::conv1d;
+using cv::Index;
+
+std::vector<Index> array_dims(SEXP x, const char* what, size_t rank) {
+  if (TYPEOF(x) != REALSXP)
+    Rcpp::stop(std::string("`") + what + "` must be a double array");
+  SEXP d = Rf_getAttrib(x, R_DimSymbol);
+  if (Rf_isNull(d) || static_cast<size_t>(Rf_xlength(d)) != rank)
+    Rcpp::stop(std::string("`") + what + "` must have " + std::to_string(rank) + " dimensions");
+  std::vector<Index> out;
+  for (R_xlen_t i = 0; i < Rf_xlength(d); ++i) out.push_back(INTEGER(d)[i]);
+  return out;
+}
+
+// The values of an R double array as T: R's own memory for double, a copy for float.
+template <typename T>
+class Values {
+ public:
+  explicit Values(SEXP x) {
+    const double* p = REAL(x);
+    const R_xlen_t n = Rf_xlength(x);
+    if (std::is_same<T, double>::value) {
+      data_ = reinterpret_cast<const T*>(p);
+    } else {
+      copy_.assign(p, p + n);
+      data_ = copy_.data();
+    }
+  }
+  const T* data() const { return data_; }
+
+ private:
+  std::vector<T> copy_;
+  const T* data_ = nullptr;
+};
+
+template <typename T>
+Rcpp::NumericVector to_r(const std::vector<T>& v, const std::vector<Index>& dims) {
+  Rcpp::NumericVector out(v.begin(), v.end());
+  Rcpp::IntegerVector d(dims.begin(), dims.end());
+  out.attr("dim") = d;
+  return out;
+}
+
+struct ConvArgs {
+  cv::ConvShape shape;
+  std::vector<Index> x_dims, kernel_dims;
+};
+
+ConvArgs conv_args(SEXP x, SEXP kernel, int stride, int dilation, const std::string& padding,
+                   int groups) {
+  ConvArgs a;
+  a.x_dims = array_dims(x, "x", 3);
+  a.kernel_dims = array_dims(kernel, "kernel", 3);
+  const cv::Geometry g = cv::make_geometry(a.x_dims[0], a.x_dims[1], a.x_dims[2], a.kernel_dims[0],
+                                           stride, dilation, cv::parse_padding(padding));
+  a.shape = cv::make_conv_shape(g, a.kernel_dims[2], groups);
+  if (a.kernel_dims[1] != a.shape.group_channels())
+    Rcpp::stop("`kernel` has " + std::to_string(a.kernel_dims[1]) +
+               " input channels per group; the inputs give " +
+               std::to_string(a.shape.group_channels()));
+  return a;
+}
+
+void check_bias(SEXP bias, Index filters) {
+  if (Rf_isNull(bias)) return;
+  if (TYPEOF(bias) != REALSXP || Rf_xlength(bias) != filters)
+    Rcpp::stop("`bias` must be a double vector of length " + std::to_string(filters));
+}
+
+template <typename T>
+Rcpp::NumericVector run_conv_forward(const ConvArgs& a, SEXP x, SEXP kernel, SEXP bias) {
+  const cv::Geometry& g = a.shape.geometry;
+  Values<T> xv(x), kv(kernel);
+  std::vector<T> b;
+  if (!Rf_isNull(bias)) b.assign(REAL(bias), REAL(bias) + Rf_xlength(bias));
+  std::vector<T> out(static_cast<size_t>(g.batch * g.out_steps * a.shape.filters));
+  cv::forward<T>(a.shape, xv.data(), kv.data(), b.empty() ? nullptr : b.data(), out.data());
+  return to_r(out, {g.batch, g.out_steps, a.shape.filters});
+}
+
+template <typename T>
+Rcpp::List run_conv_backward(const ConvArgs& a, SEXP x, SEXP kernel, SEXP d_out, bool need_d_x,
+                             bool need_d_bias) {
+  const cv::Geometry& g = a.shape.geometry;
+  Values<T> xv(x), kv(kernel), dv(d_out);
+  std::vector<T> d_x(need_d_x ? static_cast<size_t>(g.batch * g.steps * g.channels) : 0);
+  std::vector<T> d_kernel(static_cast<size_t>(Rf_xlength(kernel)));
+  std::vector<T> d_bias(need_d_bias ? static_cast<size_t>(a.shape.filters) : 0);
+  cv::backward<T>(a.shape, xv.data(), kv.data(), dv.data(), need_d_x ? d_x.data() : nullptr,
+                  d_kernel.data(), need_d_bias ? d_bias.data() : nullptr);
+  return Rcpp::List::create(
+      Rcpp::Named("d_x") = need_d_x ? SEXP(to_r(d_x, a.x_dims)) : R_NilValue,
+      Rcpp::Named("d_kernel") = to_r(d_kernel, a.kernel_dims),
+      Rcpp::Named("d_bias") = need_d_bias ? SEXP(to_r(d_bias, {a.shape.filters})) : R_NilValue);
+}
+
+cv::Geometry pool_geometry(const std::vector<Index>& x_dims, int pool_size, int stride,
+                           const std::string& padding) {
+  const cv::Padding p = cv::parse_padding(padding);
+  if (p == cv::Padding::causal) Rcpp::stop("pooling `padding` must be \"valid\" or \"same\"");
+  return cv::make_geometry(x_dims[0], x_dims[1], x_dims[2], pool_size, stride, 1, p);
+}
+
+Rcpp::List run_pool_forward(const cv::Geometry& g, SEXP x) {
+  std::vector<double> out(static_cast<size_t>(g.batch * g.out_steps * g.channels));
+  Rcpp::IntegerVector argmax(static_cast<R_xlen_t>(out.size()));
+  cv::max_pool_forward<double>(g, REAL(x), out.data(), argmax.begin());
+  argmax.attr("dim") = Rcpp::IntegerVector::create(g.batch, g.out_steps, g.channels);
+  return Rcpp::List::create(Rcpp::Named("outputs") = to_r(out, {g.batch, g.out_steps, g.channels}),
+                            Rcpp::Named("argmax") = argmax);
+}
+
+}  // namespace
+
+// Convolution of x (batch, steps, channels) with kernel (kernel_size, channels / groups,
+// filters), plus bias (NULL for none): (batch, out_steps, filters).
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation,
+                                       std::string padding, int groups, bool float32) {
+  try {
+    const ConvArgs a = conv_args(x, kernel, stride, dilation, padding, groups);
+    check_bias(bias, a.shape.filters);
+    return float32 ? run_conv_forward<float>(a, x, kernel, bias)
+                   : run_conv_forward<double>(a, x, kernel, bias);
+  } catch (const std::invalid_argument& e) {
+    Rcpp::stop(std::string("conv1d: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    Rcpp::stop("conv1d: not enough memory for this call");
+  }
+}
+
+// Gradients of sum(d_out * conv1d_forward_cpp(x, kernel, bias, ...)):
+// list(d_x (NULL unless need_d_x), d_kernel, d_bias (NULL unless need_d_bias)).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation,
+                               std::string padding, int groups, bool need_d_x, bool need_d_bias,
+                               bool float32) {
+  try {
+    const ConvArgs a = conv_args(x, kernel, stride, dilation, padding, groups);
+    const std::vector<Index> d_dims = array_dims(d_out, "d_out", 3);
+    const cv::Geometry& g = a.shape.geometry;
+    if (d_dims != std::vector<Index>{g.batch, g.out_steps, a.shape.filters})
+      Rcpp::stop("`d_out` must have the dimensions of the forward output");
+    return float32 ? run_conv_backward<float>(a, x, kernel, d_out, need_d_x, need_d_bias)
+                   : run_conv_backward<double>(a, x, kernel, d_out, need_d_x, need_d_bias);
+  } catch (const std::invalid_argument& e) {
+    Rcpp::stop(std::string("conv1d: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    Rcpp::stop("conv1d: not enough memory for this call");
+  }
+}
+
+// Max pooling of x (batch, steps, channels) along steps: list(outputs (batch, out_steps,
+// channels), argmax (the input step each output came from, 0-based)). Always in double:
+// taking a maximum is exact, so a float path would only round the inputs.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List max_pool1d_forward_cpp(SEXP x, int pool_size, int stride, std::string padding) {
+  try {
+    const cv::Geometry g = pool_geometry(array_dims(x, "x", 3), pool_size, stride, padding);
+    return run_pool_forward(g, x);
+  } catch (const std::invalid_argument& e) {
+    Rcpp::stop(std::string("max_pool1d: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    Rcpp::stop("max_pool1d: not enough memory for this call");
+  }
+}
+
+// The gradient with respect to x (of dimensions x_dims) of sum(d_out * outputs), given
+// the argmax of the forward call.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector max_pool1d_backward_cpp(SEXP d_out, SEXP argmax, Rcpp::IntegerVector x_dims) {
+  try {
+    const std::vector<Index> d_dims = array_dims(d_out, "d_out", 3);
+    if (TYPEOF(argmax) != INTSXP || Rf_xlength(argmax) != Rf_xlength(d_out))
+      Rcpp::stop("`argmax` must be the integer array of the forward call");
+    if (x_dims.size() != 3 || x_dims[0] != d_dims[0] || x_dims[2] != d_dims[2])
+      Rcpp::stop("`x_dims` must be the dimensions of the forward call's inputs");
+    cv::Geometry g;
+    g.batch = x_dims[0];
+    g.steps = x_dims[1];
+    g.channels = x_dims[2];
+    g.out_steps = d_dims[1];
+    const int* am = INTEGER(argmax);
+    for (R_xlen_t i = 0; i < Rf_xlength(argmax); ++i) {
+      if (am[i] >= g.steps) Rcpp::stop("`argmax` refers to a step beyond the inputs");
+    }
+    std::vector<double> d_x(static_cast<size_t>(g.batch * g.steps * g.channels));
+    cv::max_pool_backward<double>(g, am, REAL(d_out), d_x.data());
+    return to_r(d_x, {g.batch, g.steps, g.channels});
+  } catch (const std::bad_alloc&) {
+    Rcpp::stop("max_pool1d: not enough memory for this call");
+  }
+}
