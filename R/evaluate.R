@@ -31,7 +31,7 @@ evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NU
                                 verbose = getOption("keras.verbose", default = "auto"),
                                 sample_weight = NULL, steps = NULL,
                                 callbacks = NULL) {
-  check_empty_dots(...)
+  check_dots_blank(...)
   require_compiled(object, "evaluate")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")

@@ -82,7 +82,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
                            validation_batch_size = NULL, validation_freq = 1L,
                            verbose = getOption("keras.verbose", default = "auto"),
                            view_metrics = getOption("keras.view_metrics", default = "auto")) {
-  check_empty_dots(...)
+  check_dots_blank(...)
   state <- require_compiled(object, "fit")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
@@ -162,6 +162,19 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   run_callbacks(callbacks, "on_train_end", logs = list())
   history <- new_training_history(params, metrics_log, epochs_run)
   invisible(history)
+}
+
+# keras 2 scripts often end an argument list with a comma
+# (`fit(x, y, epochs = 5, )`), which R hands on as an empty argument in `...`:
+# those are dropped; any other argument left in `...` is an error.
+check_dots_blank <- function(...) {
+  if (...length() == 0L) return(invisible())
+  exprs <- as.list(substitute(list(...)))[-1L]
+  blank <- vapply(exprs, function(e) identical(e, quote(expr = )), TRUE)
+  if (all(blank)) return(invisible())
+  nms <- names(exprs) %||% rep("", length(exprs))
+  extra <- ifelse(nzchar(nms), nms, "<unnamed>")[!blank]
+  rgru_abort("Unknown argument{?s}: {.arg {extra}}.")
 }
 
 # The batches of one epoch; returns the epoch's running loss and metrics.

@@ -177,3 +177,17 @@ test_that("train_on_batch() takes one step, test_on_batch() none", {
   expect_lt(test_on_batch(a, d$x, d$y)$loss, before$loss)
   expect_error(train_on_batch(a, d$x), class = "rgru_error_argument")
 })
+
+test_that("fit(), evaluate() and compile() accept keras 2 scripts' trailing commas", {
+  set.seed(1)
+  x <- array(runif(20 * 3 * 2), c(20, 3, 2))
+  y <- matrix(runif(20), 20)
+  model <- keras_model_sequential(input_shape = c(3, 2)) |> layer_gru(2) |> layer_dense(1)
+  model |> compile(optimizer = "adam", loss = "mse", metrics = "mae", )
+  history <- model |> fit(x, y, epochs = 2, batch_size = 5, verbose = 0, )
+  expect_length(history$metrics$loss, 2)
+  expect_named(evaluate(model, x, y, verbose = 0, ), c("loss", "mae"))
+  expect_error(fit(model, x, y, epochs = 1, verbose = 0, foo = 1), class = "rgru_error_argument")
+  expect_error(fit(model, x, y, 1, 2, verbose = 0), class = "rgru_error_argument")
+  expect_error(evaluate(model, x, y, verbose = 0, , bar = 2), class = "rgru_error_argument")
+})
