@@ -244,6 +244,8 @@ config_builders <- list(
   RgruDenseLayer = layer_from_config(DenseLayer$new),
   RgruMaskingLayer = layer_from_config(MaskingLayer$new),
   RgruEmbeddingLayer = layer_from_config(EmbeddingLayer$new),
+  RgruConcatenateLayer = layer_from_config(ConcatenateLayer$new),
+  RgruAddLayer = layer_from_config(AddLayer$new),
   RgruGruCell = layer_from_config(GruCell$new),
   RgruSequential = function(config) sequential_from_config(config),
   RgruFunctional = function(config) functional_from_config(config),
