@@ -38,7 +38,7 @@ test_that("fit() reduces the loss and records a history", {
   expect_equal(nrow(df), 60)
   expect_setequal(levels(df$metric), c("loss", "mae"))
   expect_setequal(levels(df$data), c("training", "validation"))
-  expect_output(print(h), "Trained on 48 samples, validated on 16 samples")
+  expect_output(print(h), "Final epoch (plot to see history):", fixed = TRUE)
   # The final validation loss is what evaluate() gives on the held-out rows.
   ev <- evaluate(m, d$x[49:64, , drop = FALSE], d$y[49:64, , drop = FALSE], verbose = 0)
   expect_equal(ev$loss, h$metrics$val_loss[15])
