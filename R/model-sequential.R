@@ -213,8 +213,11 @@ Sequential <- R6::R6Class(
         stringsAsFactors = FALSE
       )
     },
+    # A model built by its first call keeps that input shape, as Keras's
+    # "build_input_shape", so a rebuilt model has its weights at once.
     layer_config = function() {
-      list(layers = lapply(self$layer_objects, function(l) l$get_config()))
+      list(layers = lapply(self$layer_objects, function(l) l$get_config()),
+           build_input_shape = if (is.null(self$declared_input_shape)) self$built_input_shape)
     }
   )
 )
@@ -223,5 +226,6 @@ sequential_from_config <- function(config) {
   model <- Sequential$new(batch_input_shape = config$batch_input_shape, dtype = config$dtype,
                           trainable = config$trainable)
   for (layer_config in config$layers) model$add(from_config(layer_config))
+  if (!is.null(config$build_input_shape)) model$maybe_build(config$build_input_shape)
   model$handle
 }

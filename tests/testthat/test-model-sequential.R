@@ -102,3 +102,16 @@ test_that("keras_model_sequential() has keras3's arguments and takes keras 2's i
   expect_error(keras_model_sequential(input_shape = 3, input_optional = TRUE), class = "rgru_error_argument")
   expect_error(keras_model_sequential(input_shape = 3, input_dtype = "text"), class = "rgru_error_argument")
 })
+
+test_that("a sequential model built by its first call rebuilds from its config", {
+  model <- keras_model_sequential() |> layer_embedding(10, 3) |> layer_gru(2)
+  x <- matrix(c(1, 4, 0, 9, 2, 2), 2)
+  out <- predict(model, x, verbose = 0)
+  config <- get_config(model)
+  expect_equal(config$build_input_shape, c(NA, 3L))
+  again <- from_config(config)
+  expect_true(obj(again)$built)
+  set_weights(again, get_weights(model))
+  expect_identical(predict(again, x, verbose = 0), out)
+  expect_null(get_config(keras_model_sequential(input_shape = 3) |> layer_dense(1))$build_input_shape)
+})
