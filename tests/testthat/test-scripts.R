@@ -175,3 +175,10 @@ test_that("scripts' printed output: summary, history and progress lines", {
     predictions <- model %>% predict(x[1:2, , , drop = FALSE], verbose = 2)
   }, transform = function(lines) gsub("[0-9]+\\.[0-9]{4}", "<value>", mask_timings(lines)))
 })
+
+test_that("old argument names keras3 itself rejects stay classed errors", {
+  # keras3's optimizer_rmsprop() passes `lr` on to Keras 3, which rejects it
+  expect_error(optimizer_rmsprop(lr = 0.01), class = "rgru_error_argument")
+  expect_error(optimizer_adam(lr = 0.01), class = "rgru_error_argument")
+  expect_s3_class(optimizer_rmsprop(learning_rate = 0.01), "rgru_optimizer")
+})
