@@ -113,15 +113,14 @@ model_graph <- function(model, show_shapes, show_dtype, show_layer_names,
       if (length(shapes) == 1) shapes[[1]] else shapes
     })
     dtypes <- lapply(out_tensors, function(ts) ts[[1]]$dtype)
-    edges <- do.call(rbind, lapply(seq_along(layers), function(i) {
-      n <- nodes[[i]]
-      if (is.null(n)) return(NULL)
+    # A layer called more than once (shared weights) is one box fed by every call.
+    edges <- do.call(rbind, lapply(model$nodes, function(n) {
       tensors <- c(if (is_symbolic_tensor(n$inputs)) list(n$inputs) else n$inputs, n$initial_state)
       from <- vapply(tensors, function(t) {
         source <- if (is.null(t$node)) t$input_layer else t$node$layer
         match(source$name, names)
       }, integer(1))
-      cbind(unique(from), i)
+      cbind(unique(from), match(n$layer$name, names))
     }))
   }
   labels <- lapply(seq_along(layers), function(i) {

@@ -80,3 +80,15 @@ test_that("plot(model) errors clearly where keras3 does", {
   expect_error(plot(model, show_shapes = NA), class = "rgru_error_argument")
   expect_error(plot(model, colour = "red"), class = "rgru_error_argument")
 })
+
+test_that("a shared layer is one box fed by each of its calls", {
+  a <- keras_input(shape = c(4, 2), name = "a")
+  b <- keras_input(shape = c(4, 2), name = "b")
+  shared <- layer_gru(units = 3, name = "shared")
+  out <- layer_concatenate(shared(a), shared(b), name = "joined")
+  model <- keras_model(list(a, b), out)
+  g <- rgru:::model_graph(obj(model), FALSE, FALSE, TRUE, FALSE, FALSE)
+  headers <- vapply(g$labels, `[[`, "", "header")
+  expect_identical(headers, c("a (InputLayer)", "b (InputLayer)", "shared (GRU)", "joined (Concatenate)"))
+  expect_identical(g$edges, rbind(c(1L, 3L), c(2L, 3L), c(3L, 4L)))
+})
