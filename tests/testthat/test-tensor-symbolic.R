@@ -96,3 +96,11 @@ test_that("integer and logical R arrays train a token model", {
   expect_equal(evaluate(model, tokens, y == 1L, verbose = 0),
                evaluate(model, tokens * 1.0, y * 1.0, verbose = 0))
 })
+
+test_that("keras3's keras_input() reference example (written with layer_input()) runs verbatim", {
+  # This is a logistic regression in Keras
+  input <- layer_input(shape=c(32))
+  output <- input |> layer_dense(16, activation='softmax')
+  model <- keras_model(input, output)
+  expect_equal(rowSums(predict(model, matrix(0.1, 3, 32), verbose = 0)), rep(1, 3))
+})
