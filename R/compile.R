@@ -49,7 +49,7 @@ compile.rgru_model <- function(object, optimizer = "rmsprop", loss = NULL,
                                weighted_metrics = NULL, run_eagerly = FALSE,
                                steps_per_execution = 1L, jit_compile = "auto",
                                auto_scale_loss = TRUE) {
-  check_empty_dots(...)
+  check_dots_blank(...)
   if (is.null(loss)) {
     cli::cli_abort(
       c("{.arg loss} is required: rgru models train only with a compiled loss.",

@@ -8,7 +8,10 @@
 #'
 #' @inheritParams fit
 #' @param batch_size Samples per batch (default 32).
-#' @param verbose 0 (silent), or 1/2/`"auto"` (print the results).
+#' @param verbose 0 (silent), 1 (a progress bar, then Keras's summary line),
+#'   2 (the summary line alone: `"N/N - 0s - 4ms/step - loss: ..."`) or
+#'   `"auto"` (1 in interactive sessions, 2 in scripts and while knitting, 0
+#'   under testthat, as keras3).
 #' @param steps `NULL` or the number of batches to evaluate.
 #' @param callbacks Accepted for keras3 compatibility; ignored.
 #' @returns A named list: `loss` and each metric.
@@ -31,7 +34,7 @@ evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NU
                                 verbose = getOption("keras.verbose", default = "auto"),
                                 sample_weight = NULL, steps = NULL,
                                 callbacks = NULL) {
-  check_empty_dots(...)
+  check_dots_blank(...)
   require_compiled(object, "evaluate")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
@@ -42,23 +45,29 @@ evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NU
   if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
   check_same_rows(list(x = x, y = y), c("x", "y"))
   verbose <- resolve_verbose(verbose)
-  logs <- evaluate_arrays(object, x, y, sample_weight, check_batch_size(batch_size),
-                          if (!is.null(steps)) check_epoch(steps, "steps"))
-  if (verbose > 0) cat(sub("^ - ", "", format_logs(logs)), "\n", sep = "")
+  batch_size <- check_batch_size(batch_size)
+  if (!is.null(steps)) steps <- check_epoch(steps, "steps")
+  progress <- batch_progress(verbose, min(ceiling(n_rows(x) / batch_size), steps),
+                             environment())
+  logs <- evaluate_arrays(object, x, y, sample_weight, batch_size, steps, progress)
+  progress$finish(logs)
   logs
 }
 
-evaluate_arrays <- function(model, x, y, sample_weight, batch_size, steps = NULL) {
+evaluate_arrays <- function(model, x, y, sample_weight, batch_size, steps = NULL,
+                            progress = NULL) {
   n <- n_rows(x)
   batches <- epoch_order(n, batch_size, FALSE)
   if (!is.null(steps)) batches <- utils::head(batches, steps)
   state <- compile_state(model)
   trackers <- new_trackers()
-  for (idx in batches) {
+  for (b in seq_along(batches)) {
+    idx <- batches[[b]]
     unresolved <- is.null(state$resolved)
     state <- test_on_batch_step(model, state, trackers, slice_samples(x, idx),
                                 slice_samples(y, idx), slice_samples(sample_weight, idx))
     if (unresolved) set_compile_state(model, state)
+    if (!is.null(progress)) progress$update(b, tracker_logs(trackers, state$resolved))
   }
   tracker_logs(trackers, state$resolved)
 }

@@ -46,7 +46,8 @@
 #'   validation batches and their size.
 #' @param validation_freq Validate every this many epochs.
 #' @param verbose 0 (silent), 1 (a progress bar per epoch), 2 (one line per
-#'   epoch) or `"auto"` (1 in interactive sessions, else 2).
+#'   epoch) or `"auto"` (1 in interactive sessions, 2 in scripts and while
+#'   knitting, 0 under testthat, as keras3).
 #' @param view_metrics Accepted for keras3 compatibility; ignored.
 #' @returns A `keras_training_history` object (invisibly): `params` and
 #'   `metrics`, a list of per-epoch values named `loss`, each metric, and
@@ -82,7 +83,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
                            validation_batch_size = NULL, validation_freq = 1L,
                            verbose = getOption("keras.verbose", default = "auto"),
                            view_metrics = getOption("keras.view_metrics", default = "auto")) {
-  check_empty_dots(...)
+  check_dots_blank(...)
   state <- require_compiled(object, "fit")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
@@ -139,8 +140,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   while (epoch <= epochs && !context$stop_training) {
     run_callbacks(callbacks, "on_epoch_begin", epoch, logs = list())
     if (verbose >= 1 && epochs > 1) cat("Epoch ", epoch, "/", epochs, "\n", sep = "")
-    progress <- epoch_progress(verbose, steps, environment())
-    started <- Sys.time()
+    progress <- batch_progress(verbose, steps, environment())
     logs <- train_epoch(object, x, y, sample_weight,
                         epoch_order(n, batch_size, shuffle)[seq_len(steps)],
                         callbacks, progress, context)
@@ -153,7 +153,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
       names(val_logs) <- paste0("val_", names(val_logs))
       logs <- c(logs, val_logs)
     }
-    progress$finish(logs, as.numeric(difftime(Sys.time(), started, units = "secs")))
+    progress$finish(logs)
     run_callbacks(callbacks, "on_epoch_end", epoch, logs = logs)
     metrics_log <- append_epoch_logs(metrics_log, logs, length(epochs_run))
     epochs_run <- c(epochs_run, epoch)
@@ -162,6 +162,19 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   run_callbacks(callbacks, "on_train_end", logs = list())
   history <- new_training_history(params, metrics_log, epochs_run)
   invisible(history)
+}
+
+# keras 2 scripts often end an argument list with a comma
+# (`fit(x, y, epochs = 5, )`), which R hands on as an empty argument in `...`:
+# those are dropped; any other argument left in `...` is an error.
+check_dots_blank <- function(...) {
+  if (...length() == 0L) return(invisible())
+  exprs <- as.list(substitute(list(...)))[-1L]
+  blank <- vapply(exprs, function(e) identical(e, quote(expr = )), TRUE)
+  if (all(blank)) return(invisible())
+  nms <- names(exprs) %||% rep("", length(exprs))
+  extra <- ifelse(nzchar(nms), nms, "<unnamed>")[!blank]
+  rgru_abort("Unknown argument{?s}: {.arg {extra}}.")
 }
 
 # The batches of one epoch; returns the epoch's running loss and metrics.
@@ -239,8 +252,15 @@ check_validation_split <- function(validation_split) {
   }
 }
 
+# keras3's "auto": one line per epoch while knitting, silent under testthat
+# (keras3 draws no progress in tests), else a live bar in interactive sessions
+# and one line per epoch in scripts.
 resolve_verbose <- function(verbose) {
-  if (identical(verbose, "auto")) return(if (interactive()) 1L else 2L)
+  if (identical(verbose, "auto")) {
+    if (isTRUE(getOption("knitr.in.progress"))) return(2L)
+    if (identical(Sys.getenv("TESTTHAT"), "true")) return(0L)
+    return(if (interactive()) 1L else 2L)
+  }
   if (!is.numeric(verbose) || length(verbose) != 1 || !verbose %in% 0:2) {
     cli::cli_abort(
       c("{.arg verbose} must be 0, 1, 2 or {.val auto}.",
@@ -337,27 +357,36 @@ run_callbacks <- function(callbacks, hook, ...) {
   invisible(NULL)
 }
 
-format_logs <- function(logs) {
+# Keras's Progbar: values above 1e-3 with four decimals, others in scientific
+# notation; the bar (verbose = 1) compares the absolute value, the one-line
+# summary (verbose = 2) the value itself.
+format_logs <- function(logs, verbose = 2L) {
   if (length(logs) == 0) return("")
   values <- vapply(logs, function(v) {
-    if (abs(v) >= 1e-3 || v == 0) sprintf("%.4f", v) else sprintf("%.4e", v)
+    big <- if (verbose == 1L) abs(v) > 1e-3 else v > 1e-3
+    if (isTRUE(big)) sprintf("%.4f", v) else sprintf("%.4e", v)
   }, "")
   paste0(" - ", names(logs), ": ", values, collapse = "")
 }
 
-format_step_time <- function(seconds, steps) {
-  per <- seconds / max(steps, 1)
-  if (per >= 1) sprintf("%.0fs/step", per)
+format_step_time <- function(per) {
+  if (per >= 1 || per == 0) sprintf("%.0fs/step", per)
   else if (per >= 1e-3) sprintf("%.0fms/step", per * 1e3)
   else sprintf("%.0fus/step", per * 1e6)
 }
 
-# Keras's per-epoch progress line: a live cli bar with the running loss and
-# metrics (verbose = 1), or one summary line per epoch (verbose = 2).
-epoch_progress <- function(verbose, steps, envir) {
+# Keras's progress bar for the batches of an epoch, evaluate() or predict():
+# a live cli bar with the running loss and metrics (verbose = 1) ending in
+# Keras's summary line, or that line alone (verbose = 2), e.g.
+# "79/79 - 0s - 4ms/step - loss: 0.1258 - mae: 0.2071". As Keras, the time
+# per step leaves out the first step (which pays for setting things up).
+batch_progress <- function(verbose, steps, envir) {
   bar <- NULL
+  started <- Sys.time()
+  first_done <- NULL
   list(
     update = function(step, logs) {
+      if (step == 1L) first_done <<- Sys.time()
       if (verbose != 1) return(invisible())
       if (is.null(bar)) {
         bar <<- cli::cli_progress_bar(
@@ -367,18 +396,24 @@ epoch_progress <- function(verbose, steps, envir) {
         )
       }
       cli::cli_progress_update(id = bar, set = step,
-                               extra = list(status = format_logs(logs)),
+                               extra = list(status = format_logs(logs, 1L)),
                                .envir = envir)
     },
-    finish = function(logs, seconds) {
+    finish = function(logs, steps_done = steps) {
+      now <- Sys.time()
+      seconds <- as.numeric(difftime(now, started, units = "secs"))
+      per <- if (steps_done > 1 && !is.null(first_done)) {
+        as.numeric(difftime(now, first_done, units = "secs")) / (steps_done - 1)
+      } else {
+        seconds / max(steps_done, 1)
+      }
       if (!is.null(bar)) cli::cli_progress_done(id = bar, .envir = envir)
       if (verbose == 1) {
-        cat(sprintf("%d/%d %s %.0fs %s%s\n", steps, steps,
-                    strrep("\u2501", 20), seconds,
-                    format_step_time(seconds, steps), format_logs(logs)))
+        cat(sprintf("%d/%d %s %.0fs %s%s\n", steps_done, steps, strrep("\u2501", 20), seconds,
+                    format_step_time(per), format_logs(logs, 1L)))
       } else if (verbose == 2) {
-        cat(sprintf("%d/%d - %.0fs - %s%s\n", steps, steps, seconds,
-                    format_step_time(seconds, steps), format_logs(logs)))
+        cat(sprintf("%d/%d - %.0fs - %s%s\n", steps_done, steps, seconds,
+                    format_step_time(per), format_logs(logs, 2L)))
       }
     }
   )

@@ -18,9 +18,12 @@
 #' @param embeddings_constraint Constraint of the embeddings, or `NULL`.
 #' @param mask_zero Whether index 0 is padding to be masked.
 #' @param weights Optional initial embeddings matrix (input_dim, output_dim).
-#' @param lora_rank Must be `NULL`: LoRA is not supported.
+#' @param lora_rank,lora_alpha Must be `NULL`: LoRA is not supported.
 #' @param ... Keras's common layer keywords: `name`, `dtype`, `trainable`,
-#'   `input_shape`, `batch_size`, `activity_regularizer`.
+#'   `input_shape`, `batch_size`, `activity_regularizer`; and keras 2's
+#'   `input_length`, the length of the sequences: Keras 3 ignores it with a
+#'   deprecation warning, rgru warns the same way and checks it against the
+#'   inputs' second axis.
 #'
 #' @returns A layer, a symbolic tensor, an array, or the sequential model
 #'   `object` with the layer appended (invisibly).
@@ -34,13 +37,26 @@
 #' predict(model, tokens)
 layer_embedding <- function(object, input_dim, output_dim, embeddings_initializer = "uniform",
                             embeddings_regularizer = NULL, embeddings_constraint = NULL,
-                            mask_zero = FALSE, weights = NULL, lora_rank = NULL, ...) {
+                            mask_zero = FALSE, weights = NULL, lora_rank = NULL,
+                            lora_alpha = NULL, ...) {
   object <- if (missing(object)) NULL else object
   if (missing(input_dim)) abort_arg("input_dim", NULL, "a positive integer")
   if (missing(output_dim)) abort_arg("output_dim", NULL, "a positive integer")
   if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
-  args <- layer_common_args(list(...), "layer_embedding")
-  layer <- do.call(EmbeddingLayer$new, c(formal_args(layer_embedding, environment()), args), quote = TRUE)
+  if (!is.null(lora_alpha)) abort_arg("lora_alpha", lora_alpha, "NULL (LoRA is not supported)")
+  dots <- list(...)
+  input_length <- dots$input_length
+  dots$input_length <- NULL
+  if (!is.null(input_length)) {
+    rgru_warn(c("Argument {.arg input_length} is deprecated (as in Keras 3); just remove it.",
+                i = "rgru checks it against the length of the input sequences."),
+              class = "deprecated")
+  }
+  args <- c(layer_common_args(dots, "layer_embedding"), list(input_length = input_length))
+  layer <- do.call(EmbeddingLayer$new,
+                   c(formal_args(layer_embedding, environment())[c("input_dim", "output_dim",
+                     "embeddings_initializer", "embeddings_regularizer", "embeddings_constraint",
+                     "mask_zero", "weights")], args), quote = TRUE)
   create_layer(layer, object)
 }
 
@@ -57,11 +73,14 @@ EmbeddingLayer <- R6::R6Class(
     regularizer = NULL,
     constraint = NULL,
     initial_weights = NULL,
+    input_length = NULL,
     config_args = NULL,
     initialize = function(input_dim, output_dim, embeddings_initializer = "uniform",
                           embeddings_regularizer = NULL, embeddings_constraint = NULL,
-                          mask_zero = FALSE, weights = NULL, lora_rank = NULL, ...) {
+                          mask_zero = FALSE, weights = NULL, lora_rank = NULL,
+                          input_length = NULL, ...) {
       self$input_dim <- check_positive_integer(input_dim, "input_dim")
+      self$input_length <- check_positive_integer(input_length, "input_length", allow_null = TRUE)
       self$output_dim <- check_positive_integer(output_dim, "output_dim")
       self$mask_zero <- check_bool(mask_zero, "mask_zero")
       self$initializer <- resolve_initializer(embeddings_initializer, "embeddings_initializer")
@@ -78,7 +97,7 @@ EmbeddingLayer <- R6::R6Class(
                                embeddings_initializer = embeddings_initializer,
                                embeddings_regularizer = embeddings_regularizer,
                                embeddings_constraint = embeddings_constraint,
-                               mask_zero = self$mask_zero)
+                               mask_zero = self$mask_zero, input_length = self$input_length)
       super$initialize(..., default_name = "embedding")
     },
     build = function(input_shape) {
@@ -92,6 +111,13 @@ EmbeddingLayer <- R6::R6Class(
       if (is.list(input_shape)) {
         cli::cli_abort("Layer {.val {self$name}} takes one input, not a list.",
                        class = c("rgru_error_input", "rgru_error"), call = NULL)
+      }
+      steps <- if (length(input_shape) >= 2) input_shape[2] else NA
+      if (!is.null(self$input_length) && !is.na(steps) && steps != self$input_length) {
+        rgru_abort(c(
+          "{.arg inputs} of layer {.val {self$name}} must have {.arg input_length} = {self$input_length} steps on their second axis.",
+          x = "Got shape {format_tuple(input_shape)}."
+        ), class = "shape")
       }
       invisible(TRUE)
     },

@@ -282,6 +282,8 @@ layer_handle_classes <- function(layer) {
     Dense = "rgru_layer_dense",
     Masking = "rgru_layer_masking",
     Embedding = "rgru_layer_embedding",
+    Concatenate = "rgru_layer_concatenate",
+    Add = "rgru_layer_add",
     Sequential = c("rgru_model_sequential", "rgru_model"),
     Functional = c("rgru_model_functional", "rgru_model"),
     character()
@@ -396,7 +398,7 @@ Layer$set("public", "coerce_inputs", function(inputs) {
 # Arrays in, with the dimension (batch, ...) kept: a vector becomes a column.
 as_input_array <- function(x, arg) {
   if (is.data.frame(x)) x <- as.matrix(x)
-  if (is.logical(x) && !is.null(dim(x))) storage.mode(x) <- "double"
+  if (is.logical(x)) storage.mode(x) <- "double"
   if (!is.numeric(x) || is.object(x) && !is.array(x) && !is.matrix(x)) {
     cli::cli_abort(c(
       "{.arg {arg}} must be a numeric array.",

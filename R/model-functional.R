@@ -74,7 +74,7 @@ Functional <- R6::R6Class(
       keep <- !duplicated(vapply(layers, function(l) l$name, ""))
       self$layer_objects <- layers[keep]
       super$initialize(name = name, trainable = trainable, default_name = "functional",
-                       dtype = self$inputs[[1]]$dtype)
+                       dtype = functional_dtype(self$inputs))
       self$declared_input_shape <- self$input_batch_shapes()
       self$built <- TRUE
       self$built_input_shape <- self$declared_input_shape
@@ -199,7 +199,7 @@ Functional <- R6::R6Class(
         grads <- self$accumulate_grads(grads, node$layer, g$grads)
         in_tensors <- if (is_symbolic_tensor(node$inputs)) list(node$inputs) else node$inputs
         in_tensors <- c(in_tensors, node$initial_state)
-        d_in <- if (length(in_tensors) == 1L) list(g$d_inputs) else g$d_inputs
+        d_in <- if (length(in_tensors) == 1L && !is.list(g$d_inputs)) list(g$d_inputs) else g$d_inputs
         for (j in seq_along(in_tensors)) {
           if (j <= length(d_in)) add_d(in_tensors[[j]], d_in[[j]])
         }
@@ -241,6 +241,14 @@ Functional <- R6::R6Class(
     layer_config = function() functional_config(self)
   )
 )
+
+# A model computes in its first float input's dtype; one fed only integer
+# inputs (token ids) in Keras's default float32.
+functional_dtype <- function(inputs) {
+  dtypes <- vapply(inputs, function(t) t$dtype, "")
+  floats <- dtypes[is_float_dtype(dtypes)]
+  if (length(floats) > 0) floats[[1]] else "float32"
+}
 
 tensor_origin <- function(t) {
   layer <- if (is.null(t$node)) t$input_layer else t$node$layer

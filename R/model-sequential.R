@@ -9,8 +9,20 @@
 #'
 #' @param input_shape Shape of one sample, without the batch axis, or `NULL`.
 #' @param name Name of the model.
-#' @param ... `input_batch_size`, `input_dtype`, `input_name`, `trainable`,
-#'   `layers` (a list of layers to add), as in keras3.
+#' @param ... Keywords of Keras's `InputLayer` that keras 2 scripts pass:
+#'   `batch_size`, `batch_input_shape`/`batch_shape`, `dtype`.
+#' @param input_dtype dtype of the inputs: `"float32"`, `"float64"`, or an
+#'   integer dtype such as `"int32"` for token ids (see [keras_input()]).
+#' @param input_batch_size Optional fixed batch size.
+#' @param input_sparse,input_ragged Must be `NULL` or `FALSE`.
+#' @param input_batch_shape Optional shape including the batch axis; replaces
+#'   `input_shape` and `input_batch_size`.
+#' @param input_name Accepted for keras3 compatibility (rgru does not list the
+#'   input layer of a sequential model).
+#' @param input_tensor Must be `NULL`.
+#' @param input_optional Must be `FALSE`.
+#' @param trainable Whether the model's weights are trained.
+#' @param layers A list of layers to add.
 #'
 #' @returns A sequential model: callable on arrays (`model(x)`), with
 #'   `predict()`, `summary()`, `get_weights()`, `$layers`, ...
@@ -23,23 +35,37 @@
 #'   layer_dense(1)
 #' summary(model)
 #' dim(model(random_uniform(c(2, 10, 8))))
-keras_model_sequential <- function(input_shape = NULL, name = NULL, ...) {
+keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., input_dtype = NULL,
+                                   input_batch_size = NULL, input_sparse = NULL,
+                                   input_ragged = NULL, input_batch_shape = NULL,
+                                   input_name = NULL, input_tensor = NULL,
+                                   input_optional = FALSE, trainable = TRUE,
+                                   layers = list()) {
   dots <- list(...)
-  known <- c("input_batch_size", "input_dtype", "input_name", "trainable", "layers",
-             "input_batch_shape")
+  # keras3 hands `...` to Keras's InputLayer, whose own names keras 2 scripts use.
+  known <- c("batch_size", "batch_input_shape", "batch_shape", "dtype")
   bad <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(bad) > 0 || length(dots) > 0 && is.null(names(dots))) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "Unrecognized argument{?s} {.arg {bad}} passed to {.fn keras_model_sequential}.",
-      i = "Known arguments are {.arg {c('input_shape', 'name', known)}}."
-    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+      i = "Input keywords in {.arg ...} are {.arg {known}}."
+    ))
   }
+  if (isTRUE(input_sparse) || isTRUE(input_ragged)) {
+    abort_argument(if (isTRUE(input_sparse)) "input_sparse" else "input_ragged", TRUE,
+                   "NULL or FALSE (sparse and ragged inputs are not supported)")
+  }
+  if (!is.null(input_tensor)) abort_argument("input_tensor", input_tensor, "NULL")
+  if (!isFALSE(input_optional)) abort_argument("input_optional", input_optional, "FALSE")
+  if (!is.null(input_name)) check_string(input_name, "input_name")
+  dtype <- check_input_dtype(input_dtype %||% dots$dtype, "input_dtype")
   model <- Sequential$new(
-    input_shape = input_shape, name = name, batch_size = dots$input_batch_size,
-    batch_input_shape = dots$input_batch_shape, dtype = dots$input_dtype,
-    trainable = dots$trainable %||% TRUE
+    input_shape = input_shape, name = name,
+    batch_size = input_batch_size %||% dots$batch_size,
+    batch_input_shape = input_batch_shape %||% dots$batch_input_shape %||% dots$batch_shape,
+    dtype = if (is_float_dtype(dtype)) dtype, trainable = trainable
   )
-  for (layer in dots$layers %||% list()) model$add(as_layer_object(layer, "layers"))
+  for (layer in layers %||% list()) model$add(as_layer_object(layer, "layers"))
   model$handle
 }
 
@@ -187,8 +213,11 @@ Sequential <- R6::R6Class(
         stringsAsFactors = FALSE
       )
     },
+    # A model built by its first call keeps that input shape, as Keras's
+    # "build_input_shape", so a rebuilt model has its weights at once.
     layer_config = function() {
-      list(layers = lapply(self$layer_objects, function(l) l$get_config()))
+      list(layers = lapply(self$layer_objects, function(l) l$get_config()),
+           build_input_shape = if (is.null(self$declared_input_shape)) self$built_input_shape)
     }
   )
 )
@@ -197,5 +226,6 @@ sequential_from_config <- function(config) {
   model <- Sequential$new(batch_input_shape = config$batch_input_shape, dtype = config$dtype,
                           trainable = config$trainable)
   for (layer_config in config$layers) model$add(from_config(layer_config))
+  if (!is.null(config$build_input_shape)) model$maybe_build(config$build_input_shape)
   model$handle
 }

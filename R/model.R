@@ -83,7 +83,9 @@ output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs
 #' @param x An array (batch first), or a list of arrays for a model with
 #'   several inputs.
 #' @param batch_size Samples per batch (default 32).
-#' @param verbose,steps,callbacks Accepted for compatibility with keras3; ignored.
+#' @param verbose As for [evaluate()]: 0, 1 (a progress bar), 2 (one line,
+#'   `"N/N - 0s - 4ms/step"`) or `"auto"`.
+#' @param steps,callbacks Accepted for compatibility with keras3; ignored.
 #' @param ... Must be empty.
 #'
 #' @returns An array, or a list of arrays for a model with several outputs.
@@ -95,7 +97,8 @@ output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs
 #'   layer_dense(1)
 #' x <- random_uniform(c(10, 5, 3))
 #' dim(predict(model, x, batch_size = 4))
-predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL,
+predict.rgru_model <- function(object, x, batch_size = NULL,
+                               verbose = getOption("keras.verbose", default = "auto"), steps = NULL,
                                callbacks = NULL, ...) {
   model <- layer_object(object)
   batch_size <- if (is.null(batch_size)) 32L else check_positive_integer(batch_size, "batch_size")
@@ -110,12 +113,16 @@ predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", s
                    class = c("rgru_error_input", "rgru_error"), call = NULL)
   }
   starts <- seq(1L, n, by = batch_size)
-  pieces <- lapply(starts, function(s) {
-    rows <- s:min(n, s + batch_size - 1L)
+  progress <- batch_progress(resolve_verbose(verbose), length(starts), environment())
+  pieces <- lapply(seq_along(starts), function(b) {
+    rows <- starts[b]:min(n, starts[b] + batch_size - 1L)
     batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
       slice_rows(inputs, rows)
-    model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+    out <- model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+    progress$update(b, list())
+    out
   })
+  progress$finish(list())
   if (is.list(pieces[[1]])) {
     return(lapply(seq_along(pieces[[1]]), function(i) bind_rows_arrays(lapply(pieces, `[[`, i))))
   }
@@ -244,6 +251,8 @@ config_builders <- list(
   RgruDenseLayer = layer_from_config(DenseLayer$new),
   RgruMaskingLayer = layer_from_config(MaskingLayer$new),
   RgruEmbeddingLayer = layer_from_config(EmbeddingLayer$new),
+  RgruConcatenateLayer = layer_from_config(ConcatenateLayer$new),
+  RgruAddLayer = layer_from_config(AddLayer$new),
   RgruGruCell = layer_from_config(GruCell$new),
   RgruConv1DLayer = layer_from_config(Conv1DLayer$new),
   RgruMaxPooling1DLayer = layer_from_config(MaxPooling1DLayer$new),

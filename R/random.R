@@ -123,3 +123,71 @@ with_seed <- function(seed, expr) {
            sample.kind = "Rejection")
   expr
 }
+
+#' Draw random integers from a uniform distribution
+#'
+#' Whole numbers drawn uniformly from `minval` (inclusive) to `maxval`
+#' (exclusive), as keras3's `random_integer()`. Seeding works as for
+#' [random_uniform()]: without `seed` the values come from R's generator (so
+#' [set_random_seed()] or `set.seed()` reproduce them), with one the same call
+#' gives the same values and leaves R's random stream alone.
+#'
+#' @inheritParams random_uniform
+#' @param minval,maxval Lower (inclusive) and upper (exclusive) bounds; `maxval`
+#'   is rounded up to a whole number as keras3 does.
+#' @param dtype An integer dtype: `"int32"` (default), `"int8"`, `"int16"`,
+#'   `"uint8"`, `"uint16"` give an R integer array; `"int64"`, `"uint32"`,
+#'   `"uint64"` a double array holding whole numbers (R has no 64-bit integers).
+#'
+#' @returns An array with `dim = shape` of whole numbers in `[minval, maxval)`.
+#' @family random
+#' @export
+#' @examples
+#' random_integer(c(2, 5), minval = 0, maxval = 10)
+#' identical(random_integer(4, 1, 7, seed = 3), random_integer(4, 1, 7, seed = 3))
+random_integer <- function(shape, minval, maxval, dtype = "int32", seed = NULL) {
+  dims <- concrete_shape(shape)
+  if (missing(minval)) abort_argument("minval", NULL, "a whole number")
+  if (missing(maxval)) abort_argument("maxval", NULL, "a whole number")
+  if (is_scalar_number(maxval)) maxval <- ceiling(maxval)
+  minval <- check_integer(minval, "minval", min = -.Machine$integer.max)
+  maxval <- check_integer(maxval, "maxval", min = -.Machine$integer.max)
+  if (maxval <= minval) {
+    rgru_abort(c("{.arg maxval} must be greater than {.arg minval}.",
+                 "x" = "You supplied minval = {minval} and maxval = {maxval}."))
+  }
+  dtype <- check_choice(dtype, rgru_integer_dtypes, "dtype")
+  seed <- check_seed(seed)
+  span <- as.double(maxval) - minval
+  values <- with_seed(seed, minval + floor(stats::runif(prod(dims)) * span))
+  if (dtype %in% c("int8", "int16", "int32", "uint8", "uint16")) values <- as.integer(values)
+  shape_values(values, dims)
+}
+
+rgru_integer_dtypes <- c("int32", "int8", "int16", "int64", "uint8", "uint16", "uint32", "uint64")
+
+#' Seed every random draw of a script
+#'
+#' Seeds R's random number generator, which rgru draws from wherever no `seed`
+#' is given: weight initializers, dropout masks, [fit()]'s shuffling and the
+#' `random_*()` functions. Calling `set_random_seed()` at the top of a script
+#' makes it reproducible end to end, as keras3's `set_random_seed()` (which also
+#' seeds Python, NumPy and the backend) does. Layers and initializers given
+#' their own `seed` draw from that seed instead, and are reproducible either way.
+#'
+#' @param seed A whole number.
+#'
+#' @returns `NULL`, invisibly; called for its side effect.
+#' @family random
+#' @export
+#' @examples
+#' set_random_seed(42)
+#' a <- layer_dense(units = 2)(matrix(1, 1, 3))
+#' set_random_seed(42)
+#' b <- layer_dense(units = 2)(matrix(1, 1, 3))
+#' identical(a, b)
+set_random_seed <- function(seed) {
+  seed <- check_integer(seed, "seed", min = -.Machine$integer.max)
+  set.seed(seed)
+  invisible(NULL)
+}

@@ -35,17 +35,25 @@ is_symbolic_input <- function(x) {
 #' returns to get symbolic outputs with inferred shapes, then give both ends to
 #' [keras_model()]. Nothing is computed until the model is called on data.
 #'
+#' `layer_input()` is keras3's older name for `keras_input()`, kept for scripts
+#' written for keras 2.
+#'
 #' @param shape Shape of one sample, without the batch axis (e.g. `c(10, 8)`
 #'   for sequences of 10 steps with 8 features). `NA` marks an unknown size,
 #'   e.g. `c(NA, 8)` for sequences of any length.
 #' @param batch_size Optional fixed batch size.
-#' @param dtype `"float32"` (default) or `"float64"`.
-#' @param sparse Must be `NULL` or `FALSE`: sparse inputs are not supported.
+#' @param dtype `"float32"` (default) or `"float64"` for numbers; an integer
+#'   dtype (`"int32"`, `"int64"`, `"int"`, which is `"int64"` as on keras3's
+#'   TensorFlow backend, `"int8"`, `"int16"`, `"uint8"`, ...) or `"bool"` for
+#'   token ids or flags feeding [layer_embedding()]. Integer and logical R
+#'   arrays are accepted for any dtype.
+#' @param sparse,ragged Must be `NULL` or `FALSE`: sparse and ragged inputs are
+#'   not supported.
 #' @param batch_shape Optional shape including the batch axis; replaces `shape`
 #'   and `batch_size`.
 #' @param name Optional name of the input.
-#' @param ... Must be empty; for compatibility with keras3 (`tensor`,
-#'   `optional` are not supported).
+#' @param tensor Must be `NULL`: rgru has no backend tensors to wrap.
+#' @param optional Must be `FALSE`: optional (`NULL`) inputs are not supported.
 #'
 #' @returns A symbolic tensor. [shape()] gives its shape; printing shows
 #'   `<KerasTensor shape=(None, 10, 8), dtype=float32, ...>` as in keras3.
@@ -57,14 +65,16 @@ is_symbolic_input <- function(x) {
 #' outputs <- inputs |> layer_gru(4)
 #' shape(outputs)
 keras_input <- function(shape = NULL, batch_size = NULL, dtype = NULL, sparse = NULL,
-                        batch_shape = NULL, name = NULL, ...) {
-  if (...length() > 0) {
-    cli::cli_abort("{.fn keras_input} does not support {.arg {names(list(...))}}.",
-                   class = c("rgru_error_argument", "rgru_error"), call = NULL)
-  }
+                        ragged = NULL, batch_shape = NULL, name = NULL, tensor = NULL,
+                        optional = FALSE) {
   if (isTRUE(sparse)) {
     abort_arg("sparse", sparse, "NULL or FALSE (sparse inputs are not supported)")
   }
+  if (isTRUE(ragged)) {
+    abort_arg("ragged", ragged, "NULL or FALSE (ragged inputs are not supported)")
+  }
+  if (!is.null(tensor)) abort_arg("tensor", tensor, "NULL (rgru has no backend tensors)")
+  if (!isFALSE(optional)) abort_arg("optional", optional, "FALSE (optional inputs are not supported)")
   if (!is.null(batch_shape)) {
     full <- arg_shape(batch_shape, "batch_shape", batch = TRUE)
   } else {
@@ -73,9 +83,29 @@ keras_input <- function(shape = NULL, batch_size = NULL, dtype = NULL, sparse = 
     full <- c(batch, arg_shape(shape, "shape"))
   }
   name <- if (is.null(name)) unique_layer_name("input_layer") else check_string(name, "name")
-  input_layer <- InputLayer$new(full, dtype = check_dtype(dtype %||% "float32", "dtype"), name = name)
+  input_layer <- InputLayer$new(full, dtype = check_input_dtype(dtype, "dtype"), name = name)
   input_layer$output
 }
+
+#' @rdname keras_input
+#' @usage NULL
+#' @export
+layer_input <- keras_input
+
+# What an input may hold: the float dtypes layers compute in, and Keras's
+# integer and boolean dtypes (token ids, flags), which R holds as integers,
+# logicals or whole doubles.
+rgru_input_dtypes <- c("float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+                       "uint16", "uint32", "uint64", "bool")
+
+check_input_dtype <- function(x, arg = "dtype") {
+  if (is.null(x)) return("float32")
+  # Keras maps "int" to int64 on TensorFlow, keras3's default backend.
+  if (identical(x, "int")) return("int64")
+  check_choice(x, rgru_input_dtypes, arg)
+}
+
+is_float_dtype <- function(dtype) dtype %in% rgru_float_dtypes
 
 # The layer a keras_input() tensor comes from, listed by functional models.
 InputLayer <- R6::R6Class(
@@ -86,7 +116,8 @@ InputLayer <- R6::R6Class(
     class_name = "InputLayer",
     output = NULL,
     initialize = function(batch_shape, dtype, name) {
-      super$initialize(name = name, dtype = dtype, default_name = "input_layer")
+      super$initialize(name = name, default_name = "input_layer")
+      self$dtype <- dtype
       self$declared_input_shape <- batch_shape
       self$built <- TRUE
       self$built_input_shape <- batch_shape

@@ -4,7 +4,7 @@
 
 as_training_array <- function(x, arg) {
   if (is.data.frame(x)) x <- as.matrix(x)
-  if (is.logical(x)) storage.mode(x) <- "double"
+  if (is.logical(x) || is.integer(x)) storage.mode(x) <- "double"
   if (!is.numeric(x)) {
     cli::cli_abort(
       c("{.arg {arg}} must be a numeric array.",

@@ -6,22 +6,22 @@ new_training_history <- function(params, metrics, epochs) {
             class = "keras_training_history")
 }
 
+# keras3's print: the last epoch's value of every metric, labels right-aligned.
+# keras3 starts with "Trained on N samples ..." only when Keras reports the
+# sample count, which Keras 3 no longer does: its users see an empty first line,
+# and so do rgru's.
 #' @export
 print.keras_training_history <- function(x, ...) {
-  epochs <- length(x$metrics[[1]] %||% numeric())
-  p <- x$params
-  validated <- if (!is.null(p$validation_samples)) {
-    paste0(", validated on ", p$validation_samples, " samples")
-  } else ""
-  cat("Trained on ", p$samples, " samples", validated, " (batch_size=",
-      p$batch_size, ", epochs=", epochs, ")\n", sep = "")
+  epochs <- min(x$params$epochs, length(x$metrics[[1]] %||% numeric()))
   if (epochs > 0) {
-    cat("Final epoch (plot to see history):\n")
-    labels <- format(names(x$metrics), justify = "right")
+    labels <- formatC(names(x$metrics), width = max(nchar(names(x$metrics))))
     values <- vapply(x$metrics, function(m) {
-      prettyNum(m[[epochs]], digits = 4, scientific = FALSE)
+      prettyNum(format(m[[epochs]], digits = 4), big.mark = ",", scientific = FALSE)
     }, "")
-    cat(paste0(labels, ": ", values, collapse = "\n"), "\n")
+    cat("\nFinal epoch (plot to see history):\n",
+        paste0(labels, ": ", values, collapse = "\n"), " \n", sep = "")
+  } else {
+    cat("\nNo epochs were run.\n")
   }
   invisible(x)
 }

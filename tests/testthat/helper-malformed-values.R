@@ -13,10 +13,12 @@ malformed_values <- function() {
   )
 }
 
-# Calls `f(value)` for every malformed value (and `extra` ones); any error must
-# carry the class `rgru_error`.
-expect_only_rgru_errors <- function(f, extra = list()) {
-  for (value in c(malformed_values(), extra)) {
+# Calls `f(value)` for every malformed value (and `extra` ones), or for `n` of
+# them drawn at random; any error must carry the class `rgru_error`.
+expect_only_rgru_errors <- function(f, extra = list(), n = NULL) {
+  values <- c(malformed_values(), extra)
+  if (!is.null(n)) values <- values[sample(length(values), n)]
+  for (value in values) {
     result <- tryCatch({
       f(value)
       "ok"

@@ -38,7 +38,7 @@ test_that("fit() reduces the loss and records a history", {
   expect_equal(nrow(df), 60)
   expect_setequal(levels(df$metric), c("loss", "mae"))
   expect_setequal(levels(df$data), c("training", "validation"))
-  expect_output(print(h), "Trained on 48 samples, validated on 16 samples")
+  expect_output(print(h), "Final epoch (plot to see history):", fixed = TRUE)
   # The final validation loss is what evaluate() gives on the held-out rows.
   ev <- evaluate(m, d$x[49:64, , drop = FALSE], d$y[49:64, , drop = FALSE], verbose = 0)
   expect_equal(ev$loss, h$metrics$val_loss[15])
@@ -176,4 +176,18 @@ test_that("train_on_batch() takes one step, test_on_batch() none", {
   expect_equal(a$weights[[1]]$value, b$weights[[1]]$value)
   expect_lt(test_on_batch(a, d$x, d$y)$loss, before$loss)
   expect_error(train_on_batch(a, d$x), class = "rgru_error_argument")
+})
+
+test_that("fit(), evaluate() and compile() accept keras 2 scripts' trailing commas", {
+  set.seed(1)
+  x <- array(runif(20 * 3 * 2), c(20, 3, 2))
+  y <- matrix(runif(20), 20)
+  model <- keras_model_sequential(input_shape = c(3, 2)) |> layer_gru(2) |> layer_dense(1)
+  model |> compile(optimizer = "adam", loss = "mse", metrics = "mae", )
+  history <- model |> fit(x, y, epochs = 2, batch_size = 5, verbose = 0, )
+  expect_length(history$metrics$loss, 2)
+  expect_named(evaluate(model, x, y, verbose = 0, ), c("loss", "mae"))
+  expect_error(fit(model, x, y, epochs = 1, verbose = 0, foo = 1), class = "rgru_error_argument")
+  expect_error(fit(model, x, y, 1, 2, verbose = 0), class = "rgru_error_argument")
+  expect_error(evaluate(model, x, y, verbose = 0, , bar = 2), class = "rgru_error_argument")
 })

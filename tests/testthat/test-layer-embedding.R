@@ -59,3 +59,23 @@ test_that("mask_zero masks also flow through functional models", {
   expect_equal(model(tokens), g(e(tokens), mask = tokens != 0))
   expect_false(isTRUE(all.equal(model(tokens), g(e(tokens)))))
 })
+
+test_that("input_length (keras 2) is accepted with Keras 3's deprecation warning and checked", {
+  expect_warning(
+    model <- keras_model_sequential(input_shape = 6) |>
+      layer_embedding(input_dim = 10, output_dim = 3, input_length = 6) |>
+      layer_gru(2),
+    class = "rgru_warning_deprecated"
+  )
+  expect_equal(dim(predict(model, matrix(1, 2, 6), verbose = 0)), c(2, 2))
+  expect_warning(e <- layer_embedding(input_dim = 10, output_dim = 3, input_length = 6),
+                 class = "rgru_warning_deprecated")
+  expect_error(e(matrix(1, 2, 5)), class = "rgru_error_shape")
+  expect_equal(get_config(e)$input_length, 6L)
+  expect_no_warning(e2 <- from_config(get_config(e)))
+  expect_error(e2(matrix(1, 2, 5)), class = "rgru_error_shape")
+  expect_warning(expect_error(layer_embedding(input_dim = 10, output_dim = 3, input_length = 0),
+                              class = "rgru_error_argument"))
+  expect_error(layer_embedding(input_dim = 10, output_dim = 3, lora_alpha = 2),
+               class = "rgru_error_argument")
+})

@@ -78,3 +78,40 @@ test_that("model$reset_state() resets every stateful layer inside", {
   model$reset_state()
   expect_equal(model(x), first)
 })
+
+test_that("keras_model_sequential() has keras3's arguments and takes keras 2's input keywords", {
+  expect_identical(names(formals(keras_model_sequential)),
+                   c("input_shape", "name", "...", "input_dtype", "input_batch_size",
+                     "input_sparse", "input_ragged", "input_batch_shape", "input_name",
+                     "input_tensor", "input_optional", "trainable", "layers"))
+  m1 <- keras_model_sequential(input_shape = c(4, 3), batch_size = 8) |> layer_gru(2, stateful = TRUE)
+  expect_equal(obj(m1)$built_input_shape, c(8L, 4L, 3L))
+  m2 <- keras_model_sequential(input_batch_shape = c(8, 4, 3)) |> layer_gru(2)
+  expect_equal(obj(m2)$built_input_shape, c(8L, 4L, 3L))
+  m3 <- keras_model_sequential(batch_input_shape = c(NA, 4, 3)) |> layer_gru(2)
+  expect_equal(obj(m3)$built_input_shape, c(NA, 4L, 3L))
+  m4 <- keras_model_sequential(input_shape = 5, input_dtype = "int32") |>
+    layer_embedding(10, 3) |> layer_gru(2)
+  expect_equal(dim(predict(m4, matrix(0:9, 2), verbose = 0)), c(2, 2))
+  m5 <- keras_model_sequential(input_shape = 3, input_name = "x", trainable = FALSE,
+                               layers = list(layer_dense(units = 2)))
+  expect_length(m5$layers, 1)
+  expect_false(m5$trainable)
+  expect_error(keras_model_sequential(input_shape = 3, units = 2), class = "rgru_error_argument")
+  expect_error(keras_model_sequential(input_shape = 3, input_sparse = TRUE), class = "rgru_error_argument")
+  expect_error(keras_model_sequential(input_shape = 3, input_optional = TRUE), class = "rgru_error_argument")
+  expect_error(keras_model_sequential(input_shape = 3, input_dtype = "text"), class = "rgru_error_argument")
+})
+
+test_that("a sequential model built by its first call rebuilds from its config", {
+  model <- keras_model_sequential() |> layer_embedding(10, 3) |> layer_gru(2)
+  x <- matrix(c(1, 4, 0, 9, 2, 2), 2)
+  out <- predict(model, x, verbose = 0)
+  config <- get_config(model)
+  expect_equal(config$build_input_shape, c(NA, 3L))
+  again <- from_config(config)
+  expect_true(obj(again)$built)
+  set_weights(again, get_weights(model))
+  expect_identical(predict(again, x, verbose = 0), out)
+  expect_null(get_config(keras_model_sequential(input_shape = 3) |> layer_dense(1))$build_input_shape)
+})

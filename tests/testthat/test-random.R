@@ -82,3 +82,46 @@ test_that("random functions turn malformed arguments into rgru errors", {
   expect_only_rgru_errors(function(v) random_normal(3, seed = v))
   expect_only_rgru_errors(function(v) random_truncated_normal(3, dtype = v))
 })
+
+test_that("random_integer() draws whole numbers in [minval, maxval) with keras3's signature", {
+  expect_identical(names(formals(random_integer)), c("shape", "minval", "maxval", "dtype", "seed"))
+  x <- random_integer(c(50, 40), minval = -3, maxval = 4)
+  expect_type(x, "integer")
+  expect_identical(dim(x), c(50L, 40L))
+  expect_setequal(unique(as.vector(x)), -3:3)
+  expect_identical(random_integer(5, 0, 10, seed = 7), random_integer(5, 0, 10, seed = 7))
+  set.seed(1)
+  a <- random_integer(5, 0, 100)
+  set.seed(1)
+  expect_identical(random_integer(5, 0, 100), a)
+  expect_true(all(random_integer(100, 0, 2.5) %in% 0:2))   # maxval rounded up, as keras3
+  big <- random_integer(3, 0, 10, dtype = "int64")
+  expect_type(big, "double")
+  expect_error(random_integer(3, 5, 5), class = "rgru_error_argument")
+  expect_error(random_integer(3, 0, 5, dtype = "float32"), class = "rgru_error_argument")
+  expect_error(random_integer(3, 0.5, 5), class = "rgru_error_argument")
+  expect_error(random_integer(3, 0), class = "rgru_error_argument")
+  expect_error(random_integer(c(NA, 3), 0, 5), class = "rgru_error_shape")
+})
+
+test_that("set_random_seed() makes a script reproducible end to end", {
+  run <- function() {
+    set_random_seed(123)
+    x <- random_normal(c(24, 5, 2))
+    y <- random_uniform(c(24, 1))
+    model <- keras_model_sequential(input_shape = c(5, 2)) |>
+      layer_gru(4, dropout = 0.2, recurrent_dropout = 0.1) |>
+      layer_dense(1)
+    model |> compile(optimizer = "adam", loss = "mse")
+    history <- model |> fit(x, y, epochs = 2, batch_size = 8, verbose = 0)
+    list(weights = get_weights(model), loss = history$metrics$loss,
+         ints = random_integer(3, 0, 100))
+  }
+  first <- run()
+  expect_identical(run(), first)
+  set_random_seed(124)
+  expect_false(identical(random_normal(3), {set_random_seed(123); random_normal(3)}))
+  expect_null(set_random_seed(1))
+  expect_error(set_random_seed(1.5), class = "rgru_error_argument")
+  expect_error(set_random_seed("a"), class = "rgru_error_argument")
+})
