@@ -65,10 +65,11 @@ formal_args <- function(fn, env) {
 
 # The Layer base class ----------------------------------------------------
 
-# Keras's common keywords, accepted by every layer through `...`.
-layer_common_args <- function(dots, layer_fn) {
+# Keras's common keywords, accepted by every layer through `...`; `also` names
+# the keywords a layer takes on top (Keras's **kwargs forwarded to a base class).
+layer_common_args <- function(dots, layer_fn, also = character()) {
   known <- c("name", "dtype", "trainable", "input_shape", "batch_size",
-             "batch_input_shape", "activity_regularizer")
+             "batch_input_shape", "activity_regularizer", also)
   unknown <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(dots) > 0 && (is.null(names(dots)) || any(names(dots) == ""))) {
     cli::cli_abort(c(
