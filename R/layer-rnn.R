@@ -122,11 +122,17 @@ RnnLayer <- R6::R6Class(
       units <- self$cell$units
       out <- if (self$return_sequences) c(input_shape[1:2], units) else c(input_shape[1], units)
       if (!self$return_state) return(out)
-      list(out, c(input_shape[1], units))
+      c(list(out), lapply(self$cell$state_size(), function(size) c(input_shape[1], size)))
     },
     compute_output_mask = function(input_has_mask) {
       seq_mask <- isTRUE(input_has_mask) && self$return_sequences
-      if (self$return_state) list(seq_mask, FALSE) else seq_mask
+      if (!self$return_state) return(seq_mask)
+      c(list(seq_mask), rep(list(FALSE), length(self$cell$state_size())))
+    },
+    output_mask = function(inputs, mask) {
+      seq_mask <- if (self$return_sequences) mask
+      if (!self$return_state) return(seq_mask)
+      c(list(seq_mask), rep(list(NULL), length(self$cell$state_size())))
     },
     layer_config = function() {
       list(cell = self$cell$get_config(), return_sequences = self$return_sequences,

@@ -177,6 +177,19 @@ Layer <- R6::R6Class(
     compute_output_mask = function(input_has_mask) {
       input_has_mask && self$supports_masking
     },
+    # Keras's compute_mask(): the mask(s) this layer hands on for these inputs
+    # and input mask, a (batch, timesteps) logical matrix or NULL per output.
+    compute_mask = function(inputs, mask = NULL) {
+      inputs <- self$coerce_inputs(inputs)
+      if (!is.null(mask)) mask <- coerce_sequence_mask(mask, value_shape(inputs)[1:2])
+      self$prepare(batch_shape_of(inputs))
+      self$output_mask(inputs, mask)
+    },
+    # Layers computing in forward_impl() are stateless there; those overriding
+    # forward() override this too.
+    output_mask = function(inputs, mask) {
+      self$forward_impl(inputs, mask = mask, training = FALSE, initial_state = NULL)$mask
+    },
 
     count_params = function() {
       sum(vapply(self$weights, function(v) length(v$value), numeric(1)))
@@ -214,7 +227,13 @@ Layer <- R6::R6Class(
       if (!private$trainable_flag) return(self$weights)
       Filter(function(v) !isTRUE(v$trainable), self$weights)
     },
-    input_shape = function() self$built_input_shape %||% self$declared_input_shape
+    input_shape = function() self$built_input_shape %||% self$declared_input_shape,
+    # Keras's layer.losses: the penalty of each regularized trainable weight, at
+    # its current value.
+    losses = function() {
+      regularized <- Filter(function(v) !is.null(v$regularizer), self$trainable_weights)
+      lapply(regularized, function(v) v$regularizer$penalty(v$value))
+    }
   ),
   private = list(
     trainable_flag = TRUE

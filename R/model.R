@@ -26,11 +26,19 @@ Model <- R6::R6Class(
     # Zeros the states of every stateful layer inside, as Keras's reset_state().
     reset_state = function() {
       for (layer in self$sublayers()) {
-        if (is.function(layer$reset_state)) layer$reset_state()
+        if (is.function(layer$reset_state) && !isFALSE(layer$stateful)) layer$reset_state()
       }
       invisible(self$handle)
     },
-    reset_states = function() self$reset_state()
+    reset_states = function() self$reset_state(),
+    # A model's masks come out of its layers: run them, leaving the states of
+    # stateful layers as they were.
+    output_mask = function(inputs, mask) {
+      rnns <- Filter(function(l) inherits(l, "RgruRnnLayer"), nested_layers(self))
+      kept <- lapply(rnns, function(l) l$states)
+      on.exit(for (i in seq_along(rnns)) rnns[[i]]$states <- kept[[i]])
+      self$forward(inputs, mask = mask, training = FALSE, keep_tape = FALSE)$mask
+    }
   ),
   active = list(
     layers = function() lapply(self$layer_objects, function(l) l$handle)
@@ -71,6 +79,11 @@ batch_size_of <- function(x) {
 }
 
 output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs)
+
+# A layer and every layer inside it, depth first.
+nested_layers <- function(layer) {
+  c(list(layer), unlist(lapply(layer$sublayers(), nested_layers), recursive = FALSE))
+}
 
 # predict() ------------------------------------------------------------------
 
