@@ -230,12 +230,17 @@ get_config <- function(object) {
 #' @rdname get_config
 #' @export
 from_config <- function(config, custom_objects = NULL) {
+  build_from_config(config)
+}
+
+# The handle of a new layer made from `config`, named `name` (NULL: a fresh name).
+build_from_config <- function(config, name = NULL) {
   class_name <- attr(config, "rgru_class")
   builder <- config_builders[[class_name %||% ""]]
   if (is.null(builder)) {
     abort_arg("config", config, "a configuration made by `get_config()`")
   }
-  builder(unclass_config(config))
+  builder(unclass_config(config), name)
 }
 
 unclass_config <- function(config) {
@@ -243,11 +248,13 @@ unclass_config <- function(config) {
   config
 }
 
-# Recreates a layer from its config: common keywords plus constructor arguments.
+# Recreates a layer from its config: common keywords plus constructor
+# arguments. It gets a fresh, unique name unless `name` is given (wrappers
+# recreate the layers they wrap under names of their own).
 layer_from_config <- function(constructor) {
   force(constructor)
-  function(config) {
-    config$name <- NULL  # a recreated layer gets a fresh, unique name
+  function(config, name = NULL) {
+    config$name <- name
     do.call(constructor, config, quote = TRUE)$handle
   }
 }
@@ -258,14 +265,18 @@ config_builders <- list(
   RgruMaskingLayer = layer_from_config(MaskingLayer$new),
   RgruEmbeddingLayer = layer_from_config(EmbeddingLayer$new),
   RgruGruCell = layer_from_config(GruCell$new),
-  RgruSequential = function(config) sequential_from_config(config),
-  RgruFunctional = function(config) functional_from_config(config),
-  RgruRnnLayer = function(config) {
-    cell <- from_config(config$cell)
+  RgruSequential = function(config, name = NULL) sequential_from_config(config),
+  RgruFunctional = function(config, name = NULL) functional_from_config(config),
+  RgruRnnLayer = function(config, name = NULL) {
+    # A renamed copy keeps its cell's name, as Keras's deserialization does.
+    cell <- build_from_config(config$cell, name = if (!is.null(name)) config$cell$name)
     config$cell <- layer_object(cell)
-    config$name <- NULL
+    config$name <- name
     do.call(RnnLayer$new, config, quote = TRUE)$handle
-  }
+  },
+  RgruStackedCells = function(config, name = NULL) stacked_cells_from_config(config, name),
+  RgruBidirectionalLayer = function(config, name = NULL) bidirectional_from_config(config, name),
+  RgruTimeDistributedLayer = function(config, name = NULL) time_distributed_from_config(config, name)
 )
 
 # summary() and print() --------------------------------------------------------
