@@ -260,24 +260,37 @@ test_that("training: fit() updates both directions, with regularizers and constr
   expect_training_gradients_match_fd(model, x[1:4, , , drop = FALSE], y[1:4, , drop = FALSE])
 })
 
-test_that("dropout is drawn per direction, in training only", {
+test_that("dropout is drawn per direction, in training only; gradients flow through it", {
   x <- fixed_array(c(4, 5, 3))
   bidi <- layer_bidirectional(layer = layer_gru(units = 3, dropout = 0.5, recurrent_dropout = 0.3,
-                                                seed = 7, return_sequences = TRUE),
+                                                return_sequences = TRUE, dtype = "float64"),
                               merge_mode = NULL)
+  # the same weights in both directions: only their own dropout masks tell them apart
+  invisible(bidi(x))
+  set_weights(bidi, rep(get_weights(bidi$forward_layer), 2))
+  same <- layer_bidirectional(layer = layer_gru(units = 3, return_sequences = TRUE, dtype = "float64"),
+                              merge_mode = NULL)
+  invisible(same(x))
+  set_weights(same, get_weights(bidi))
   c(y, y_rev) %<-% bidi(x)
+  expect_equal(list(y, y_rev), same(x))
   c(t1, t1_rev) %<-% bidi(x, training = TRUE)
   c(t2, t2_rev) %<-% bidi(x, training = TRUE)
   expect_false(isTRUE(all.equal(t1, y)))
   expect_false(isTRUE(all.equal(t1_rev, y_rev)))
   expect_false(isTRUE(all.equal(t1, t2)))
-  # the directions draw their own masks: same weights, same draws would agree
-  set_weights(bidi, c(get_weights(bidi$forward_layer), get_weights(bidi$forward_layer)))
-  expect_equal(bidi$forward_layer$cell$seed, bidi$backward_layer$cell$seed)
-  expect_identical(bidi$forward_layer$cell$seed_draws, bidi$backward_layer$cell$seed_draws)
-  # inference stays deterministic
-  c(y2, y2_rev) %<-% bidi(x)
-  expect_equal(y2, bidi(x)[[1]])
+  # Each direction's cell keeps its own seeded stream (the copies share the
+  # wrapped layer's seed, as in Keras): replaying it fixes the masks, and the
+  # gradient through both directions' dropout matches finite differences.
+  seeded <- obj(layer_bidirectional(layer = layer_gru(units = 2, dropout = 0.4, recurrent_dropout = 0.2,
+                                                      seed = 11, dtype = "float64"),
+                                    merge_mode = "mul"))
+  replay <- function(x) {
+    for (direction in seeded$sublayers()) direction$cell$seed_draws <- 0L
+    seeded$forward(x, training = TRUE)
+  }
+  expect_backward_matches_fd(seeded, x, replay)
+  expect_false(isTRUE(all.equal(replay(x)$outputs, seeded$forward(x)$outputs)))
 })
 
 test_that("stateful: both directions carry their states; reset_state() zeroes them", {
