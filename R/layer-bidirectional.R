@@ -29,6 +29,11 @@
 #' [layer_gru()] would (see its `use_cudnn`); the backward layer takes
 #' `layer`'s `use_cudnn`, as in Keras.
 #'
+#' The layer has Keras's attributes `$forward_layer`, `$backward_layer`,
+#' `$merge_mode`, `$return_sequences`, `$return_state`, `$stateful` and
+#' `$states` (the forward layer's states, then the backward layer's);
+#' `$reset_state()` zeroes both directions' states of a stateful layer.
+#'
 #' Keras 3 stores `weights` without using them; here they are set when the
 #' layer is built: the first half on the forward layer, the rest on the
 #' backward layer.

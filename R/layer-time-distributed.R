@@ -14,7 +14,9 @@
 #'
 #' All time steps go through the wrapped layer in one call, as one batch of
 #' batch x timesteps rows; a stateful recurrent layer, whose states are per
-#' sample, can't be wrapped.
+#' sample, can't be wrapped. As in Keras (which runs the wrapped layer's
+#' `call()` directly), the wrapped layer's own `activity_regularizer` is not
+#' applied; give one to `layer_time_distributed()` instead.
 #'
 #' @inheritParams layer_gru
 #' @param layer A layer, such as [layer_dense()].
