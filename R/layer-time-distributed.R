@@ -111,6 +111,10 @@ TimeDistributedLayer <- R6::R6Class(
       c(step[1], input_shape[2], step[-1])
     },
     compute_output_mask = function(input_has_mask) isTRUE(input_has_mask),
+    # Keras's TimeDistributed.call() takes no initial state.
+    check_initial_state_shapes = function(shapes, batch = NA) {
+      rgru_abort("Layer {.val {self$name}} takes no {.arg initial_state}.")
+    },
     output_mask = function(inputs, mask) mask,
     layer_config = function() list(layer = self$inner$get_config()),
     coerce_inputs = function(inputs) self$inner$coerce_inputs(inputs),
@@ -120,6 +124,7 @@ TimeDistributedLayer <- R6::R6Class(
     forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL,
                        keep_tape = TRUE) {
       self$prepare(batch_shape_of(inputs))
+      if (!is.null(initial_state)) self$check_initial_state_shapes(list())
       d <- value_shape(inputs)
       if (!is.null(mask)) mask <- coerce_sequence_mask(mask, d[1:2])
       folded <- inputs

@@ -103,6 +103,8 @@ test_that("configuration round-trips; bad layers and inputs give classed errors"
   expect_error(layer_time_distributed(layer = layer_gru(units = 2, stateful = TRUE)),
                class = "rgru_error_stateful")
   expect_error(td(fixed_array(c(2, 4))), class = "rgru_error_shape")
+  expect_error(td(x, initial_state = matrix(0, 2, 3)), class = "rgru_error_argument")
+  expect_error(td(keras_input(c(3, 4)), initial_state = keras_input(3)), class = "rgru_error_argument")
   expect_error(td(fixed_array(c(2, 3, 5))), class = "rgru_error_shape")
   multi <- layer_time_distributed(layer = layer_gru(units = 2, return_state = TRUE))
   expect_error(multi(fixed_array(c(2, 3, 4, 5))), class = "rgru_error_input")
