@@ -434,6 +434,16 @@ test_that("configuration round-trips; the layer composes like keras3's layers", 
 
 test_that("layer_rnn() and stacked cells work inside layer_bidirectional()", {
   x <- fixed_array(c(2, 4, 3))
+  mask <- matrix(c(TRUE, FALSE, TRUE, TRUE, TRUE, TRUE, FALSE, TRUE), 2)
+  loop <- layer_bidirectional(layer = layer_rnn(cell = rnn_cell_gru(2, dtype = "float64"),
+                                                return_sequences = TRUE))
+  engine <- layer_bidirectional(layer = layer_gru(units = 2, return_sequences = TRUE,
+                                                  dtype = "float64"))
+  invisible(loop(x))
+  invisible(engine(x))
+  set_weights(loop, get_weights(engine))
+  expect_true(loop$backward_layer$zero_output_for_mask)
+  expect_equal(loop(x, mask = mask), engine(x, mask = mask), tolerance = 1e-13)
   rnn <- layer_bidirectional(layer = layer_rnn(cell = rnn_cells_stack(list(rnn_cell_gru(3), rnn_cell_gru(2))),
                                                return_state = TRUE, dtype = "float64"))
   outs <- rnn(x)
