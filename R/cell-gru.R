@@ -133,6 +133,7 @@ GruCell <- R6::R6Class(
     },
     layer_config = function() self$config_args,
     state_size = function() self$units,
+    output_size = function() self$units,
     initial_states = function(batch) list(matrix(0, batch, self$units)),
 
     kernel_value = function() self$variables[[1]]$value,
@@ -197,17 +198,21 @@ GruCell <- R6::R6Class(
       check_state_shapes(shapes, self$units, batch, n_states = 1L)
     },
     call_handle = function(inputs, states = NULL, training = NULL, ...) {
-      if (...length() > 0) {
-        cli::cli_abort("A cell is called as {.code cell(inputs, states, training = NULL)}.",
-                       class = c("rgru_error_argument", "rgru_error"), call = NULL)
-      }
-      inputs <- as_input_array(inputs, "inputs")
-      if (!is.null(states)) states <- coerce_initial_state(states)
-      if (!is.null(training)) training <- check_bool(training, "training")
-      self$forward(inputs, training = isTRUE(training), initial_state = states)$outputs
+      call_cell(self, inputs, states, training, ...)
     }
   )
 )
+
+# `cell(inputs, states, training = NULL)`: one step, list(output, new_states).
+call_cell <- function(cell, inputs, states = NULL, training = NULL, ...) {
+  if (...length() > 0) {
+    rgru_abort("A cell is called as {.code cell(inputs, states, training = NULL)}.")
+  }
+  inputs <- as_input_array(inputs, "inputs")
+  if (!is.null(states)) states <- coerce_initial_state(states)
+  if (!is.null(training)) training <- check_bool(training, "training")
+  cell$forward(inputs, training = isTRUE(training), initial_state = states)$outputs
+}
 
 compact_grads <- function(grads) grads[!vapply(grads, is.null, logical(1))]
 
@@ -224,11 +229,12 @@ check_state_shapes <- function(shapes, units, batch, n_states) {
       x = "Got {length(shapes)}."
     ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
   }
-  for (s in shapes) {
-    ok <- length(s) == 2 && (is.na(s[2]) || s[2] == units)
+  for (i in seq_along(shapes)) {
+    s <- shapes[[i]]
+    ok <- length(s) == 2 && (is.na(s[2]) || s[2] == units[[i]])
     if (!ok) {
       cli::cli_abort(c(
-        "{.arg initial_state} must have shape (batch, {units}).",
+        "{.arg initial_state} must have shape (batch, {units[[i]]}).",
         x = "Got shape {format_tuple(s)}."
       ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
     }

@@ -56,7 +56,11 @@
 #'   configuration allows it, `TRUE` requires it (an error says which condition
 #'   fails), `FALSE` never uses it.
 #' @param ... Keras's common layer keywords: `name`, `dtype` (`"float32"`
-#'   default, or `"float64"`), `trainable`, `input_shape`, `batch_size`.
+#'   default, or `"float64"`), `trainable`, `input_shape`, `batch_size`; and
+#'   the keywords Keras's GRU forwards to its base classes:
+#'   `zero_output_for_mask` (as in [layer_rnn()]: `TRUE` makes masked steps
+#'   output zeros) and the legacy `implementation` (1 or 2, accepted and
+#'   ignored, as in Keras 3).
 #'
 #' @section Calling the layer:
 #' `gru(inputs, mask = NULL, training = NULL, initial_state = NULL)`: `inputs`
@@ -96,7 +100,8 @@ layer_gru <- function(object, units, activation = "tanh", recurrent_activation =
                       reset_after = TRUE, use_cudnn = "auto", ...) {
   object <- if (missing(object)) NULL else object
   if (missing(units)) abort_arg("units", NULL, "a positive integer")
-  args <- layer_common_args(list(...), "layer_gru")
+  args <- layer_common_args(list(...), "layer_gru",
+                            also = c("zero_output_for_mask", "implementation"))
   layer <- do.call(GruLayer$new, c(formal_args(layer_gru, environment()), args), quote = TRUE)
   create_layer(layer, object)
 }
@@ -114,15 +119,21 @@ GruLayer <- R6::R6Class(
     # `...` are the cell's arguments (units, activation, ..., seed).
     initialize = function(..., activity_regularizer = NULL, return_sequences = FALSE,
                           return_state = FALSE, go_backwards = FALSE, stateful = FALSE,
-                          unroll = FALSE, use_cudnn = "auto", name = NULL, dtype = NULL,
+                          unroll = FALSE, use_cudnn = "auto", zero_output_for_mask = FALSE,
+                          implementation = 2L, name = NULL, dtype = NULL,
                           trainable = TRUE, input_shape = NULL, batch_size = NULL,
                           batch_input_shape = NULL) {
       ok <- identical(use_cudnn, "auto") || isTRUE(use_cudnn) || isFALSE(use_cudnn)
       if (!ok) abort_arg("use_cudnn", use_cudnn, "\"auto\", TRUE or FALSE")
+      # Keras 3 keeps `implementation` only for old code: the numbers are the same.
+      if (!(is_scalar_number(implementation) && implementation %in% 1:2)) {
+        abort_arg("implementation", implementation, "1 or 2")
+      }
       self$use_cudnn <- use_cudnn
       cell <- GruCell$new(..., name = "gru_cell", dtype = dtype, trainable = trainable)
       super$initialize(cell, return_sequences = return_sequences, return_state = return_state,
                        go_backwards = go_backwards, stateful = stateful, unroll = unroll,
+                       zero_output_for_mask = zero_output_for_mask,
                        name = name, dtype = dtype, trainable = trainable,
                        input_shape = input_shape, batch_size = batch_size,
                        batch_input_shape = batch_input_shape,
@@ -134,7 +145,7 @@ GruLayer <- R6::R6Class(
         list(activity_regularizer = self$activity_regularizer,
              return_sequences = self$return_sequences, return_state = self$return_state,
              go_backwards = self$go_backwards, stateful = self$stateful, unroll = self$unroll,
-             use_cudnn = self$use_cudnn))
+             zero_output_for_mask = self$zero_output_for_mask, use_cudnn = self$use_cudnn))
     },
 
     # NULL when cuDNN can run this call, otherwise the reason it can't.
@@ -180,8 +191,10 @@ GruLayer <- R6::R6Class(
         cell$reset_after, self$go_backwards, self$return_sequences, self$dtype, keep_tape
       )
       # Keras outputs zeros before a sample's first kept step (its "previous
-      # output" starts at zero); the engines carry the initial state there.
-      lead <- if (!is.null(initial_state)) leading_masked(mask, self$go_backwards)
+      # output" starts at zero), and at every masked step with
+      # zero_output_for_mask; the engines carry the previous output there.
+      lead <- if (self$zero_output_for_mask) masked_steps(mask, self$go_backwards) else
+        if (!is.null(initial_state)) leading_masked(mask, self$go_backwards)
       sequence <- res$sequence
       last_output <- res$final_state
       if (!is.null(lead)) {
@@ -235,6 +248,13 @@ leading_masked <- function(mask, go_backwards) {
   lead <- t(apply(mask, 1, function(row) cumsum(row) == 0))
   dim(lead) <- dim(mask)
   if (any(lead)) lead else NULL
+}
+
+# (batch, timesteps) in processing order: TRUE at masked steps. NULL when none is.
+masked_steps <- function(mask, go_backwards) {
+  if (is.null(mask) || all(mask)) return(NULL)
+  if (go_backwards) mask <- mask[, rev(seq_len(ncol(mask))), drop = FALSE]
+  !mask
 }
 
 add_or_null <- function(a, b) {

@@ -10,7 +10,8 @@
 #' slower.
 #'
 #' @inheritParams layer_gru
-#' @param cell A cell made by [rnn_cell_gru()].
+#' @param cell A cell made by [rnn_cell_gru()] or [rnn_cells_stack()], or a
+#'   list of GRU cells (stacked, as Keras does).
 #' @param zero_output_for_mask Whether masked time steps output zeros (`TRUE`)
 #'   or repeat the previous step's output (`FALSE`, default).
 #' @param ... Keras's common layer keywords: `name`, `dtype`, `trainable`,
@@ -35,11 +36,11 @@ layer_rnn <- function(object, cell, return_sequences = FALSE, return_state = FAL
                       zero_output_for_mask = FALSE, ...) {
   object <- if (missing(object)) NULL else object
   args <- layer_common_args(list(...), "layer_rnn")
-  if (missing(cell)) abort_arg("cell", NULL, "a cell made by `rnn_cell_gru()`")
+  expected <- "a cell made by `rnn_cell_gru()` or `rnn_cells_stack()`, or a list of cells"
+  if (missing(cell)) abort_arg("cell", NULL, expected)
+  if (is.list(cell) && !is.object(cell)) cell <- rnn_cells_stack(cell)
   cell_obj <- layer_object(cell)
-  if (!inherits(cell_obj, "RgruGruCell")) {
-    abort_arg("cell", cell, "a cell made by `rnn_cell_gru()`")
-  }
+  if (!inherits(cell_obj, c("RgruGruCell", "RgruStackedCells"))) abort_arg("cell", cell, expected)
   layer <- do.call(RnnLayer$new, c(list(
     cell = cell_obj, return_sequences = return_sequences, return_state = return_state,
     go_backwards = go_backwards, stateful = stateful, unroll = unroll,
@@ -107,11 +108,13 @@ RnnLayer <- R6::R6Class(
       invisible(TRUE)
     },
     check_initial_state_shapes = function(shapes, batch = NA) {
-      check_state_shapes(shapes, self$cell$units, batch, n_states = 1L)
-      for (s in shapes) {
+      sizes <- self$cell$state_size()
+      check_state_shapes(shapes, sizes, batch, n_states = length(sizes))
+      for (i in seq_along(shapes)) {
+        s <- shapes[[i]]
         if (!is.na(batch) && !is.na(s[1]) && s[1] != batch) {
           cli::cli_abort(c(
-            "{.arg initial_state} must have one row per sample: shape ({batch}, {self$cell$units}).",
+            "{.arg initial_state} must have one row per sample: shape ({batch}, {sizes[[i]]}).",
             x = "Got shape {format_tuple(s)}."
           ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
         }
@@ -122,11 +125,17 @@ RnnLayer <- R6::R6Class(
       units <- self$cell$units
       out <- if (self$return_sequences) c(input_shape[1:2], units) else c(input_shape[1], units)
       if (!self$return_state) return(out)
-      list(out, c(input_shape[1], units))
+      c(list(out), lapply(self$cell$state_size(), function(size) c(input_shape[1], size)))
     },
     compute_output_mask = function(input_has_mask) {
       seq_mask <- isTRUE(input_has_mask) && self$return_sequences
-      if (self$return_state) list(seq_mask, FALSE) else seq_mask
+      if (!self$return_state) return(seq_mask)
+      c(list(seq_mask), rep(list(FALSE), length(self$cell$state_size())))
+    },
+    output_mask = function(inputs, mask) {
+      seq_mask <- if (self$return_sequences) mask
+      if (!self$return_state) return(seq_mask)
+      c(list(seq_mask), rep(list(NULL), length(self$cell$state_size())))
     },
     layer_config = function() {
       list(cell = self$cell$get_config(), return_sequences = self$return_sequences,
@@ -167,7 +176,7 @@ RnnLayer <- R6::R6Class(
       outputs <- if (self$return_state) c(list(output), run$final_states) else output
       # Keras passes the input mask on unchanged, even with go_backwards.
       out_mask <- if (self$return_sequences) mask
-      if (self$return_state) out_mask <- c(list(out_mask), list(NULL))
+      if (self$return_state) out_mask <- c(list(out_mask), rep(list(NULL), length(run$final_states)))
       tape <- list(run = run, given_state = given_state, input_dim = dim(inputs))
       list(outputs = outputs, mask = out_mask, tape = tape)
     },
@@ -247,7 +256,7 @@ rnn_loop_forward <- function(cell, x, states, mask, masks, go_backwards, zero_ou
   steps <- d[2]
   order <- if (go_backwards) rev(seq_len(steps)) else seq_len(steps)
   states <- states %||% cell$initial_states(batch)
-  units <- cell$state_size()
+  units <- cell$output_size()
   sequence <- array(0, c(batch, steps, units))
   prev_out <- matrix(0, batch, units)
   caches <- vector("list", steps)
@@ -273,11 +282,11 @@ rnn_loop_forward <- function(cell, x, states, mask, masks, go_backwards, zero_ou
 rnn_loop_backward <- function(cell, run, d_sequence, d_last, d_states, zero_output_for_mask) {
   d <- run$dims
   batch <- d[1]
-  units <- cell$state_size()
+  units <- cell$output_size()
   zero <- matrix(0, batch, units)
   d_states <- lapply(seq_along(run$final_states), function(k) {
     s <- if (k <= length(d_states)) d_states[[k]]
-    if (is.null(s)) zero else s
+    if (is.null(s)) run$final_states[[k]] * 0 else s
   })
   d_prev_out <- d_last %||% zero
   d_x <- array(0, d)

@@ -65,10 +65,11 @@ formal_args <- function(fn, env) {
 
 # The Layer base class ----------------------------------------------------
 
-# Keras's common keywords, accepted by every layer through `...`.
-layer_common_args <- function(dots, layer_fn) {
+# Keras's common keywords, accepted by every layer through `...`; `also` names
+# the keywords a layer takes on top (Keras's **kwargs forwarded to a base class).
+layer_common_args <- function(dots, layer_fn, also = character()) {
   known <- c("name", "dtype", "trainable", "input_shape", "batch_size",
-             "batch_input_shape", "activity_regularizer")
+             "batch_input_shape", "activity_regularizer", also)
   unknown <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(dots) > 0 && (is.null(names(dots)) || any(names(dots) == ""))) {
     cli::cli_abort(c(
@@ -176,6 +177,19 @@ Layer <- R6::R6Class(
     compute_output_mask = function(input_has_mask) {
       input_has_mask && self$supports_masking
     },
+    # Keras's compute_mask(): the mask(s) this layer hands on for these inputs
+    # and input mask, a (batch, timesteps) logical matrix or NULL per output.
+    compute_mask = function(inputs, mask = NULL) {
+      inputs <- self$coerce_inputs(inputs)
+      if (!is.null(mask)) mask <- coerce_sequence_mask(mask, value_shape(inputs)[1:2])
+      self$prepare(batch_shape_of(inputs))
+      self$output_mask(inputs, mask)
+    },
+    # Layers computing in forward_impl() are stateless there; those overriding
+    # forward() override this too.
+    output_mask = function(inputs, mask) {
+      self$forward_impl(inputs, mask = mask, training = FALSE, initial_state = NULL)$mask
+    },
 
     count_params = function() {
       sum(vapply(self$weights, function(v) length(v$value), numeric(1)))
@@ -213,7 +227,13 @@ Layer <- R6::R6Class(
       if (!private$trainable_flag) return(self$weights)
       Filter(function(v) !isTRUE(v$trainable), self$weights)
     },
-    input_shape = function() self$built_input_shape %||% self$declared_input_shape
+    input_shape = function() self$built_input_shape %||% self$declared_input_shape,
+    # Keras's layer.losses: the penalty of each regularized trainable weight, at
+    # its current value.
+    losses = function() {
+      regularized <- Filter(function(v) !is.null(v$regularizer), self$trainable_weights)
+      lapply(regularized, function(v) v$regularizer$penalty(v$value))
+    }
   ),
   private = list(
     trainable_flag = TRUE
@@ -279,6 +299,9 @@ layer_handle_classes <- function(layer) {
     GRU = "rgru_layer_gru",
     GRUCell = "rgru_cell_gru",
     RNN = "rgru_layer_rnn",
+    StackedRNNCells = "rgru_cells_stack",
+    Bidirectional = "rgru_layer_bidirectional",
+    TimeDistributed = "rgru_layer_time_distributed",
     Dense = "rgru_layer_dense",
     Masking = "rgru_layer_masking",
     Embedding = "rgru_layer_embedding",
@@ -320,7 +343,7 @@ layer_object <- function(x) {
   x
 }
 
-#' @exportS3Method utils::.DollarNames
+#' @rawNamespace S3method(utils::.DollarNames, rgru_layer)
 .DollarNames.rgru_layer <- function(x, pattern = "") {
   obj <- layer_object(x)
   nms <- setdiff(ls(obj, all.names = FALSE), c("clone", "initialize", "handle"))

@@ -26,11 +26,19 @@ Model <- R6::R6Class(
     # Zeros the states of every stateful layer inside, as Keras's reset_state().
     reset_state = function() {
       for (layer in self$sublayers()) {
-        if (is.function(layer$reset_state)) layer$reset_state()
+        if (is.function(layer$reset_state) && !isFALSE(layer$stateful)) layer$reset_state()
       }
       invisible(self$handle)
     },
-    reset_states = function() self$reset_state()
+    reset_states = function() self$reset_state(),
+    # A model's masks come out of its layers: run them, leaving the states of
+    # stateful layers as they were.
+    output_mask = function(inputs, mask) {
+      rnns <- Filter(function(l) inherits(l, "RgruRnnLayer"), nested_layers(self))
+      kept <- lapply(rnns, function(l) l$states)
+      on.exit(for (i in seq_along(rnns)) rnns[[i]]$states <- kept[[i]])
+      self$forward(inputs, mask = mask, training = FALSE, keep_tape = FALSE)$mask
+    }
   ),
   active = list(
     layers = function() lapply(self$layer_objects, function(l) l$handle)
@@ -71,6 +79,11 @@ batch_size_of <- function(x) {
 }
 
 output_list <- function(outputs) if (is.list(outputs)) outputs else list(outputs)
+
+# A layer and every layer inside it, depth first.
+nested_layers <- function(layer) {
+  c(list(layer), unlist(lapply(layer$sublayers(), nested_layers), recursive = FALSE))
+}
 
 # predict() ------------------------------------------------------------------
 
@@ -224,12 +237,17 @@ get_config <- function(object) {
 #' @rdname get_config
 #' @export
 from_config <- function(config, custom_objects = NULL) {
+  build_from_config(config)
+}
+
+# The handle of a new layer made from `config`, named `name` (NULL: a fresh name).
+build_from_config <- function(config, name = NULL) {
   class_name <- attr(config, "rgru_class")
   builder <- config_builders[[class_name %||% ""]]
   if (is.null(builder)) {
     abort_arg("config", config, "a configuration made by `get_config()`")
   }
-  builder(unclass_config(config))
+  builder(unclass_config(config), name)
 }
 
 unclass_config <- function(config) {
@@ -237,11 +255,13 @@ unclass_config <- function(config) {
   config
 }
 
-# Recreates a layer from its config: common keywords plus constructor arguments.
+# Recreates a layer from its config: common keywords plus constructor
+# arguments. It gets a fresh, unique name unless `name` is given (wrappers
+# recreate the layers they wrap under names of their own).
 layer_from_config <- function(constructor) {
   force(constructor)
-  function(config) {
-    config$name <- NULL  # a recreated layer gets a fresh, unique name
+  function(config, name = NULL) {
+    config$name <- name
     do.call(constructor, config, quote = TRUE)$handle
   }
 }
@@ -264,14 +284,18 @@ config_builders <- list(
   RgruReshapeLayer = layer_from_config(ReshapeLayer$new),
   RgruRepeatVectorLayer = layer_from_config(RepeatVectorLayer$new),
   RgruActivationLayer = layer_from_config(ActivationLayer$new),
-  RgruSequential = function(config) sequential_from_config(config),
-  RgruFunctional = function(config) functional_from_config(config),
-  RgruRnnLayer = function(config) {
-    cell <- from_config(config$cell)
+  RgruSequential = function(config, name = NULL) sequential_from_config(config),
+  RgruFunctional = function(config, name = NULL) functional_from_config(config),
+  RgruRnnLayer = function(config, name = NULL) {
+    # A renamed copy keeps its cell's name, as Keras's deserialization does.
+    cell <- build_from_config(config$cell, name = if (!is.null(name)) config$cell$name)
     config$cell <- layer_object(cell)
-    config$name <- NULL
+    config$name <- name
     do.call(RnnLayer$new, config, quote = TRUE)$handle
-  }
+  },
+  RgruStackedCells = function(config, name = NULL) stacked_cells_from_config(config, name),
+  RgruBidirectionalLayer = function(config, name = NULL) bidirectional_from_config(config, name),
+  RgruTimeDistributedLayer = function(config, name = NULL) time_distributed_from_config(config, name)
 )
 
 # summary() and print() --------------------------------------------------------

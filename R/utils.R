@@ -188,7 +188,7 @@ new_callable <- function(fn, fields, class) {
              class = "rgru_error_argument", call = NULL)
 }
 
-#' @exportS3Method utils::.DollarNames
+#' @rawNamespace S3method(utils::.DollarNames, rgru_callable)
 .DollarNames.rgru_callable <- function(x, pattern = "") {
   names <- names(attr(x, "rgru_fields", exact = TRUE))
   names[grepl(pattern, names)]
