@@ -5,6 +5,10 @@ built_with_cuda_cpp <- function() {
     .Call(`_rgru_built_with_cuda_cpp`)
 }
 
+crc32_raw <- function(bytes) {
+    .Call(`_rgru_crc32_raw`, bytes)
+}
+
 cudnn_pack_weights_cpp <- function(kernel, recurrent_kernel, bias) {
     .Call(`_rgru_cudnn_pack_weights_cpp`, kernel, recurrent_kernel, bias)
 }
