@@ -402,10 +402,14 @@ read_rds_model <- function(path, compile) {
   })
   assign_saved_weights(restored, saved$weights, FALSE, path)
   if (compile && !is.null(saved$compile)) {
-    state <- tryCatch(
-      import_compile_state(saved$compile, layer_object(restored)$weights),
-      error = function(e) abort_damaged(path, "compile", "the compile settings are damaged", parent = e)
-    )
+    state <- tryCatch({
+      state <- import_compile_state(saved$compile, layer_object(restored)$weights)
+      spec_losses(state$loss)
+      for (m in c(flatten_metric_spec(state$metrics), flatten_metric_spec(state$weighted_metrics))) {
+        if (!(is.character(m) && tolower(m) %in% c("accuracy", "acc"))) resolve_metric(m)
+      }
+      state
+    }, error = function(e) abort_damaged(path, "compile", "the compile settings are damaged", parent = e))
     set_compile_state(restored, state)
   }
   restored
@@ -464,19 +468,23 @@ export_compile_state <- function(state, vars) {
 
 import_compile_state <- function(saved, vars) {
   spec <- saved$optimizer
-  ctor <- switch(spec$class,
-    rgru_optimizer_sgd = optimizer_sgd,
-    rgru_optimizer_adam = optimizer_adam,
-    rgru_optimizer_rmsprop = optimizer_rmsprop,
-    rgru_abort("Unknown optimizer class {.cls {spec$class}} in the saved model.", class = "file"))
+  constructors <- list(rgru_optimizer_sgd = optimizer_sgd, rgru_optimizer_adam = optimizer_adam,
+                       rgru_optimizer_rmsprop = optimizer_rmsprop)
+  ok <- is.list(spec) && is.character(spec$class) && length(spec$class) == 1 &&
+    spec$class %in% names(constructors) && is.list(spec$config) &&
+    is.numeric(spec$iterations) && length(spec$iterations) == 1 && is.finite(spec$iterations) &&
+    is.list(spec$slots) && length(spec$slots) == length(vars)
+  if (!ok) rgru_abort("The saved optimizer is malformed.", class = "file")
   config <- spec$config[!vapply(spec$config, is.null, TRUE)]
-  opt <- do.call(ctor, config)
+  opt <- do.call(constructors[[spec$class]], config)
   opt$iterations <- spec$iterations
   for (i in seq_along(vars)) {
-    if (!is.null(spec$slots[[i]])) {
-      slot <- opt$slot_for(vars[[i]])
-      opt$slots[[slot]] <- spec$slots[[i]]
+    slots <- spec$slots[[i]]
+    if (is.null(slots)) next
+    if (!is.list(slots) || !all(vapply(slots, function(s) is.numeric(s) && all(is.finite(s)), TRUE))) {
+      rgru_abort("The saved optimizer state of weight {i} is malformed.", class = "file")
     }
+    opt$slots[[opt$slot_for(vars[[i]])]] <- slots
   }
   list(optimizer = opt, loss = saved$loss, loss_weights = saved$loss_weights,
        metrics = saved$metrics, weighted_metrics = saved$weighted_metrics,
