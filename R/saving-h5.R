@@ -88,34 +88,45 @@ keras_own_variables <- function(obj, children) {
 
 # HDF5 ------------------------------------------------------------------------
 
-h5_types <- function(dtype) {
-  switch(dtype,
-    float64 = hdf5r::h5types$H5T_IEEE_F64LE,
-    int32 = hdf5r::h5types$H5T_STD_I32LE,
-    hdf5r::h5types$H5T_IEEE_F32LE
-  )
+# HDF5's little-endian types for rgru's dtypes, fetched once per file written.
+h5_type_table <- function() {
+  types <- new.env(parent = emptyenv())
+  function(dtype) {
+    if (is.null(types[[dtype]])) {
+      types[[dtype]] <- switch(dtype,
+        float64 = hdf5r::h5types$H5T_IEEE_F64LE,
+        int32 = hdf5r::h5types$H5T_STD_I32LE,
+        hdf5r::h5types$H5T_IEEE_F32LE
+      )
+    }
+    types[[dtype]]
+  }
 }
 
+# The group at `path`, made with its parents when missing; the caller closes it.
 h5_group <- function(root, path) {
   group <- root
   for (part in strsplit(path, "/", fixed = TRUE)[[1]]) {
     if (!nzchar(part)) next
-    group <- if (group$exists(part)) group[[part]] else group$create_group(part)
+    child <- if (group$exists(part)) group[[part]] else group$create_group(part)
+    if (!identical(group, root)) group$close()
+    group <- child
   }
   group
 }
 
 # Keras's shapes are row-major; hdf5r gives R arrays with the axes reversed.
-h5_write_value <- function(group, name, value, dtype, scalar = FALSE) {
+h5_write_value <- function(group, name, value, type, scalar = FALSE) {
   if (scalar) {
-    ds <- group$create_dataset(name, dtype = h5_types(dtype), space = hdf5r::H5S$new("scalar"),
+    ds <- group$create_dataset(name, dtype = type, space = hdf5r::H5S$new("scalar"),
                                chunk_dims = NULL)
-    ds$write_low_level(if (dtype == "int32") as.integer(value) else as.numeric(value))
-    return(invisible())
+    ds$write_low_level(if (type$get_class() == "H5T_INTEGER") as.integer(value) else as.numeric(value))
+  } else {
+    data <- if (length(dim(value)) >= 2) aperm(value) else as.numeric(value)
+    storage.mode(data) <- "double"
+    ds <- group$create_dataset(name, robj = data, dtype = type, chunk_dims = NULL)
   }
-  data <- if (length(dim(value)) >= 2) aperm(value) else as.numeric(value)
-  storage.mode(data) <- "double"
-  group$create_dataset(name, robj = data, dtype = h5_types(dtype), chunk_dims = NULL)
+  ds$close()
   invisible()
 }
 
@@ -129,24 +140,33 @@ h5_write_scalar_attr <- function(object, name, value) {
 # variables to a new HDF5 file at `path`.
 write_weights_h5 <- function(path, groups, optimizer = NULL) {
   h5 <- hdf5r::H5File$new(path, mode = "w")
-  on.exit(h5$close_all())
-  for (g in groups) {
-    group <- h5_group(h5, keras_path(g$path, "vars"))
-    if (!is.null(g$name)) h5_write_scalar_attr(group, "name", g$name)
-    for (i in seq_along(g$variables)) {
-      v <- g$variables[[i]]
-      h5_write_value(group, as.character(i - 1L), v$value, v$dtype %||% "float32")
+  on.exit(h5_close_file(h5))
+  type_of <- h5_type_table()
+  write_group <- function(path, name, values, dtypes, scalar = rep(FALSE, length(values))) {
+    group <- h5_group(h5, path)
+    on.exit(group$close())
+    if (!is.null(name)) h5_write_scalar_attr(group, "name", name)
+    for (i in seq_along(values)) {
+      h5_write_value(group, as.character(i - 1L), values[[i]], type_of(dtypes[[i]]), scalar[i])
     }
+  }
+  for (g in groups) {
+    write_group(keras_path(g$path, "vars"), g$name, lapply(g$variables, function(v) v$value),
+                lapply(g$variables, function(v) v$dtype %||% "float32"))
   }
   if (!is.null(optimizer)) {
-    group <- h5_group(h5, "optimizer/vars")
-    h5_write_scalar_attr(group, "name", optimizer$name)
-    for (i in seq_along(optimizer$values)) {
-      value <- optimizer$values[[i]]
-      h5_write_value(group, as.character(i - 1L), value$value, value$dtype, scalar = i <= 2)
-    }
+    values <- optimizer$values
+    write_group("optimizer/vars", optimizer$name, lapply(values, `[[`, "value"),
+                lapply(values, `[[`, "dtype"), seq_along(values) <= 2)
   }
   invisible(path)
+}
+
+# Closes a file; HDF5 finishes writing it only once nothing in it is open,
+# which close_all() forces (at the price of a garbage collection).
+h5_close_file <- function(h5) {
+  open <- tryCatch(h5$get_obj_count(), error = function(e) NA)
+  if (isTRUE(open <= 1)) h5$close() else h5$close_all()
 }
 
 # Opens an HDF5 file for reading; a file HDF5 can't open is a classed error.

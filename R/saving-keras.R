@@ -75,7 +75,7 @@ read_keras_parts <- function(config_bytes, weights_path, compile, label, weights
   ctx <- list(file = label)
   built <- read_model_spec(config, ctx)
   h5 <- h5_open(weights_path, weights_label)
-  on.exit(h5$close())
+  on.exit(h5_close_file(h5))
   groups <- keras_weight_groups(built$model, built$layers)
   assign_weight_groups(groups, read_weight_groups(h5, groups, weights_label))
   if (compile && is_json_object(config) && length(config$compile_config) > 0) {
@@ -106,7 +106,7 @@ write_weights_file <- function(obj, path) {
 # Keras 3's layout ("layers/...", "vars"), else Keras's legacy one.
 read_weights_file <- function(obj, path, skip_mismatch, label = path) {
   h5 <- h5_open(path, label)
-  on.exit(h5$close())
+  on.exit(h5_close_file(h5))
   top <- h5_names(h5)
   if (!any(c("layers", "vars") %in% top) &&
       ("model_weights" %in% top || "layer_names" %in% h5_attribute_names(h5))) {

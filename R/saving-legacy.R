@@ -50,7 +50,7 @@ h5_string_list <- function(value, label, where) {
 
 read_legacy_h5_model <- function(path, compile) {
   h5 <- h5_open(path)
-  on.exit(h5$close())
+  on.exit(h5_close_file(h5))
   text <- h5_attribute(h5, "model_config", path, "/")
   if (is.null(text)) {
     abort_damaged(path, "model_config", "the file has no model configuration (a weights-only file?)",
