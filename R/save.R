@@ -132,6 +132,8 @@ load_model <- function(model, custom_objects = NULL, compile = TRUE, safe_mode =
 #' `load_model()` reads these files too, by their `.h5` or `.hdf5` name.
 #'
 #' @param filepath Path of the `.h5` file.
+#' @param custom_objects Accepted for compatibility with the keras package;
+#'   rgru has no custom objects to load.
 #' @inheritParams save_model
 #' @returns The model.
 #' @family saving
@@ -225,6 +227,8 @@ load_model_weights <- function(model, filepath, skip_mismatch = FALSE, ...) {
 #' model with freshly initialized weights.
 #'
 #' @inheritParams save_model
+#' @inheritParams load_model_hdf5
+#' @param model The model.
 #' @param filepath Path of the JSON file.
 #' @returns `save_model_config()`: `model`, invisibly. `load_model_config()`:
 #'   the model.

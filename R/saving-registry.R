@@ -43,6 +43,29 @@
 #   "<path>/vars/0", "<path>/vars/1", ...; by default its weights that no
 #   child holds, in creation order (Keras's order for every layer here).
 
+#
+# The Keras 3.15.1 config keys (get_config()) of the classes being added, and
+# what to watch for:
+# - Bidirectional: layer = "layer" (the forward layer), backward_layer =
+#   "layer", merge_mode = "string?"; children list(forward_layer, backward_layer).
+#   Keras sets zero_output_for_mask = TRUE on the GRUs it wraps, which the GRU
+#   entry refuses until layer_gru() has that option (or strip it in the
+#   wrapper's own kind when the wrapper zeroes masked steps itself).
+# - TimeDistributed: layer = "layer"; children list(layer).
+# - StackedRNNCells: cells = "layers"; children list(cells = the cells).
+# - Dropout: rate, seed, noise_shape. SpatialDropout1D: rate, seed.
+# - Conv1D: filters, kernel_size, strides, dilation_rate (one-element arrays
+#   in Keras: [3]), padding, data_format, groups, activation, use_bias, the
+#   initializers, regularizers, activity_regularizer and constraints.
+# - MaxPooling1D: pool_size, strides (arrays), padding, data_format.
+#   GlobalAveragePooling1D / GlobalMaxPooling1D: data_format, keepdims.
+#   Flatten: data_format. Reshape: target_shape. RepeatVector: n.
+#   Activation: activation.
+# - Concatenate: axis (0-based or negative, as Python counts). Add: none.
+#   Merging masked inputs, Keras records its mask arithmetic as operations
+#   (logical_or, ...) in the graph; read_functional() accepts only the
+#   Masking/Embedding mask operations so far (keras_mask_ops).
+
 keras_layer_registry <- new.env(parent = emptyenv())
 
 keras_layer_class <- function(class_name, rgru_class, options = list(), fixed = list(),

@@ -265,3 +265,26 @@ test_that("models Keras's format can't describe are refused with a hint, not hal
   expect_warning(save_model(compiled, path), class = "rgru_warning_unsupported")
   expect_null(rgru:::compile_state(load_model(path)))
 })
+
+test_that("keras3's save_model() example runs (verbatim once rgru has layer_activation_softmax())", {
+  withr::local_dir(withr::local_tempdir())
+  if (exists("layer_activation_softmax", envir = asNamespace("rgru"))) {
+    layer_activation_softmax <- get("layer_activation_softmax", envir = asNamespace("rgru"))
+  } else {
+    layer_activation_softmax <- function(object) layer_dense(object, 5, activation = "softmax")
+  }
+  model <- keras_model_sequential(input_shape = c(3)) |>
+    layer_dense(5) |>
+    layer_activation_softmax()
+
+  model |> save_model("model.keras")
+  loaded_model <- load_model("model.keras")
+  x <- random_uniform(c(10, 3))
+  stopifnot(all.equal(
+    model |> predict(x),
+    loaded_model |> predict(x)
+  ))
+  expect_equal(utils::unzip("model.keras", list = TRUE)$Name,
+               c("metadata.json", "config.json", "model.weights.h5"))
+  unlink("model.keras")
+})
