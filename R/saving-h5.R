@@ -163,10 +163,11 @@ write_weights_h5 <- function(path, groups, optimizer = NULL) {
 }
 
 # Closes a file; HDF5 finishes writing it only once nothing in it is open,
-# which close_all() forces (at the price of a garbage collection).
+# which close_all() forces (at the price of a garbage collection), as it must
+# after an error left objects open.
 h5_close_file <- function(h5) {
   open <- tryCatch(h5$get_obj_count(), error = function(e) NA)
-  if (isTRUE(open <= 1)) h5$close() else h5$close_all()
+  if (isTRUE(open <= 1)) h5$close() else try(h5$close_all(), silent = TRUE)
 }
 
 # Opens an HDF5 file for reading; a file HDF5 can't open is a classed error.
@@ -227,10 +228,11 @@ h5_read_value <- function(root, path, label, shape = NULL, kind = "float") {
   if (!type_class %in% allowed) {
     abort_damaged(label, path, "expected {if (kind == 'float') 'floating-point numbers' else 'numbers'}, found HDF5 type {.val {type_class}}")
   }
-  dims <- rev(as.integer(ds$dims))
-  if (!is.null(shape) && !identical(dims, as.integer(shape))) {
+  dims <- rev(suppressWarnings(as.numeric(ds$dims)))
+  if (!is.null(shape) && !identical(dims, as.numeric(shape))) {
     abort_weight_shape(label, path, dims, shape)
   }
+  if (prod(dims) > .Machine$integer.max) abort_damaged(label, path, "the dataset is too large")
   value <- tryCatch(ds$read(), error = function(e) {
     abort_damaged(label, path, "HDF5 can't read it ({first_line(conditionMessage(e))})")
   })
@@ -248,8 +250,9 @@ h5_read_value <- function(root, path, label, shape = NULL, kind = "float") {
 }
 
 abort_weight_shape <- function(label, path, got, want) {
+  got <- paste0("(", paste(format(got, scientific = FALSE), collapse = ", "), ")")
   rgru_abort(c("The weights in {.file {label}} don't fit the model.",
-               x = "{.field {path}} has shape {format_tuple(got)}; the model needs {format_tuple(want)}."),
+               x = "{.field {path}} has shape {got}; the model needs {format_tuple(want)}."),
              class = c("weights", "file"))
 }
 

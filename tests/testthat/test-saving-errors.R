@@ -196,3 +196,32 @@ test_that("a failed save leaves the existing file intact and no temporary files"
   save_model(good, path, overwrite = TRUE)
   expect_equal(list.files(dir, all.files = TRUE, no.. = TRUE), "model.keras")
 })
+
+test_that("damaged HDF5 weights (with intact zip checksums) give classed errors, never a crash", {
+  # In a child R process: whatever HDF5 makes of a damaged file stays there.
+  script <- withr::local_tempfile(fileext = ".R")
+  writeLines(c(
+    "suppressMessages(library(rgru))",
+    sprintf("parts <- rgru:::zip_read(%s)", deparse(normalizePath(keras_fixture("rnn_gru_cell.keras")))),
+    "weights <- parts[['model.weights.h5']]",
+    "set.seed(11)",
+    "for (k in 1:25) {",
+    "  damaged <- weights",
+    "  at <- sample(length(damaged), sample(1:8, 1))",
+    "  damaged[at] <- as.raw(sample(0:255, length(at), TRUE))",
+    "  parts[['model.weights.h5']] <- damaged",
+    "  path <- tempfile(fileext = '.keras')",
+    "  rgru:::zip_write(path, parts)",
+    "  result <- tryCatch({ load_model(path); 'loaded' }, error = function(e) {",
+    "    if (inherits(e, 'rgru_error')) 'rgru_error' else paste('unclassed:', conditionMessage(e))",
+    "  })",
+    "  cat(result, '\\n', sep = '')",
+    "}"
+  ), script)
+  out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = FALSE,
+                 env = paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)))
+  expect_null(attr(out, "status"))
+  expect_length(out, 25)
+  expect_setequal(unique(out), intersect(c("loaded", "rgru_error"), unique(out)))
+  expect_true("rgru_error" %in% out)
+})
