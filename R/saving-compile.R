@@ -39,10 +39,13 @@ keras_optimizer_class <- function(opt) {
 
 # Keras's loss and metric classes with rgru's constructors (keras.losses.*).
 keras_losses <- list(
-  MeanSquaredError = list(rgru = "mean_squared_error", constructor = function(...) loss_mean_squared_error(...)),
-  MeanAbsoluteError = list(rgru = "mean_absolute_error", constructor = function(...) loss_mean_absolute_error(...)),
+  MeanSquaredError = list(rgru = "mean_squared_error",
+                          constructor = function(...) loss_mean_squared_error(...)),
+  MeanAbsoluteError = list(rgru = "mean_absolute_error",
+                           constructor = function(...) loss_mean_absolute_error(...)),
   Huber = list(rgru = "huber_loss", constructor = function(...) loss_huber(...)),
-  BinaryCrossentropy = list(rgru = "binary_crossentropy", constructor = function(...) loss_binary_crossentropy(...)),
+  BinaryCrossentropy = list(rgru = "binary_crossentropy",
+                            constructor = function(...) loss_binary_crossentropy(...)),
   CategoricalCrossentropy = list(rgru = "categorical_crossentropy",
                                  constructor = function(...) loss_categorical_crossentropy(...)),
   SparseCategoricalCrossentropy = list(rgru = "sparse_categorical_crossentropy",
@@ -50,11 +53,15 @@ keras_losses <- list(
 )
 
 keras_metrics <- list(
-  MeanSquaredError = list(rgru = "mean_squared_error", constructor = function(...) metric_mean_squared_error(...)),
-  MeanAbsoluteError = list(rgru = "mean_absolute_error", constructor = function(...) metric_mean_absolute_error(...)),
-  BinaryAccuracy = list(rgru = "binary_accuracy", constructor = function(...) metric_binary_accuracy(...)),
+  MeanSquaredError = list(rgru = "mean_squared_error",
+                          constructor = function(...) metric_mean_squared_error(...)),
+  MeanAbsoluteError = list(rgru = "mean_absolute_error",
+                           constructor = function(...) metric_mean_absolute_error(...)),
+  BinaryAccuracy = list(rgru = "binary_accuracy",
+                        constructor = function(...) metric_binary_accuracy(...)),
   Accuracy = list(rgru = "accuracy", constructor = function(...) metric_accuracy(...)),
-  CategoricalAccuracy = list(rgru = "categorical_accuracy", constructor = function(...) metric_categorical_accuracy(...)),
+  CategoricalAccuracy = list(rgru = "categorical_accuracy",
+                             constructor = function(...) metric_categorical_accuracy(...)),
   SparseCategoricalAccuracy = list(rgru = "sparse_categorical_accuracy",
                                    constructor = function(...) metric_sparse_categorical_accuracy(...))
 )
@@ -121,9 +128,9 @@ write_metric_spec <- function(metrics) {
 # A loss or metric object made by a loss_*()/metric_*() constructor: its class
 # names the constructor ("rgru_loss_mean_squared_error").
 write_loss_object <- function(x, table, module) {
+  prefix <- if (module == "keras.metrics") "rgru_metric_" else "rgru_loss_"
   for (class_name in names(table)) {
-    if (inherits(x, paste0(c("rgru_loss_", "rgru_metric_")[1 + (module == "keras.metrics")],
-                           table[[class_name]]$rgru))) {
+    if (inherits(x, paste0(prefix, table[[class_name]]$rgru))) {
       config <- c(list(name = x$name), if (!is.null(x$reduction)) list(reduction = x$reduction),
                   x$config)
       return(list(module = module, class_name = class_name, config = config,

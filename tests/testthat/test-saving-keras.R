@@ -207,6 +207,27 @@ test_that("a compiled model saved as .keras resumes training like the original",
   expect_equal(get_weights(restored), get_weights(model), tolerance = 1e-6)
 })
 
+test_that("loss and metric objects keep their class and settings through .keras", {
+  model <- keras_model_sequential(input_shape = c(5, 2)) |> layer_gru(3) |> layer_dense(1)
+  compile(model, optimizer = optimizer_rmsprop(centered = TRUE), loss = loss_huber(delta = 2),
+          metrics = list(metric_mean_absolute_error(), "mse"), loss_weights = 0.5)
+  path <- withr::local_tempfile(fileext = ".keras")
+  save_model(model, path)
+  config <- jsonlite::fromJSON(rawToChar(rgru:::zip_read(path, "config.json")[[1]]),
+                               simplifyVector = FALSE)$compile_config
+  expect_equal(config$loss$class_name, "Huber")
+  expect_equal(config$loss$config$delta, 2)
+  expect_equal(config$metrics[[1]]$class_name, "MeanAbsoluteError")
+  expect_equal(config$optimizer$class_name, "RMSprop")
+  state <- rgru:::compile_state(load_model(path))
+  expect_s3_class(state$loss, "rgru_loss_huber_loss")
+  expect_equal(state$loss$config$delta, 2)
+  expect_s3_class(state$metrics[[1]], "rgru_metric_mean_absolute_error")
+  expect_equal(state$metrics[[2]], "mse")
+  expect_equal(state$loss_weights, 0.5)
+  expect_true(state$optimizer$centered)
+})
+
 test_that("weights round-trip through .weights.h5 files with Keras's layout", {
   names <- c("gru_default", "functional_multi", "rnn_gru_cell", "float64")
   models <- roundtrip_models(only = names)
