@@ -21,6 +21,10 @@ max_pool1d_backward_cpp <- function(d_out, argmax, x_dims) {
     .Call(`_rgru_max_pool1d_backward_cpp`, d_out, argmax, x_dims)
 }
 
+crc32_raw <- function(bytes) {
+    .Call(`_rgru_crc32_raw`, bytes)
+}
+
 cudnn_pack_weights_cpp <- function(kernel, recurrent_kernel, bias) {
     .Call(`_rgru_cudnn_pack_weights_cpp`, kernel, recurrent_kernel, bias)
 }

@@ -81,6 +81,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// crc32_raw
+double crc32_raw(Rcpp::RawVector bytes);
+RcppExport SEXP _rgru_crc32_raw(SEXP bytesSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::RawVector >::type bytes(bytesSEXP);
+    rcpp_result_gen = Rcpp::wrap(crc32_raw(bytes));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cudnn_pack_weights_cpp
 Rcpp::NumericVector cudnn_pack_weights_cpp(Rcpp::NumericMatrix kernel, Rcpp::NumericMatrix recurrent_kernel, Rcpp::NumericMatrix bias);
 RcppExport SEXP _rgru_cudnn_pack_weights_cpp(SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP) {
@@ -299,6 +310,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
     {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
     {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
+    {"_rgru_crc32_raw", (DL_FUNC) &_rgru_crc32_raw, 1},
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},

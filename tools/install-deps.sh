@@ -3,8 +3,8 @@
 # installs what is missing with apt; otherwise it prints the exact command to run.
 set -eu
 
-apt_packages="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-cli r-cran-magrittr r-cran-r6 r-cran-testthat r-cran-withr libopenblas0-pthread"
-r_packages="Rcpp RcppEigen cli magrittr R6 testthat withr"
+apt_packages="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-cli r-cran-magrittr r-cran-r6 r-cran-hdf5r r-cran-jsonlite r-cran-testthat r-cran-withr libopenblas0-pthread"
+r_packages="Rcpp RcppEigen cli magrittr R6 hdf5r jsonlite testthat withr"
 
 missing_apt=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -16,7 +16,7 @@ test_that("weights round-trip through save_model_weights()/load_model_weights()"
   expect_silent(save_model_weights(model, path, overwrite = TRUE))
   wrong <- keras_model_sequential(input_shape = c(5, 2)) |> layer_gru(4) |> layer_dense(1)
   expect_error(load_model_weights(wrong, path), class = "rgru_error_weights")
-  expect_error(load_model_weights(model, tempfile()), class = "rgru_error_file")
+  expect_error(load_model_weights(model, tempfile(fileext = ".rds")), class = "rgru_error_file")
 })
 
 test_that("a whole compiled model round-trips and resumes training identically", {
@@ -40,4 +40,38 @@ test_that("a whole compiled model round-trips and resumes training identically",
   expect_error(load_model_weights(model, path), class = "rgru_error_file")
   uncompiled <- load_model(path, compile = FALSE)
   expect_error(evaluate(uncompiled, x, y, verbose = 0), class = "rgru_error_not_compiled")
+})
+
+test_that("damaged .rds files are one classed file error naming the field", {
+  model <- save_test_model()
+  path <- withr::local_tempfile(fileext = ".rds")
+  save_model(model, path)
+  saved <- readRDS(path)
+  damaged <- withr::local_tempfile(fileext = ".rds")
+  damage <- function(edit) {
+    saveRDS(edit(saved), damaged)
+    tryCatch(load_model(damaged), error = identity)
+  }
+  cases <- list(
+    atomic = function(s) 1:3,
+    format = function(s) { s$format <- 7; s },
+    version = function(s) { s$version <- 2L; s },
+    weights = function(s) { s$weights <- "w"; s },
+    character_weight = function(s) { s$weights[[1]][] <- "a"; s },
+    config = function(s) { s$config <- "x"; s },
+    config_class = function(s) { attr(s$config, "rgru_class") <- "RgruNoSuchLayer"; s },
+    compile = function(s) { s$compile$optimizer <- list(class = 1); s }
+  )
+  for (name in names(cases)) {
+    err <- damage(cases[[name]])
+    expect_s3_class(err, "rgru_error_file")
+  }
+  na <- damage(function(s) { s$weights[[2]][1] <- NA; s })
+  expect_s3_class(na, "rgru_error_weights")
+  expect_match(conditionMessage(na), "weights[[2]]", fixed = TRUE)
+  writeLines("not R data", damaged)
+  expect_error(load_model(damaged), class = "rgru_error_file")
+  save_model_weights(model, damaged, overwrite = TRUE)
+  expect_error(load_model(damaged), class = "rgru_error_file")
+  expect_error(load_model_weights(model, path), class = "rgru_error_file")
 })
