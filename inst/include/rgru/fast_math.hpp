@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 // Asks the compiler to vectorise the loop that follows (R compiles packages at -O2,
 // where GCC otherwise only vectorises loops it needs no checks for).
@@ -43,14 +45,11 @@ namespace {
 template <typename T>
 struct Format;
 
-// Bits are handled as unsigned integers: shifts and differences of them are then defined
-// for every input, NaN and infinities included (a signed left shift of a negative value is
-// undefined behaviour).
 template <>
 struct Format<float> {
-  using Bits = std::uint32_t;
+  using Int = std::int32_t;
   static constexpr int mantissa_bits = 23;
-  static constexpr Bits exponent_bias = 127;
+  static constexpr Int exponent_bias = 127;
   // exp(x) is clamped to [exp(min_x), exp(max_x)], both normal numbers.
   static constexpr float min_x = -87.0f;
   static constexpr float max_x = 88.0f;
@@ -65,9 +64,9 @@ struct Format<float> {
 
 template <>
 struct Format<double> {
-  using Bits = std::uint64_t;
+  using Int = std::int64_t;
   static constexpr int mantissa_bits = 52;
-  static constexpr Bits exponent_bias = 1023;
+  static constexpr Int exponent_bias = 1023;
   static constexpr double min_x = -708.0;
   static constexpr double max_x = 709.0;
   static constexpr double tanh_saturation = 19.5;
@@ -78,14 +77,14 @@ struct Format<double> {
 };
 
 template <typename T>
-inline typename Format<T>::Bits bits_of(T x) {
-  typename Format<T>::Bits i;
+inline typename Format<T>::Int bits_of(T x) {
+  typename Format<T>::Int i;
   std::memcpy(&i, &x, sizeof(T));
   return i;
 }
 
 template <typename T>
-inline T from_bits(typename Format<T>::Bits i) {
+inline T from_bits(typename Format<T>::Int i) {
   T x;
   std::memcpy(&x, &i, sizeof(T));
   return x;
@@ -115,42 +114,41 @@ struct TaylorTail<T, To, To> {
 template <typename T>
 inline T exp_in_range(T x) {
   using F = Format<T>;
-  using Bits = typename F::Bits;
+  using Int = typename F::Int;
+  // Unsigned, so that the difference and the shift below are defined for every input (a
+  // NaN gives any k; a signed left shift of a negative value is undefined behaviour).
+  using Bits = typename std::make_unsigned<Int>::type;
   // Adding 1.5 * 2^mantissa_bits rounds x / ln 2 to the nearest integer k, which then
   // sits in the low bits of the sum (as k modulo 2^bits: two's complement for k < 0).
-  const T shifter = T(1.5) * T(Bits(1) << F::mantissa_bits);
+  const T shifter = T(1.5) * T(Int(1) << F::mantissa_bits);
   const T shifted = x * T(1.44269504088896340736) + shifter;
-  const Bits k = bits_of(shifted) - bits_of(shifter);
+  const Bits k = Bits(bits_of(shifted)) - Bits(bits_of(shifter));
   const T kf = shifted - shifter;
   const T r = (x - kf * F::ln2_hi) - kf * F::ln2_lo;
   const T p = TaylorTail<T, 0, F::exp_degree>::eval(r);
   // 2^k: k + bias is in [1, 2 * bias] for x in [min_x, max_x]
-  return p * from_bits<T>((k + F::exponent_bias) << F::mantissa_bits);
+  return p * from_bits<T>(Int((k + Bits(F::exponent_bias)) << F::mantissa_bits));
 }
 
 // |x| and copysign through bits, so that no out-of-line std:: function gets compiled
 // here for another instruction set.
 template <typename T>
-constexpr typename Format<T>::Bits sign_bit() {
-  return typename Format<T>::Bits(1) << (8 * sizeof(T) - 1);
-}
-
-template <typename T>
 inline T abs_of(T x) {
-  return from_bits<T>(bits_of(x) & ~sign_bit<T>());
+  return from_bits<T>(bits_of(x) & std::numeric_limits<typename Format<T>::Int>::max());
 }
 
 template <typename T>
 inline T copysign_of(T magnitude, T sign) {
-  return from_bits<T>((bits_of(magnitude) & ~sign_bit<T>()) | (bits_of(sign) & sign_bit<T>()));
+  constexpr typename Format<T>::Int sign_bit = std::numeric_limits<typename Format<T>::Int>::min();
+  return from_bits<T>((bits_of(magnitude) & ~sign_bit) | (bits_of(sign) & sign_bit));
 }
 
 // condition ? a : b through bit masks: GCC does not if-convert a float ?: at -O2, and
 // a branch in the loop stops it from vectorising.
 template <typename T>
 inline T select(bool condition, T a, T b) {
-  using Bits = typename Format<T>::Bits;
-  const Bits mask = Bits(0) - static_cast<Bits>(condition);
+  using Int = typename Format<T>::Int;
+  const Int mask = -static_cast<Int>(condition);
   return from_bits<T>((bits_of(a) & mask) | (bits_of(b) & ~mask));
 }
 
