@@ -45,6 +45,14 @@ engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
     .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
 }
 
+engine_cached_bytes_cpp <- function() {
+    .Call(`_rgru_engine_cached_bytes_cpp`)
+}
+
+engine_empty_cache_cpp <- function() {
+    .Call(`_rgru_engine_empty_cache_cpp`)
+}
+
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
     .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
 }

@@ -146,6 +146,24 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_cached_bytes_cpp
+double engine_cached_bytes_cpp();
+RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_empty_cache_cpp
+double engine_empty_cache_cpp();
+RcppExport SEXP _rgru_engine_empty_cache_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
 // gru_forward_cpp
 Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
 RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
@@ -244,6 +262,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_gru_backward_cpp", (DL_FUNC) &_rgru_cudnn_gru_backward_cpp, 3},
     {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
     {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
+    {"_rgru_engine_cached_bytes_cpp", (DL_FUNC) &_rgru_engine_cached_bytes_cpp, 0},
+    {"_rgru_engine_empty_cache_cpp", (DL_FUNC) &_rgru_engine_empty_cache_cpp, 0},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
     {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
@@ -254,8 +274,10 @@ static const R_CallMethodDef CallEntries[] = {
 };
 
 void register_result_array_class(DllInfo* dll);
+void set_up_cpu_engine(DllInfo* dll);
 RcppExport void R_init_rgru(DllInfo *dll) {
     R_registerRoutines(dll, NULL, CallEntries, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
     register_result_array_class(dll);
+    set_up_cpu_engine(dll);
 }

@@ -1,9 +1,10 @@
-// The R arrays the engine returns, in memory recycled through the engine's BlockCache.
+// The R arrays the engine returns, in memory recycled through the engine's block cache
+// (src/cpu/block_cache.hpp).
 //
 // R frees an array only at its next garbage collection, and glibc hands large freed blocks
 // back to the kernel, so an ordinary R array for every result meant fresh pages on every
-// call: at ~5-20 us a 4 KiB page on our development VMs, a third or more of a batch-256
-// inference call (PyTorch frees its outputs at once and reuses the same memory). A large
+// call, at a page fault per 4 KiB: a third or more of a batch-256 inference call
+// (bench/README.md; PyTorch frees its outputs at once and reuses the same memory). A large
 // result is therefore an ALTREP double vector whose data is a recycled block, handed back
 // to the cache when R collects the array.
 //
@@ -22,7 +23,7 @@
 #include <new>
 #include <vector>
 
-#include "rgru/buffer.hpp"
+#include "cpu/block_cache.hpp"
 #include "rcpp-engine.h"
 
 namespace {
@@ -43,7 +44,7 @@ void give_back(SEXP holder) {
   ResultBlock* block = static_cast<ResultBlock*>(R_ExternalPtrAddr(holder));
   if (block == nullptr) return;
   R_ClearExternalPtr(holder);
-  rgru::release_block(block->data, block->bytes);
+  rgru::cpu::release_block(block->data, block->bytes);
   delete block;
 }
 
@@ -72,7 +73,7 @@ SEXP new_result_vector(R_xlen_t n) {
   SEXP out = PROTECT(R_new_altrep(result_class, holder, ledger));
   ResultBlock* block = new ResultBlock{nullptr, 0, n};
   try {
-    block->data = static_cast<double*>(rgru::allocate_block(bytes, &block->bytes));
+    block->data = static_cast<double*>(rgru::cpu::allocate_block(bytes, &block->bytes));
   } catch (...) {
     delete block;
     UNPROTECT(3);
@@ -90,7 +91,7 @@ namespace rgru_engine {
 Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims) {
   R_xlen_t n = 1;
   for (rgru::index_t d : dims) n *= d;
-  Rcpp::NumericVector out = sizeof(double) * static_cast<std::size_t>(n) >= rgru::BlockCache::kMinBytes
+  Rcpp::NumericVector out = sizeof(double) * static_cast<std::size_t>(n) >= rgru::cpu::kMinCachedBytes
                                 ? Rcpp::NumericVector(new_result_vector(n))
                                 : Rcpp::NumericVector(Rcpp::no_init(n));
   if (dims.size() > 1) {
