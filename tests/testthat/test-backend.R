@@ -12,8 +12,10 @@ test_that("rgru_backend() reports the build and what runs here", {
     expect_false(is.null(info$cuda_runtime_compiled))
     expect_false(is.null(info$cudnn_compiled))
   }
+  expect_true(is.numeric(info$cache_bytes) && info$cache_bytes >= 0)
   printed <- capture.output(print(info))
   expect_match(printed[1], "rgru backend")
+  expect_true(any(grepl("^  CPU memory kept:    [0-9.]+ (B|KB|MB|GB)$", printed)))
   expect_true(any(grepl("^  default layer_gru:  (cpu|cudnn) ", printed)))
   expect_true(any(grepl(paste0("^  CPU sigmoid/tanh:   ", info$cpu_activations, "$"), printed)))
 })
@@ -33,4 +35,29 @@ test_that("without a visible GPU, layer_gru runs on the CPU engine, also in a CU
   expect_true(all(is.finite(y)))
   expect_identical(rgru_backend()$last_backend, "cpu")
   expect_error(layer_gru(x, 3, use_cudnn = TRUE), "GPU|cuDNN|CUDA")
+})
+
+test_that("the engine keeps at most what recent calls took, and rgru_empty_cache() frees it", {
+  # 20 results of 160 KiB held and then freed: the engine keeps about two calls' worth
+  # (each call also takes a workspace of about the same size), not all twenty.
+  result_bytes <- 8 * 64 * 20 * 16
+  rgru_empty_cache()
+  expect_identical(rgru_backend()$cache_bytes, 0)
+  a <- engine_args(B = 64, TT = 20, F = 3, H = 16)
+  held <- lapply(1:20, function(i) engine_forward(a)$sequence)
+  rm(held)
+  invisible(gc())
+  kept <- rgru_backend()$cache_bytes
+  expect_lt(kept, 6 * result_bytes)
+  # (sanitizer builds hand every block straight back: tools/sanitize/)
+  if (!nzchar(Sys.getenv("RGRU_SANITIZE"))) expect_gt(kept, result_bytes)
+  # and later calls of the same size reuse it without it growing
+  for (i in 1:10) out <- engine_forward(a)$sequence
+  expect_lte(rgru_backend()$cache_bytes, max(kept, 6 * result_bytes))
+
+  before <- rgru_backend()$cache_bytes
+  expect_invisible(released <- rgru_empty_cache())
+  expect_identical(released, before)
+  expect_identical(rgru_backend()$cache_bytes, 0)
+  expect_identical(engine_forward(a)$sequence, out)
 })
