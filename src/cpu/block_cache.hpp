@@ -1,7 +1,7 @@
 // The allocator the R package installs for the engine (rgru/memory.hpp): large blocks
 // recycled across calls, so that a call does not pay a page fault per 4 KiB of workspace
 // again (bench/README.md). The R result arrays come from it too
-// (src/rcpp-result-arrays.cpp).
+// (src/rcpp_result_arrays.cpp).
 //
 // What it keeps is bounded by what recent calls took: at most the bytes taken by the
 // largest two consecutive engine calls among the last eight (and 512 MiB), so memory that

@@ -2,7 +2,7 @@
 //
 // Written as plain loops (no intrinsics) so that one source compiles to whatever vector
 // instructions the translation unit targets: the engine's own code at the compiler's
-// default (SSE2 under R's flags), and src/simd/kernels.cpp at AVX2 or AVX-512, chosen at
+// default (SSE2 under R's flags), and src/cpu/kernels_*.cpp at AVX2 or AVX-512, chosen at
 // run time (see vector_math.hpp). Every function here has internal linkage: a copy
 // built for AVX-512 must never be picked by the linker for code that runs on a CPU
 // without it.
