@@ -11,9 +11,8 @@
 // R still counts the memory: data2 holds a raw vector of the same size that is never
 // written (so its pages are never touched and cost nothing), and R counts it towards the
 // heap size that triggers its collections exactly as it would count an ordinary array.
-// Without it R would not see these arrays at all, collect late, and the recycled blocks
-// would pile up (an earlier attempt with allocVector3(), which R leaves uncounted, made
-// training slower).
+// Without it R would not see these arrays at all (nor does it see allocVector3()'s
+// custom allocations), collect late, and the recycled blocks would pile up.
 //
 // Everything else is R's default for ALTREP vectors: reads and writes go through the data
 // pointer, duplicates and serialisation produce ordinary vectors.

@@ -12,8 +12,8 @@ namespace detail {
 
 // dst = src' (or dst += src' with Add) for a column-major rows x cols src with leading
 // dimension ld_src and a cols x rows dst with leading dimension ld_dst. Walked in 16 x 16
-// tiles so that the strided side stays in L1 (one element at a time, these conversions had
-// been 6 % of a float32 training call at B=256 T=10 F=64 H=256).
+// tiles so that the strided side stays in L1: one element at a time, these conversions
+// were a visible share of a training call (bench/README.md).
 template <bool Add = false, typename T>
 void transpose(const T* src, index_t rows, index_t cols, index_t ld_src, T* dst,
                index_t ld_dst) {
