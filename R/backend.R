@@ -20,8 +20,9 @@
 #' @section Memory:
 #' The CPU engine keeps blocks of memory it has used (workspaces, and large results once
 #' R has freed them) to reuse them in later calls without paying for fresh pages. It
-#' keeps at most what the largest two consecutive calls among the last eight took (and
-#' never more than 512 MiB), and returns the rest to the system. `cache_bytes` says how
+#' keeps at most what its last 16 calls took (never more than 512 MiB) and returns the
+#' rest to the system. Results that you kept through two or more garbage collections go
+#' back to the system when R frees them, rather than to the engine. `cache_bytes` says how
 #' much it holds now; [rgru_empty_cache()] returns all of it.
 #'
 #' @section Options:

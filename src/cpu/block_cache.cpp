@@ -106,7 +106,10 @@ class BlockCache {
  public:
   static constexpr std::size_t kMaxBytes = std::size_t(512) << 20;
   static constexpr int kMaxBlocks = 256;
-  static constexpr int kCalls = 8;
+  // Calls from R free their results only at R's next garbage collection, which may come
+  // several calls later (about 8 to 16 in a loop of inference calls with 1 MB results);
+  // kept blocks should cover those calls, or each would take fresh memory.
+  static constexpr int kCalls = 16;
 
   // Never destroyed: blocks in other static objects may come back after it would be.
   static BlockCache& instance() {
@@ -184,13 +187,11 @@ class BlockCache {
     return p;
   }
 
-  // The most two consecutive calls took among the last kCalls, the running one included.
+  // What the running call and the last kCalls calls took.
   std::size_t limit() const {
-    const int newest = (next_ + kCalls - 1) % kCalls;
-    std::size_t most = taken_now_ + taken_[newest];
-    for (int k = 0; k + 1 < kCalls; ++k)
-      most = std::max(most, taken_[(next_ + k) % kCalls] + taken_[(next_ + k + 1) % kCalls]);
-    return std::min(most, kMaxBytes);
+    std::size_t taken = taken_now_;
+    for (std::size_t t : taken_) taken += t;
+    return std::min(taken, kMaxBytes);
   }
 
   void release_oldest() {
@@ -230,8 +231,10 @@ void* allocate_block(std::size_t bytes, std::size_t* got) {
   return BlockCache::instance().allocate(bytes, got);
 }
 
-void release_block(void* block, std::size_t bytes) {
-  if (block) BlockCache::instance().give(block, bytes);
+void release_block(void* block, std::size_t bytes, bool reuse) {
+  if (!block) return;
+  if (reuse) BlockCache::instance().give(block, bytes);
+  else unmap_block(block, bytes);
 }
 
 void engine_call_finished() { BlockCache::instance().call_finished(); }
@@ -242,7 +245,7 @@ std::size_t empty_block_cache() { return BlockCache::instance().release_all(); }
 #else
 void* allocate_block(std::size_t bytes, std::size_t* got) { return detail::malloc_block(bytes, got); }
 
-void release_block(void* block, std::size_t) { std::free(block); }
+void release_block(void* block, std::size_t, bool) { std::free(block); }
 
 void engine_call_finished() {}
 

@@ -3,11 +3,12 @@
 // again (bench/README.md). The R result arrays come from it too
 // (src/rcpp_result_arrays.cpp).
 //
-// What it keeps is bounded by what recent calls took: at most the bytes taken by the
-// largest two consecutive engine calls among the last eight (and 512 MiB), so memory that
-// results held until they were freed goes back to the system. Blocks come from mmap(), not
-// malloc(), so that freeing one returns it: glibc keeps large freed blocks in its heap
-// once its mmap threshold has grown.
+// What it keeps is bounded by what recent calls took: at most the bytes the last 16 engine
+// calls took (and 512 MiB). Memory that a result held for long (the R glue says which:
+// src/rcpp_result_arrays.cpp) goes straight back to the system when it is freed: it is not
+// memory that cycles through the calls. Blocks come from mmap(), not malloc(), so that
+// releasing one returns it: glibc keeps large freed blocks in its heap once its mmap
+// threshold has grown.
 #ifndef RGRU_CPU_BLOCK_CACHE_HPP
 #define RGRU_CPU_BLOCK_CACHE_HPP
 
@@ -23,8 +24,9 @@ constexpr std::size_t kMinCachedBytes = std::size_t(64) << 10;
 // else fresh memory readied for writing. Throws std::bad_alloc.
 void* allocate_block(std::size_t bytes, std::size_t* got);
 
-// Takes back a block from allocate_block() with the size it reported.
-void release_block(void* block, std::size_t bytes);
+// Takes back a block from allocate_block() with the size it reported; with `reuse` false
+// it goes straight back to the system.
+void release_block(void* block, std::size_t bytes, bool reuse = true);
 
 // An engine call has finished: the bound on what is kept moves on.
 void engine_call_finished();
