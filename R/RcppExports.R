@@ -57,24 +57,12 @@ cudnn_gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
     .Call(`_rgru_cudnn_gru_backward_cpp`, tape, d_sequence, d_final_state)
 }
 
-engine_info_cpp <- function() {
-    .Call(`_rgru_engine_info_cpp`)
-}
-
-engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
-    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
-}
-
 gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
     .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
 }
 
 gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
-}
-
-is_result_array_cpp <- function(x) {
-    .Call(`_rgru_is_result_array_cpp`, x)
 }
 
 engine_kernels_cpp <- function() {
@@ -87,5 +75,25 @@ engine_activation_cpp <- function(x, activation, dtype, kernels) {
 
 engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
     .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
+}
+
+engine_info_cpp <- function() {
+    .Call(`_rgru_engine_info_cpp`)
+}
+
+engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
+    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
+}
+
+engine_cached_bytes_cpp <- function() {
+    .Call(`_rgru_engine_cached_bytes_cpp`)
+}
+
+engine_empty_cache_cpp <- function() {
+    .Call(`_rgru_engine_empty_cache_cpp`)
+}
+
+is_result_array_cpp <- function(x) {
+    .Call(`_rgru_is_result_array_cpp`, x)
 }
 

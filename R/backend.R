@@ -9,6 +9,22 @@
 #' A package built with CUDA still loads and runs on a machine without a GPU or
 #' an NVIDIA driver: it then reports no GPUs and uses the CPU engine.
 #'
+#' @section Threads and forked processes:
+#' The CPU engine splits large problems over OpenMP threads. In a process forked from
+#' the R session after rgru was loaded, as [parallel::mclapply()],
+#' [parallel::mcparallel()] and fork clusters create them, the engine runs on one
+#' thread: GNU OpenMP's threads do not survive `fork()`, and a child that used them
+#' would wait for them forever. The forked processes themselves are the parallelism
+#' there; results are the same as in the parent.
+#'
+#' @section Memory:
+#' The CPU engine keeps blocks of memory it has used (workspaces, and large results once
+#' R has freed them) to reuse them in later calls without paying for fresh pages. It
+#' keeps at most what its last 16 calls took (never more than 512 MiB) and returns the
+#' rest to the system. Results that you kept through two or more garbage collections go
+#' back to the system when R frees them, rather than to the engine. `cache_bytes` says how
+#' much it holds now; [rgru_empty_cache()] returns all of it.
+#'
 #' @section Options:
 #' * `rgru.num_threads`: threads for the CPU engine (default and at most the
 #'   machine's cores; only large problems are split). Results are identical for
@@ -27,8 +43,10 @@
 #'   `slow_reference_blas`, `blas` (what R's BLAS is, in words),
 #'   `blas_kernels_older_than_cpu` (OpenBLAS does not know
 #'   this CPU and runs kernels without AVX2 on it, as Debian 12's OpenBLAS does on
-#'   Intel's Emerald Rapids), `threads`, `default_backend` and
-#'   `last_backend`. It prints as a short report.
+#'   Intel's Emerald Rapids), `threads`, `cache_bytes` (memory the CPU engine keeps
+#'   for reuse, in bytes; see Memory), `default_backend` and `last_backend`. It prints
+#'   as a short report.
+#' @family backend
 #' @export
 #' @examples
 #' rgru_backend()
@@ -61,6 +79,7 @@ rgru_backend <- function() {
       blas_kernels_older_than_cpu = isTRUE(engine$blas_kernels_older_than_cpu),
       blas = engine$blas,
       threads = engine$threads,
+      cache_bytes = engine_cached_bytes_cpp(),
       default_backend = default_backend,
       default_reason = default_reason,
       last_backend = last_gru_backend()
@@ -101,6 +120,7 @@ format.rgru_backend <- function(x, ...) {
     paste0("  CPU GEMM:           ", gemm),
     paste0("  CPU sigmoid/tanh:   ", x$cpu_activations),
     paste0("  CPU threads:        ", x$threads),
+    paste0("  CPU memory kept:    ", format_bytes(x$cache_bytes)),
     paste0("  default layer_gru:  ", x$default_backend, " (", x$default_reason, ")"),
     paste0("  last layer_gru ran: ", x$last_backend %||% "none yet")
   )
@@ -111,6 +131,31 @@ format.rgru_backend <- function(x, ...) {
 print.rgru_backend <- function(x, ...) {
   writeLines(format(x, ...))
   invisible(x)
+}
+
+#' Return the CPU engine's kept memory to the system
+#'
+#' The CPU engine keeps memory it has used, to reuse it in later calls without paying
+#' for fresh pages, and bounds it by what recent calls needed (see the Memory section
+#' of [rgru_backend()]). `rgru_empty_cache()` returns all of it to the system now, for
+#' instance after large calls that will not be repeated. Later calls work as before;
+#' the first ones pay for fresh memory again.
+#'
+#' Memory that results still hold is not touched: it is kept once R frees those
+#' results (after `rm()` and garbage collection) only up to the same bound.
+#'
+#' @returns The number of bytes returned to the system, invisibly.
+#' @family backend
+#' @export
+#' @examples
+#' x <- array(runif(64 * 20 * 8), c(64, 20, 8))
+#' y <- layer_gru(x, units = 32, return_sequences = TRUE)
+#' rgru_backend()$cache_bytes
+#' rm(y); invisible(gc())
+#' rgru_empty_cache()
+#' rgru_backend()$cache_bytes
+rgru_empty_cache <- function() {
+  invisible(engine_empty_cache_cpp())
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x

@@ -12,10 +12,8 @@ set -e
 out=${TMPDIR:-/tmp}/rgru-engine-vs-torch
 mkdir -p "$out"
 eigen=$(Rscript -e 'cat(system.file("include", package = "RcppEigen"))')
-g++ -std=c++17 -O2 -w -fopenmp -mavx512f -mfma -DRGRU_SIMD_ISA=avx512 -Iinst/include -Isrc \
-  -c src/simd/kernels.cpp -o "$out/kernels-avx512.o"
-g++ -std=c++17 -O2 -w -fopenmp -DRGRU_USE_BLAS -DNDEBUG -Iinst/include -Isrc -I"$eigen" \
-  bench/engine_only.cpp "$out/kernels-avx512.o" -o "$out/engine_only" -l:libopenblas.so.0
+g++ -std=c++17 -O2 -w -fopenmp -DNDEBUG -DEIGEN_NO_DEBUG -DEIGEN_DONT_PARALLELIZE -Iinst/include \
+  -Isrc -I"$eigen" bench/engine_only.cpp src/cpu/*.cpp -o "$out/engine_only" -l:libopenblas.so.0
 export OPENBLAS_NUM_THREADS=1
 median() { sort -g | sed -n 2p; }
 echo "| dtype | mode | B | T | F | H | engine_ms | torch_ms | ratio |"

@@ -195,29 +195,6 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// engine_info_cpp
-Rcpp::List engine_info_cpp();
-RcppExport SEXP _rgru_engine_info_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_gemm_gflops_cpp
-double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
-RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< int >::type m(mSEXP);
-    Rcpp::traits::input_parameter< int >::type n(nSEXP);
-    Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
-    return rcpp_result_gen;
-END_RCPP
-}
 // gru_forward_cpp
 Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
 RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
@@ -252,16 +229,6 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type d_final_state(d_final_stateSEXP);
     Rcpp::traits::input_parameter< bool >::type release(releaseSEXP);
     rcpp_result_gen = Rcpp::wrap(gru_backward_cpp(tape, d_sequence, d_final_state, release));
-    return rcpp_result_gen;
-END_RCPP
-}
-// is_result_array_cpp
-bool is_result_array_cpp(SEXP x);
-RcppExport SEXP _rgru_is_result_array_cpp(SEXP xSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
-    rcpp_result_gen = Rcpp::wrap(is_result_array_cpp(x));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -303,6 +270,57 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_info_cpp
+Rcpp::List engine_info_cpp();
+RcppExport SEXP _rgru_engine_info_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_gemm_gflops_cpp
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
+RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_cached_bytes_cpp
+double engine_cached_bytes_cpp();
+RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_empty_cache_cpp
+double engine_empty_cache_cpp();
+RcppExport SEXP _rgru_engine_empty_cache_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// is_result_array_cpp
+bool is_result_array_cpp(SEXP x);
+RcppExport SEXP _rgru_is_result_array_cpp(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(is_result_array_cpp(x));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
@@ -319,20 +337,24 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_release_cpp", (DL_FUNC) &_rgru_cudnn_release_cpp, 0},
     {"_rgru_cudnn_gru_forward_cpp", (DL_FUNC) &_rgru_cudnn_gru_forward_cpp, 15},
     {"_rgru_cudnn_gru_backward_cpp", (DL_FUNC) &_rgru_cudnn_gru_backward_cpp, 3},
-    {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
-    {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
-    {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
     {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
     {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
+    {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
+    {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
+    {"_rgru_engine_cached_bytes_cpp", (DL_FUNC) &_rgru_engine_cached_bytes_cpp, 0},
+    {"_rgru_engine_empty_cache_cpp", (DL_FUNC) &_rgru_engine_empty_cache_cpp, 0},
+    {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {NULL, NULL, 0}
 };
 
+void set_up_cpu_engine(DllInfo* dll);
 void register_result_array_class(DllInfo* dll);
 RcppExport void R_init_rgru(DllInfo *dll) {
     R_registerRoutines(dll, NULL, CallEntries, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
+    set_up_cpu_engine(dll);
     register_result_array_class(dll);
 }

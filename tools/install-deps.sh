@@ -1,9 +1,10 @@
 #!/bin/sh
 # Makes sure R and the Debian packages rgru needs are present. As root on Debian/Ubuntu it
 # installs what is missing with apt; otherwise it prints the exact command to run.
+# devscripts gives R CMD check its checkbashisms (run on configure and cleanup).
 set -eu
 
-apt_packages="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-cli r-cran-magrittr r-cran-r6 r-cran-hdf5r r-cran-jsonlite r-cran-testthat r-cran-withr libopenblas0-pthread"
+apt_packages="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-cli r-cran-magrittr r-cran-r6 r-cran-hdf5r r-cran-jsonlite r-cran-testthat r-cran-withr libopenblas0-pthread devscripts"
 r_packages="Rcpp RcppEigen cli magrittr R6 hdf5r jsonlite testthat withr"
 
 missing_apt=""

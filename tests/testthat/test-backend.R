@@ -12,8 +12,10 @@ test_that("rgru_backend() reports the build and what runs here", {
     expect_false(is.null(info$cuda_runtime_compiled))
     expect_false(is.null(info$cudnn_compiled))
   }
+  expect_true(is.numeric(info$cache_bytes) && info$cache_bytes >= 0)
   printed <- capture.output(print(info))
   expect_match(printed[1], "rgru backend")
+  expect_true(any(grepl("^  CPU memory kept:    [0-9.]+ (B|KB|MB|GB)$", printed)))
   expect_true(any(grepl("^  default layer_gru:  (cpu|cudnn) ", printed)))
   expect_true(any(grepl(paste0("^  CPU sigmoid/tanh:   ", info$cpu_activations, "$"), printed)))
 })
@@ -33,4 +35,44 @@ test_that("without a visible GPU, layer_gru runs on the CPU engine, also in a CU
   expect_true(all(is.finite(y)))
   expect_identical(rgru_backend()$last_backend, "cpu")
   expect_error(layer_gru(x, 3, use_cudnn = TRUE), "GPU|cuDNN|CUDA")
+})
+
+test_that("results held through garbage collections go back to the system when freed", {
+  # Twenty results of 160 KiB, each held through the collections after it, then freed: the
+  # engine keeps at most the youngest few (and its workspace), not all twenty.
+  result_bytes <- 8 * 64 * 20 * 16
+  a <- engine_args(B = 64, TT = 20, F = 3, H = 16)
+  rgru_empty_cache()
+  expect_identical(rgru_backend()$cache_bytes, 0)
+  held <- list()
+  for (i in 1:20) {
+    held[[i]] <- engine_forward(a)$sequence
+    invisible(gc())
+  }
+  rm(held)
+  invisible(gc())
+  expect_lt(rgru_backend()$cache_bytes, 8 * result_bytes)
+
+  before <- rgru_backend()$cache_bytes
+  expect_invisible(released <- rgru_empty_cache())
+  expect_identical(released, before)
+  expect_identical(rgru_backend()$cache_bytes, 0)
+})
+
+test_that("results freed soon after their call are kept for the next calls", {
+  # (sanitizer builds hand every block straight back: tools/sanitize/)
+  skip_if(nzchar(Sys.getenv("RGRU_SANITIZE")), "blocks are not kept under the sanitizers")
+  result_bytes <- 8 * 64 * 20 * 16
+  a <- engine_args(B = 64, TT = 20, F = 3, H = 16)
+  rgru_empty_cache()
+  out <- lapply(1:10, function(i) engine_forward(a)$sequence)
+  first <- out[[1]] + 0
+  rm(out)
+  invisible(gc())
+  kept <- rgru_backend()$cache_bytes
+  expect_gte(kept, 10 * result_bytes)
+  # the next calls take those blocks instead of growing the cache
+  for (i in 1:10) out <- engine_forward(a)$sequence
+  expect_lte(rgru_backend()$cache_bytes, kept)
+  expect_identical(out, first)
 })

@@ -1,4 +1,4 @@
-# The activation kernels the engine runs for sigmoid and tanh (src/rcpp-simd.cpp,
+# The activation kernels the engine runs for sigmoid and tanh (src/cpu/kernels_*.cpp,
 # inst/include/rgru/fast_math.hpp): every kernel set this CPU can run, against R's own
 # tanh() and plogis() (double precision, correctly rounded to well under 1e-15).
 
@@ -57,7 +57,7 @@ for (name in kernels$runnable) {
 }
 
 test_that("the engine gives the same results after reusing its workspace", {
-  # Workspace blocks are recycled across calls (rgru/buffer.hpp): a call of another
+  # Workspace blocks are recycled across calls (src/cpu/block_cache.cpp): a call of another
   # shape in between must not leave anything behind that a later call reads.
   a <- engine_args(B = 40, TT = 30, F = 7, H = 33, mask = NULL, initial_state = TRUE)
   b <- engine_args(B = 64, TT = 25, F = 9, H = 40, seed = 2, recurrent_dropout = TRUE)

@@ -1,4 +1,4 @@
-# The arrays the engine returns (src/rcpp-result-arrays.cpp): large ones live in memory the
+# The arrays the engine returns (src/rcpp_result_arrays.cpp): large ones live in memory the
 # engine recycles, and must behave as ordinary R arrays in every way a user can tell.
 
 # B x T x H = 64 x 20 x 16 doubles: 160 KiB, above the recycling threshold (64 KiB);

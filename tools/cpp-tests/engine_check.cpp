@@ -1,21 +1,24 @@
-// Builds and checks the CPU engine without R (the GPU machine has none):
-//
-//   g++ -std=c++17 -O2 -I inst/include -I <eigen include dir> \
-//       tools/cpp-tests/engine_check.cpp -o /tmp/engine_check            # Eigen GEMM
-//   g++ -std=c++17 -O2 -DRGRU_USE_BLAS -I inst/include -I <eigen include dir> \
-//       tools/cpp-tests/engine_check.cpp -o /tmp/engine_check -lopenblas # any BLAS
-//   (Debian without libopenblas-dev: -l:libopenblas.so.0)
-//
-// (<eigen include dir>: e.g. /usr/include/eigen3, or RcppEigen's include folder.)
-// Checks every gradient against central differences in double precision, for both
+// Checks the CPU engine without R (tools/cpp-tests/run.sh builds and runs it twice: on
+// the public headers alone with Eigen's GEMM, and with the R package's CPU setup and
+// OpenBLAS). Every gradient against central differences in double precision, for both
 // reset_after conventions with a mask, go_backwards, per-gate dropout and an initial
-// state, and float against double. Exits non-zero on failure.
+// state; float against double; and a forked child after a multithreaded call. Exits
+// non-zero on failure.
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
 
+#if defined(_OPENMP) && !defined(_WIN32)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #include "rgru/engine.hpp"
+#ifdef RGRU_CPU_SETUP
+#include "cpu/blas_gemm.hpp"
+#include "cpu/setup.hpp"
+#endif
 
 namespace {
 
@@ -101,20 +104,10 @@ double loss(const Case& c) {
 int check_case(bool reset_after, bool go_backwards) {
   Case c = make_case(reset_after, go_backwards, 7);
   const auto& d = c.dims;
-  const size_t H3 = 3 * d.units;
   Run<double> run;
   forward(c, run);
-  std::vector<double> dx(c.x.size()), dh0(c.h0.size()), dk(c.kernel.size()), du(c.recurrent.size()),
-      dbi(H3), dbr(H3);
-  rgru::GruGradients<double> g;
-  g.d_sequence = c.w_seq.data();
-  g.d_final_state = c.w_fin.data();
-  g.d_x = dx.data();
-  g.d_initial_state = dh0.data();
-  g.d_kernel = dk.data();
-  g.d_recurrent_kernel = du.data();
-  g.d_input_bias = dbi.data();
-  g.d_recurrent_bias = reset_after ? dbr.data() : nullptr;
+  rgru::GruGradientArrays<double> grads(d, true, reset_after);
+  const rgru::GruGradients<double> g = grads.gradients(c.w_seq.data(), c.w_fin.data());
   rgru::gru_backward<double>(run.tape, g);
 
   int failures = 0;
@@ -133,12 +126,12 @@ int check_case(bool reset_after, bool go_backwards) {
     std::printf("%s reset_after=%d go_backwards=%d d_%s: max rel. error %.2e\n", ok ? "ok  " : "FAIL",
                 reset_after, go_backwards, name, worst);
   };
-  check(&Case::x, dx, "x");
-  check(&Case::h0, dh0, "initial_state");
-  check(&Case::kernel, dk, "kernel");
-  check(&Case::recurrent, du, "recurrent_kernel");
-  check(&Case::bias_in, dbi, "input_bias");
-  if (reset_after) check(&Case::bias_rec, dbr, "recurrent_bias");
+  check(&Case::x, grads.d_x, "x");
+  check(&Case::h0, grads.d_initial_state, "initial_state");
+  check(&Case::kernel, grads.d_kernel, "kernel");
+  check(&Case::recurrent, grads.d_recurrent_kernel, "recurrent_kernel");
+  check(&Case::bias_in, grads.d_input_bias, "input_bias");
+  if (reset_after) check(&Case::bias_rec, grads.d_recurrent_bias, "recurrent_bias");
 
   Run<float> single;
   forward(c, single);
@@ -152,9 +145,46 @@ int check_case(bool reset_after, bool go_backwards) {
   return failures;
 }
 
+// A multithreaded call, then fork(): the child's call must finish (GNU OpenMP waits
+// forever for the parent's threads in a forked child that enters a parallel region).
+int check_fork() {
+#if defined(_OPENMP) && !defined(_WIN32)
+  auto big_call = [] {
+    rgru::GruDims d{128, 4, 8, 256};
+    std::vector<double> x(d.batch * d.timesteps * d.input_dim, 0.1),
+        k(d.input_dim * 3 * d.units, 0.01), u(d.units * 3 * d.units, 0.01),
+        seq(d.batch * d.timesteps * d.units), fin(d.batch * d.units);
+    rgru::GruWeights<double> w{k.data(), u.data(), nullptr, nullptr};
+    rgru::GruInputs<double> in;
+    in.x = x.data();
+    rgru::EngineOptions opt;
+    opt.num_threads = 2;
+    rgru::gru_forward<double>(d, rgru::GruConfig(), w, in, {seq.data(), fin.data()}, nullptr, opt);
+  };
+  big_call();
+  const pid_t child = fork();
+  if (child == 0) {
+    alarm(60);
+    big_call();
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::printf("%s multithreaded call in a forked child\n", ok ? "ok  " : "FAIL");
+  return ok ? 0 : 1;
+#else
+  return 0;
+#endif
+}
+
 }  // namespace
 
 int main() {
+#ifdef RGRU_CPU_SETUP
+  rgru::cpu::set_up_engine();
+  rgru::cpu::install_blas_gemm();
+#endif
   int failures = 0;
   for (bool after : {true, false})
     for (bool backwards : {false, true}) failures += check_case(after, backwards);
@@ -166,7 +196,9 @@ int main() {
   } catch (const rgru::invalid_argument&) {
     std::printf("ok   zero batch rejected with rgru::invalid_argument\n");
   }
-  std::printf("%s (%s GEMM)\n", failures ? "FAILED" : "all checks passed",
-              rgru::default_gemm_backend() == rgru::GemmBackend::blas ? "BLAS" : "Eigen");
+  failures += check_fork();
+  std::printf("%s (%s GEMM, %s kernels)\n", failures ? "FAILED" : "all checks passed",
+              rgru::default_gemm_backend() == rgru::GemmBackend::blas ? "BLAS" : "Eigen",
+              rgru::activation_kernels<double>().name);
   return failures ? 1 : 0;
 }

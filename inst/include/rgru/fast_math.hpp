@@ -2,7 +2,7 @@
 //
 // Written as plain loops (no intrinsics) so that one source compiles to whatever vector
 // instructions the translation unit targets: the engine's own code at the compiler's
-// default (SSE2 under R's flags), and src/simd/kernels.cpp at AVX2 or AVX-512, chosen at
+// default (SSE2 under R's flags), and src/cpu/kernels_*.cpp at AVX2 or AVX-512, chosen at
 // run time (see vector_math.hpp). Every function here has internal linkage: a copy
 // built for AVX-512 must never be picked by the linker for code that runs on a CPU
 // without it.
@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 // Asks the compiler to vectorise the loop that follows (R compiles packages at -O2,
 // where GCC otherwise only vectorises loops it needs no checks for).
@@ -114,15 +115,19 @@ template <typename T>
 inline T exp_in_range(T x) {
   using F = Format<T>;
   using Int = typename F::Int;
+  // Unsigned, so that the difference and the shift below are defined for every input (a
+  // NaN gives any k; a signed left shift of a negative value is undefined behaviour).
+  using Bits = typename std::make_unsigned<Int>::type;
   // Adding 1.5 * 2^mantissa_bits rounds x / ln 2 to the nearest integer k, which then
-  // sits in the low bits of the sum.
+  // sits in the low bits of the sum (as k modulo 2^bits: two's complement for k < 0).
   const T shifter = T(1.5) * T(Int(1) << F::mantissa_bits);
   const T shifted = x * T(1.44269504088896340736) + shifter;
-  const Int k = bits_of(shifted) - bits_of(shifter);
+  const Bits k = Bits(bits_of(shifted)) - Bits(bits_of(shifter));
   const T kf = shifted - shifter;
   const T r = (x - kf * F::ln2_hi) - kf * F::ln2_lo;
   const T p = TaylorTail<T, 0, F::exp_degree>::eval(r);
-  return p * from_bits<T>((k + F::exponent_bias) << F::mantissa_bits);
+  // 2^k: k + bias is in [1, 2 * bias] for x in [min_x, max_x]
+  return p * from_bits<T>(Int((k + Bits(F::exponent_bias)) << F::mantissa_bits));
 }
 
 // |x| and copysign through bits, so that no out-of-line std:: function gets compiled

@@ -1,5 +1,28 @@
 // The contract every GRU backend (the Eigen CPU engine, the cuDNN engine) implements.
 //
+// The equations, for one sample at time step t: x_t is its input (a row of input_dim
+// values), h the state carried from the previous step (a row of units), W the kernel and
+// U the recurrent kernel split into their gate blocks [W_z | W_r | W_h], b the input
+// bias, b' the recurrent bias, sigma the recurrent activation (sigmoid by default), phi
+// the activation (tanh by default); juxtaposition is a matrix product, * elementwise.
+//
+//   reset_after = TRUE (Keras 3's default and cuDNN's convention; two biases):
+//     z   = sigma(x_t W_z + b_z + h U_z + b'_z)
+//     r   = sigma(x_t W_r + b_r + h U_r + b'_r)
+//     hh  = phi(x_t W_h + b_h + r * (h U_h + b'_h))
+//     h_t = z * h + (1 - z) * hh
+//
+//   reset_after = FALSE (the original GRU; one bias):
+//     z   = sigma(x_t W_z + h U_z + b_z)
+//     r   = sigma(x_t W_r + h U_r + b_r)
+//     hh  = phi(x_t W_h + (r * h) U_h + b_h)
+//     h_t = z * h + (1 - z) * hh
+//
+// The first state is initial_state (zeros when absent). A masked (sample, step) keeps h
+// and outputs it. Input dropout multiplies x_t, recurrent dropout h inside the products
+// with U only (h itself carries on undropped); with three masks each gate has its own.
+// go_backwards reads the steps in reverse and returns outputs in processing order.
+//
 // Memory layout follows R arrays: column-major, shape (batch, timesteps, features),
 // so element [b, t, f] of x lives at b + batch * (t + timesteps * f). Reading all
 // timesteps of x is then one (batch*timesteps) x features matrix whose row b + batch*t
@@ -13,9 +36,11 @@
 #ifndef RGRU_GRU_HPP
 #define RGRU_GRU_HPP
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rgru {
 
@@ -114,6 +139,37 @@ struct GruGradients {
   T* d_recurrent_kernel = nullptr;   // (units, 3*units)
   T* d_input_bias = nullptr;         // (3*units) or nullptr when use_bias = FALSE
   T* d_recurrent_bias = nullptr;     // (3*units) or nullptr
+};
+
+// Zeroed arrays for every gradient a backward pass writes, sized for `dims`, and the
+// GruGradients that points into them. The upstream gradients stay the caller's.
+template <typename T>
+struct GruGradientArrays {
+  std::vector<T> d_x, d_initial_state, d_kernel, d_recurrent_kernel, d_input_bias,
+      d_recurrent_bias;
+
+  explicit GruGradientArrays(const GruDims& dims, bool input_bias = true,
+                             bool recurrent_bias = true)
+      : d_x(static_cast<std::size_t>(dims.batch * dims.timesteps * dims.input_dim)),
+        d_initial_state(static_cast<std::size_t>(dims.batch * dims.units)),
+        d_kernel(static_cast<std::size_t>(dims.input_dim * 3 * dims.units)),
+        d_recurrent_kernel(static_cast<std::size_t>(dims.units * 3 * dims.units)),
+        d_input_bias(input_bias ? static_cast<std::size_t>(3 * dims.units) : 0),
+        d_recurrent_bias(recurrent_bias ? static_cast<std::size_t>(3 * dims.units) : 0) {}
+
+  // d_sequence and d_final_state may be nullptr (zero).
+  GruGradients<T> gradients(const T* d_sequence, const T* d_final_state) {
+    GruGradients<T> g;
+    g.d_sequence = d_sequence;
+    g.d_final_state = d_final_state;
+    g.d_x = d_x.data();
+    g.d_initial_state = d_initial_state.data();
+    g.d_kernel = d_kernel.data();
+    g.d_recurrent_kernel = d_recurrent_kernel.data();
+    g.d_input_bias = d_input_bias.empty() ? nullptr : d_input_bias.data();
+    g.d_recurrent_bias = d_recurrent_bias.empty() ? nullptr : d_recurrent_bias.data();
+    return g;
+  }
 };
 
 inline void check_dims(const GruDims& d) {

@@ -3,7 +3,7 @@
 // tanh and sigmoid (the defaults, and most of the elementwise time) go through
 // activation_kernels<T>(): Eigen's vectorised kernels for the instruction set this code
 // is compiled for, unless the program installs faster ones. The R package installs the
-// fast_math.hpp kernels built for AVX2 or AVX-512 when the CPU has them (src/simd/);
+// fast_math.hpp kernels built for AVX2 or AVX-512 when the CPU has them (src/cpu/simd.hpp);
 // R compiles everything else for SSE2 only. Every other activation runs the scalar
 // formulas in activations.hpp.
 #ifndef RGRU_VECTOR_MATH_HPP

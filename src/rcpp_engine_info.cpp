@@ -1,6 +1,6 @@
 // Which GEMM the CPU engine runs on, for engine_info() / rgru_backend(): R's BLAS
-// (identified by the symbols it exports, and timed) or Eigen's.
-#define RGRU_USE_BLAS 1
+// (identified by the symbols it exports, and timed) or Eigen's; and the memory the
+// engine keeps for reuse.
 #include <Rcpp.h>
 
 #include <cctype>
@@ -10,6 +10,8 @@
 
 #include <Eigen/Core>
 
+#include "cpu/blas_gemm.hpp"
+#include "cpu/block_cache.hpp"
 #include "rcpp-engine.h"
 #include "rgru/engine.hpp"
 #include "rgru/gemm.hpp"
@@ -37,7 +39,7 @@ double time_dgemm() {
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     auto start = std::chrono::steady_clock::now();
-    rgru::gemm_blas<double>(false, false, n, n, n, 1.0, a.data(), n, b.data(), n, 0.0, c.data(), n);
+    rgru::cpu::blas_gemm<double>(false, false, n, n, n, 1.0, a.data(), n, b.data(), n, 0.0, c.data(), n);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (s > 0) best = std::max(best, 2.0 * n * n * n / s / 1e9);
   }
@@ -46,8 +48,8 @@ double time_dgemm() {
 
 // Whether OpenBLAS's kernels for this core name predate AVX2. OpenBLAS picks them from
 // the CPU model it recognises, and falls back to its SSE3 "Prescott" ones on a model it
-// does not: Debian 12's 0.3.21 on Intel's Emerald Rapids (family 6, model 207) ran sgemm
-// at 33 GFLOP/s there, Eigen's AVX2 build at 82 (768 x 256 x 256, one thread).
+// does not, as Debian 12's 0.3.21 does on Intel's Emerald Rapids (family 6, model 207),
+// where Eigen's AVX2 build is more than twice as fast (bench/README.md).
 bool openblas_lacks_avx2(std::string core) {
   for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static const char* const avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake",
@@ -79,11 +81,11 @@ BlasFacts find_blas() {
     f.name = "R's BLAS (no tuned BLAS detected: reference BLAS or unknown)";
   }
   f.dgemm_gflops = time_dgemm();
-  // A reference BLAS manages about 1-3 GFLOP/s here; Eigen's GEMM at R's default flags
-  // about 15 in double precision. Tuned BLASes are never demoted for speed alone.
+  // A reference BLAS runs a few GFLOP/s, Eigen's GEMM at R's default flags several times
+  // that (bench/README.md). Tuned BLASes are never demoted for speed alone.
   f.slow_reference = !f.optimised && f.dgemm_gflops < 8.0;
   f.older_kernels = !openblas.empty() && openblas_lacks_avx2(call_string_symbol("openblas_get_corename")) &&
-                    std::string(rgru::eigen_gemm<double>().instruction_sets).find("AVX2") != std::string::npos;
+                    std::string(rgru::eigen_gemm<double>().name).find("AVX2") != std::string::npos;
   return f;
 }
 
@@ -122,7 +124,7 @@ Rcpp::List engine_info_cpp() {
       Rcpp::Named("gemm") = eigen ? std::string("Eigen ") + std::to_string(EIGEN_WORLD_VERSION) +
                                         "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                                         std::to_string(EIGEN_MINOR_VERSION) + " GEMM (" +
-                                        rgru::eigen_gemm<double>().instruction_sets + ")"
+                                        rgru::eigen_gemm<double>().name + ")"
                                   : blas.name + " via R's BLAS",
       Rcpp::Named("blas") = blas.name,
       Rcpp::Named("blas_dgemm_gflops") = blas.dgemm_gflops,
@@ -142,14 +144,14 @@ double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) 
   opt.num_threads = rgru_engine::engine_threads();
   opt.gemm = rgru_engine::engine_gemm();
   rgru_engine::BlasThreadScope scope(double(m) * n * k);
+  const rgru::CpuSchedule schedule(opt);
   auto run = [&](auto zero) {
     using T = decltype(zero);
     std::vector<T> a(size_t(m) * k, T(0.5)), b(size_t(k) * n, T(0.25)), c(size_t(m) * n);
     double best = 0;
     for (int r = 0; r < std::max(1, reps); ++r) {
       auto start = std::chrono::steady_clock::now();
-      rgru::detail::gemm_slabs<T>(opt, false, false, m, n, k, T(1), a.data(), m, b.data(), k, T(0),
-                                  c.data(), m);
+      schedule.gemm(false, false, m, n, k, T(1), a.data(), m, b.data(), k, T(0), c.data(), m);
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (s > 0) best = std::max(best, 2.0 * m * n * k / s / 1e9);
     }
@@ -158,6 +160,14 @@ double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) 
   return dtype == "float32" ? run(float(0)) : run(double(0));
 }
 
+// Bytes the engine keeps for reuse (src/cpu/block_cache.hpp), for rgru_backend().
+// [[Rcpp::export(rng = false)]]
+double engine_cached_bytes_cpp() { return static_cast<double>(rgru::cpu::cached_bytes()); }
+
+// Returns the kept blocks to the system; the bytes released, for rgru_empty_cache().
+// [[Rcpp::export(rng = false)]]
+double engine_empty_cache_cpp() { return static_cast<double>(rgru::cpu::empty_block_cache()); }
+
 // R calls this before it unloads the library: the engine's recycled workspace blocks
 // would otherwise stay allocated for the rest of the session.
-extern "C" void R_unload_rgru(DllInfo*) { rgru::BlockCache::instance().release_all(); }
+extern "C" void R_unload_rgru(DllInfo*) { rgru::cpu::empty_block_cache(); }

@@ -1,85 +1,30 @@
-// Chooses the activation kernels the engine runs (rgru/vector_math.hpp): the AVX-512 or
-// AVX2 builds of rgru/fast_math.hpp when configure compiled them and the CPU has the
-// instructions, else Eigen's at R's flags; and Eigen's GEMM (rgru/gemm.hpp): the AVX2 +
-// FMA build (simd/gemm.h) on CPUs with both, else R's flags. Chosen once, when the
-// library loads.
-//
-// Measured on the development VM (AMD EPYC, AVX-512), ns per element, float / double:
-// sigmoid: Eigen (SSE2) 1.6 / 3.5, AVX2 0.48 / 1.4, AVX-512 0.28 / 0.84;
-// tanh:    Eigen (SSE2) 0.77 / 9.8, AVX2 0.79 / 2.5, AVX-512 0.42 / 1.3.
-#define RGRU_USE_BLAS 1
+// Readies the CPU engine when the library loads (src/cpu/setup.hpp: the fastest kernels
+// and GEMM builds this CPU runs, R's BLAS, the block cache), and exposes the kernels and
+// GEMM builds to the tests.
 #include <Rcpp.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "cpu/blas_gemm.hpp"
+#include "cpu/setup.hpp"
 #include "rgru/gemm.hpp"
 #include "rgru/vector_math.hpp"
-#ifdef RGRU_SIMD_KERNELS
-#include "simd/gemm.h"
-#include "simd/kernels.h"
-#endif
 
-namespace {
-
-bool cpu_runs(const std::string& kernels) {
-  if (kernels == "Eigen") return true;
-#if defined(RGRU_SIMD_KERNELS) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  const bool fma = __builtin_cpu_supports("fma");
-  if (kernels == "avx2") return fma && __builtin_cpu_supports("avx2");
-  if (kernels == "avx512") return fma && __builtin_cpu_supports("avx512f");
-#endif
-  return false;
+// [[Rcpp::init]]
+void set_up_cpu_engine(DllInfo* dll) {
+  (void)dll;
+  rgru::cpu::set_up_engine();
+  rgru::cpu::install_blas_gemm();
 }
-
-// Every kernel set this build has, fastest first; `kernels_named` may only be asked
-// for those the CPU runs.
-const std::vector<std::string>& built_kernels() {
-#ifdef RGRU_SIMD_KERNELS
-  static const std::vector<std::string> names = {"avx512", "avx2", "Eigen"};
-#else
-  static const std::vector<std::string> names = {"Eigen"};
-#endif
-  return names;
-}
-
-template <typename T>
-rgru::ActivationKernels<T> kernels_named(const std::string& name) {
-#ifdef RGRU_SIMD_KERNELS
-  if (name == "avx512") return rgru_simd::avx512_kernels(T());
-  if (name == "avx2") return rgru_simd::avx2_kernels(T());
-#endif
-  (void)name;
-  return rgru::eigen_kernels<T>();
-}
-
-struct InstallFastestKernels {
-  InstallFastestKernels() {
-    for (const std::string& name : built_kernels()) {
-      if (!cpu_runs(name)) continue;
-      rgru::activation_kernels<float>() = kernels_named<float>(name);
-      rgru::activation_kernels<double>() = kernels_named<double>(name);
-      break;
-    }
-#ifdef RGRU_SIMD_KERNELS
-    if (cpu_runs("avx2")) {
-      rgru::eigen_gemm<float>() = {rgru_simd::avx2_gemm_instruction_sets(), &rgru_simd::avx2_gemm};
-      rgru::eigen_gemm<double>() = {rgru_simd::avx2_gemm_instruction_sets(), &rgru_simd::avx2_gemm};
-    }
-#endif
-  }
-} install_fastest_kernels;
-
-}  // namespace
 
 // The activation kernels in use and those this CPU could run, for engine_info() and tests.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List engine_kernels_cpp() {
   std::vector<std::string> runnable;
-  for (const std::string& name : built_kernels())
-    if (cpu_runs(name)) runnable.push_back(name);
+  for (const std::string& name : rgru::cpu::kernel_sets())
+    if (rgru::cpu::cpu_runs(name)) runnable.push_back(name);
   return Rcpp::List::create(Rcpp::Named("in_use") = std::string(rgru::activation_kernels<double>().name),
                             Rcpp::Named("runnable") = runnable);
 }
@@ -91,12 +36,12 @@ Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string act
   if (activation != "sigmoid" && activation != "tanh")
     Rcpp::stop("`activation` must be \"sigmoid\" or \"tanh\"");
   if (dtype != "float32" && dtype != "float64") Rcpp::stop("`dtype` must be \"float32\" or \"float64\"");
-  bool known = false;
-  for (const std::string& name : built_kernels()) known = known || name == kernels;
-  if (!known || !cpu_runs(kernels)) Rcpp::stop("kernels \"" + kernels + "\" are not available here");
+  const std::vector<std::string>& built = rgru::cpu::kernel_sets();
+  const bool known = std::find(built.begin(), built.end(), kernels) != built.end();
+  if (!known || !rgru::cpu::cpu_runs(kernels)) Rcpp::stop("kernels \"" + kernels + "\" are not available here");
   auto run = [&](auto zero) {
     using T = decltype(zero);
-    const rgru::ActivationKernels<T> k = kernels_named<T>(kernels);
+    const rgru::ActivationKernels<T> k = rgru::cpu::kernels_named<T>(kernels);
     std::vector<T> in(x.begin(), x.end()), out(in.size());
     (activation == "tanh" ? k.tanh : k.sigmoid)(in.data(), out.data(), static_cast<std::int64_t>(in.size()));
     return Rcpp::NumericVector(out.begin(), out.end());
@@ -131,7 +76,7 @@ Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b
     else if (build == "eigen")
       rgru::gemm<T>(rgru::GemmBackend::eigen, trans_a, trans_b, m, n, k, T(1), ap, lda, bp, ldb, T(0), cv.data(), m);
     else
-      rgru::gemm_eigen<T>(trans_a, trans_b, m, n, k, T(1), ap, lda, bp, ldb, T(0), cv.data(), m);
+      rgru::detail::gemm_eigen<T>(trans_a, trans_b, m, n, k, T(1), ap, lda, bp, ldb, T(0), cv.data(), m);
     std::copy(cv.begin(), cv.end(), out.begin());
   };
   if (dtype == "float32") run(float(0));
