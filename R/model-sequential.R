@@ -29,17 +29,28 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ...) {
              "input_batch_shape")
   bad <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(bad) > 0 || length(dots) > 0 && is.null(names(dots))) {
-    cli::cli_abort(c(
-      "Unrecognized argument{?s} {.arg {bad}} passed to {.fn keras_model_sequential}.",
-      i = "Known arguments are {.arg {c('input_shape', 'name', known)}}."
-    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+    rgru_abort(c(
+      "Unknown argument{?s}: {.arg {bad}}.",
+      "i" = "Known arguments are {.arg {c('input_shape', 'name', known)}}."
+    ))
+  }
+  # keras3's names for the input layer's arguments, checked under those names.
+  check_positive_integer(dots$input_batch_size, "input_batch_size", allow_null = TRUE)
+  if (!is.null(dots$input_batch_shape)) arg_shape(dots$input_batch_shape, "input_batch_shape", batch = TRUE)
+  check_dtype(dots$input_dtype, "input_dtype")
+  check_string(dots$input_name, "input_name", allow_null = TRUE)
+  check_bool(dots$trainable, "trainable", allow_null = TRUE)
+  if (!is.null(dots$layers) && (!is.list(dots$layers) || is.object(dots$layers))) {
+    abort_argument("layers", dots$layers, "a list of layers")
   }
   model <- Sequential$new(
     input_shape = input_shape, name = name, batch_size = dots$input_batch_size,
     batch_input_shape = dots$input_batch_shape, dtype = dots$input_dtype,
     trainable = dots$trainable %||% TRUE
   )
-  for (layer in dots$layers %||% list()) model$add(as_layer_object(layer, "layers"))
+  for (i in seq_along(dots$layers)) {
+    model$add(as_layer_object(dots$layers[[i]], sprintf("layers[[%d]]", i)))
+  }
   model$handle
 }
 
@@ -64,8 +75,8 @@ Sequential <- R6::R6Class(
         return(invisible(self))
       }
       if (any(vapply(self$layer_objects, identical, logical(1), layer))) {
-        cli::cli_abort("Layer {.val {layer$name}} is already in model {.val {self$name}}.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Layer {.val {layer$name}} is already in model {.val {self$name}}.",
+                   class = "model")
       }
       if (length(self$layer_objects) == 0 && is.null(self$declared_input_shape)) {
         self$declared_input_shape <- layer$declared_input_shape
@@ -85,8 +96,7 @@ Sequential <- R6::R6Class(
     pop = function() {
       n <- length(self$layer_objects)
       if (n == 0) {
-        cli::cli_abort("Model {.val {self$name}} has no layers to remove.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Model {.val {self$name}} has no layers to remove.", class = "model")
       }
       self$layer_objects <- self$layer_objects[-n]
       invisible(self$handle)
@@ -101,11 +111,11 @@ Sequential <- R6::R6Class(
         layer$prepare(shape)
         shape <- layer$compute_output_shape(shape)
         if (is.list(shape)) {
-          cli::cli_abort(c(
+          rgru_abort(c(
             "Layers in a sequential model must have a single output.",
-            x = "Layer {.val {layer$name}} returns {length(shape)} outputs (e.g. {.code return_state = TRUE}).",
-            i = "Use {.fn keras_model} for layers with several outputs."
-          ), class = c("rgru_error_model", "rgru_error"), call = NULL)
+            "x" = "Got layer {.val {layer$name}} with {length(shape)} outputs (e.g. {.code return_state = TRUE}).",
+            "i" = "Use {.fn keras_model} for layers with several outputs."
+          ), class = "model")
         }
         shapes[[i]] <- shape
       }
@@ -116,18 +126,15 @@ Sequential <- R6::R6Class(
     },
     check_input_shape = function(input_shape) {
       if (length(self$layer_objects) == 0) {
-        cli::cli_abort("Model {.val {self$name}} has no layers; add some before calling it.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Model {.val {self$name}} has no layers; add some before calling it.",
+                   class = "model")
       }
       want <- self$built_input_shape %||% self$declared_input_shape
       if (!is.null(want) && !is.list(input_shape)) {
         ok <- length(want) == length(input_shape) &&
           all(is.na(want[-1]) | is.na(input_shape[-1]) | want[-1] == input_shape[-1])
         if (!ok) {
-          cli::cli_abort(c(
-            "{.arg inputs} of model {.val {self$name}} must have shape {format_tuple(want)}.",
-            x = "Got shape {format_tuple(input_shape)}."
-          ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+          abort_shape("inputs", want, input_shape, "i" = "In model {.val {self$name}}.")
         }
       }
       invisible(TRUE)
