@@ -233,7 +233,9 @@ fuzz_start_child <- function(cases, helpers, base_seed, lib) {
   ), files$driver)
   system2(file.path(R.home("bin"), "Rscript"),
           c("--vanilla", shQuote(files$driver), shQuote(files$job)),
-          stdout = files$log, stderr = files$log, wait = FALSE, env = "OMP_NUM_THREADS=1")
+          stdout = files$log, stderr = files$log, wait = FALSE,
+          # R CMD check's R_TESTS names a startup file relative to the tests.
+          env = c("OMP_NUM_THREADS=1", "R_TESTS="))
   list(cases = cases, dir = dir, files = files, base_seed = base_seed,
        started = proc.time()[["elapsed"]])
 }
