@@ -146,7 +146,7 @@ glu_fn <- function(x, axis = -1L) {
 glu_halves <- function(m) {
   k <- ncol(m)
   if (k %% 2L != 0L) {
-    rgru_abort(c("The glu activation needs an even size along {.arg axis}.",
+    rgru_abort(c("{.arg x} must have an even size along {.arg axis} for the glu activation.",
                  "x" = "Got size {k}."),
                class = "shape")
   }

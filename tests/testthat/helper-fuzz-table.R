@@ -20,6 +20,7 @@ fuzz_call <- function(fn, args) do.call(fn, args, quote = TRUE)
 
 fuzz_table_layers <- function() {
   x <- fuzz_x()
+  state_batch <- "issue 14 part 4: a cell called with a state of another batch size (R/cell-gru.R)"
   common <- c("name", "dtype", "trainable", "input_shape", "batch_size")
   on_x <- function(fn) function(args) fuzz_call(fn, args)(x)
   list(
@@ -81,10 +82,16 @@ fuzz_table_layers <- function() {
                 values = list(states = function() list(list(matrix(0, 3, 2)), matrix(0, 2, 5))),
                 fixed = list(states = list(list(matrix(0, 3, 2)))),
                 names = c("inputs", "initial_state"),
-                known = list(fuzz_known("states", function(v) {
-                  s <- if (is.list(v) && length(v) > 0) v[[1]] else v
-                  is.numeric(s) && length(dim(s)) == 2 && nrow(s) != 2
-                }, "issue 14 part 4: a cell called with a state of another batch size (R/cell-gru.R)")))
+                known = list(
+                  fuzz_known("states", function(v) {
+                    s <- if (is.list(v) && length(v) > 0) v[[1]] else v
+                    is.numeric(s) && length(dim(s)) == 2 && nrow(s) != 2
+                  }, state_batch),
+                  fuzz_known("object", function(v) {
+                    (is.numeric(v) || is.logical(v)) && length(v) > 0 &&
+                      (if (is.null(dim(v))) length(v) else dim(v)[[1]]) != 2
+                  }, state_batch)
+                ))
   )
 }
 
@@ -116,11 +123,13 @@ fuzz_compiled <- function() {
 fuzz_table_models <- function() {
   x <- fuzz_x()
   list(
+    # Both go on to add a dense layer, whose `inputs` a rank-1 shape does not fit.
     fuzz_target("keras_input", function(args) {
       inp <- fuzz_call(keras_input, args)
       keras_model(inp, layer_dense(inp, units = 1))
     }, good = function() list(shape = 3), args = fuzz_formals(keras_input),
-    values = list(shape = function() list(c(NA, 2), shape(2, NULL), 2^31), batch_size = fuzz_counts)),
+    values = list(shape = function() list(c(NA, 2), shape(2, NULL), 2^31), batch_size = fuzz_counts),
+    names = "inputs"),
     fuzz_target("keras_model", function(args) {
       model <- fuzz_call(keras_model, args)
       predict(model, matrix(1, 2, 3), verbose = 0)
@@ -134,7 +143,8 @@ fuzz_table_models <- function() {
       model(matrix(1, 2, 3))
     }, good = function() list(input_shape = 3),
     args = c(fuzz_formals(keras_model_sequential), "input_batch_size", "input_dtype",
-             "input_name", "trainable", "layers", "input_batch_shape")),
+             "input_name", "trainable", "layers", "input_batch_shape"),
+    names = "inputs"),
     fuzz_target("model(inputs)", function(args) fuzz_call(fuzz_sequential(), args),
                 good = function() list(object = fuzz_x(), training = NULL),
                 values = list(object = fuzz_random_arrays), names = "inputs"),
@@ -284,6 +294,10 @@ fuzz_table_objects <- function() {
   w <- matrix(c(0.5, -1, 2, 0.25), 2)
   y_true <- matrix(c(0, 1, 1, 0), 2)
   y_pred <- matrix(c(0.2, 0.7, 0.6, 0.4), 2)
+  # Sparse losses and metrics take class indices.
+  targets_for <- function(name) {
+    list(y_true = if (grepl("sparse", name)) c(1, 0) else y_true, y_pred = y_pred)
+  }
   fit_with <- function(callback) {
     fit(fuzz_compiled(), d$x, d$y, epochs = 2, verbose = 0, validation_split = 0.25,
         callbacks = list(callback))
@@ -299,8 +313,8 @@ fuzz_table_objects <- function() {
       compile(model, optimizer = opt, loss = "mse")
       train_on_batch(model, d$x, d$y)
     }),
-    fuzz_family("^loss_", identity, good = function(name) list(y_true = y_true, y_pred = y_pred)),
-    fuzz_family("^metric_", identity, good = function(name) list(y_true = y_true, y_pred = y_pred)),
+    fuzz_family("^loss_", identity, good = targets_for),
+    fuzz_family("^metric_", identity, good = targets_for),
     fuzz_family("^activation_", identity, good = function(name) {
       if (name == "activation_threshold") {
         list(x = c(-1, 0, 2), threshold = 0.5, default_value = 0)
