@@ -131,7 +131,9 @@ sparsemax_fn <- function(x, axis = -1L) {
   tau <- vapply(seq_len(nrow(m)), function(i) {
     sorted <- sort(m[i, ], decreasing = TRUE)
     cumulative <- cumsum(sorted)
-    support_size <- sum(sorted - (cumulative - 1) / seq_len(k) > 0)
+    # The largest value is always in the support; rounding (huge values) or
+    # infinities may say otherwise.
+    support_size <- max(1L, sum(sorted - (cumulative - 1) / seq_len(k) > 0, na.rm = TRUE))
     (cumulative[[support_size]] - 1) / support_size
   }, 0)
   r$restore(pmax(m - tau, 0))

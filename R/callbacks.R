@@ -36,7 +36,7 @@ monitor_direction <- function(monitor, mode, model) {
   if (grepl("acc", name)) return("max")
   if (grepl("loss|error|mae|mse", name)) return("min")
   rgru_abort(
-    c("Can't tell whether {.val {monitor}} should be minimized or maximized.",
+    c("Can't tell whether {.arg monitor} {.val {monitor}} should be minimized or maximized.",
       "i" = "Pass {.code mode = \"min\"} or {.code mode = \"max\"}.")
   )
 }

@@ -206,7 +206,7 @@ check_indices <- function(x, input_dim, arg = "inputs", call = error_call()) {
   if (any(bad)) {
     first <- x[which(bad)[1]]
     rgru_abort(c(
-      "{.arg {arg}} of an embedding must be integer indices in [0, {input_dim - 1}] (0-based, as in Keras).",
+      "{.arg {arg}} of an embedding must be integer indices in [0, {input_dim - 1}] (0-based, below {.arg input_dim}).",
       "x" = "Got {.val {first}}."
     ), class = "input", call = call)
   }
@@ -269,6 +269,21 @@ check_same_rows <- function(data, args, call = error_call()) {
     )
   }
   rows[[1]]
+}
+
+# One number per output, as a vector or a (named) list.
+check_loss_weights <- function(loss_weights, call = error_call()) {
+  if (is.null(loss_weights)) return(invisible())
+  weights <- if (is.list(loss_weights) && !is.object(loss_weights)) {
+    unlist(loss_weights)
+  } else {
+    loss_weights
+  }
+  if (!is.numeric(weights) || is.object(weights) || length(weights) == 0 ||
+      length(weights) != length(loss_weights) || !all(is.finite(weights))) {
+    abort_argument("loss_weights", loss_weights, "`NULL` or one finite number per output",
+                   call = call)
+  }
 }
 
 check_mode <- function(mode, call = error_call()) {

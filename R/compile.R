@@ -50,6 +50,7 @@ compile.rgru_model <- function(object, optimizer = "rmsprop", loss = NULL,
                                steps_per_execution = 1L, jit_compile = "auto",
                                auto_scale_loss = TRUE) {
   check_empty_dots(...)
+  check_loss_weights(loss_weights)
   if (is.null(loss)) {
     abort_argument("loss", loss, "a loss name, a `loss_*()` object or a function",
                    "i" = "rgru models train only with a compiled loss, e.g. {.code compile(model, loss = \"mse\")}.")
@@ -113,8 +114,8 @@ set_compile_state <- function(model, state) {
 }
 
 model_object <- function(model) {
-  obj <- if (is.environment(model)) model else layer_object(model)
-  if (!is.environment(obj)) abort_argument("object", model, "an rgru model")
+  obj <- if (inherits(model, "R6")) model else layer_object(model)
+  if (is.null(obj)) abort_argument("object", model, "an rgru model")
   obj
 }
 

@@ -72,7 +72,10 @@ constraint_unitnorm <- function(axis = 1) {
 #' @export
 constraint_minmaxnorm <- function(min_value = 0, max_value = 1, rate = 1, axis = 1) {
   min_value <- check_number(min_value, min = 0)
-  max_value <- check_number(max_value, min = min_value)
+  max_value <- check_number(max_value, min = 0)
+  if (max_value < min_value) {
+    abort_argument("max_value", max_value, sprintf("at least `min_value` (%s)", format(min_value)))
+  }
   rate <- check_probability(rate, include_one = TRUE)
   axis <- check_axes(axis)
   new_constraint("MinMaxNorm",

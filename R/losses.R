@@ -249,7 +249,7 @@ one_hot_rows <- function(labels, lead, k) {
       any(labels > k - 1)) {
     bad <- labels[is.na(labels) | labels != round(labels) | labels < 0 | labels > k - 1]
     rgru_abort(
-      c("{.arg y_true} must hold integer class indices in [0, {k - 1}] (sparse targets).",
+      c("{.arg y_true} must hold integer class indices in [0, {k - 1}], one per class of {.arg y_pred} (sparse targets).",
         "x" = "Got {.val {utils::head(bad, 3)}}."),
       class = "value"
     )

@@ -69,6 +69,7 @@ metric_mean_squared_error <- function(y_true, y_pred, ...,
 metric_binary_accuracy <- function(y_true, y_pred, threshold = 0.5, ...,
                                    name = "binary_accuracy") {
   check_empty_dots(...)
+  check_number(threshold)
   metric <- new_metric(name, function(y_true, y_pred) {
     elementwise_loss(y_true, y_pred, function(y, p) {
       list(value = as.double(y == as.double(p > threshold)), grad = 0)

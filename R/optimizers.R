@@ -187,7 +187,7 @@ RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
     rho = 0.9, momentum = 0, epsilon = 1e-7, centered = FALSE,
     hyper = c("rho", "momentum", "epsilon", "centered"),
     initialize = function(learning_rate, rho, momentum, epsilon, centered, ...) {
-      check_positive_number(rho, allow_zero = TRUE)
+      check_probability(rho, include_one = TRUE)
       check_positive_number(momentum, allow_zero = TRUE)
       check_positive_number(epsilon, allow_zero = TRUE)
       check_bool(centered)

@@ -103,7 +103,8 @@ fuzz_case <- function(k, targets, pairs, base_seed = fuzz_base_seed) {
   outcome <- fuzz_outcome(target$run(args))
   seconds <- proc.time()[["elapsed"]] - started
   named <- if (outcome$status == "rgru_error" && target$names_argument) {
-    fuzz_names_argument(outcome$message, c(pair$arg, target$names))
+    fuzz_names_argument(outcome$message, c(pair$arg, target$names)) ||
+      fuzz_names_file(outcome, value)
   } else {
     NA
   }
@@ -148,6 +149,13 @@ fuzz_names_argument <- function(message, args) {
   quoted <- regmatches(message, gregexpr("`[^`]+`", message))[[1]]
   quoted <- sub("\\[\\[.*$", "", gsub("`", "", quoted))
   any(quoted %in% args)
+}
+
+# A file error may name the file it was given instead of the argument.
+fuzz_names_file <- function(outcome, value) {
+  identical(outcome$class, "rgru_error_file") && is.character(value) &&
+    length(value) == 1 && !is.na(value) && nzchar(value) &&
+    grepl(value, outcome$message, fixed = TRUE)
 }
 
 fuzz_describe <- function(value) {
