@@ -73,14 +73,12 @@ mish_fn <- function(x) x * tanh(softplus_fn(x))
 # 1-based as in R; negative values count from the end (-1, the default, is the
 # last axis, Keras's features axis).
 
-resolve_axis <- function(axis, rank, call = parent.frame()) {
-  axis <- check_integer(axis, arg = "axis", call = call)
+resolve_axis <- function(axis, rank) {
+  axis <- check_integer(axis, arg = "axis")
   if (axis == 0L || abs(axis) > rank) {
-    rgru_abort(
-      c("{.arg axis} must be between 1 and {rank} (or -{rank} and -1 from the end).",
-        "x" = "You supplied {axis} for an input with {rank} ax{?i/e}s."),
-      class = "rgru_error_argument", call = call
-    )
+    abort_argument("axis", axis, sprintf(
+      "between 1 and %d (or -%d and -1 from the end) for an input with %d ax%s",
+      rank, rank, rank, if (rank == 1L) "is" else "es"))
   }
   if (axis < 0L) rank + axis + 1L else axis
 }
@@ -91,7 +89,7 @@ resolve_axis <- function(axis, rank, call = parent.frame()) {
 rows_along <- function(x, axis) {
   dims <- dim(x) %||% length(x)
   rank <- length(dims)
-  axis <- resolve_axis(axis, rank, call = parent.frame(2L))
+  axis <- resolve_axis(axis, rank)
   perm <- c(setdiff(seq_len(rank), axis), axis)
   moved <- aperm(array(x, dims), perm)
   restore <- function(m) {
@@ -133,7 +131,9 @@ sparsemax_fn <- function(x, axis = -1L) {
   tau <- vapply(seq_len(nrow(m)), function(i) {
     sorted <- sort(m[i, ], decreasing = TRUE)
     cumulative <- cumsum(sorted)
-    support_size <- sum(sorted - (cumulative - 1) / seq_len(k) > 0)
+    # The largest value is always in the support; rounding (huge values) or
+    # infinities may say otherwise.
+    support_size <- max(1L, sum(sorted - (cumulative - 1) / seq_len(k) > 0, na.rm = TRUE))
     (cumulative[[support_size]] - 1) / support_size
   }, 0)
   r$restore(pmax(m - tau, 0))
@@ -148,8 +148,9 @@ glu_fn <- function(x, axis = -1L) {
 glu_halves <- function(m) {
   k <- ncol(m)
   if (k %% 2L != 0L) {
-    rgru_abort("The glu activation needs an even size along {.arg axis}, not {k}.",
-               class = "rgru_error_shape", call = NULL)
+    rgru_abort(c("{.arg x} must have an even size along {.arg axis} for the glu activation.",
+                 "x" = "Got size {k}."),
+               class = "shape")
   }
   half <- seq_len(k / 2L)
   list(a = m[, half, drop = FALSE], b = m[, k / 2L + half, drop = FALSE])
@@ -272,7 +273,6 @@ activation_aliases <- list(swish = "silu", hard_swish = "hard_silu")
 #' resolve_activation(activation_relu)$name
 #' resolve_activation(function(x) x^3)$grad(2, 8)
 resolve_activation <- function(x, arg = argument_label(substitute(x))) {
-  call <- parent.frame()
   if (inherits(x, "rgru_activation")) return(x)
   if (is.null(x)) return(builtin_activation("linear"))
   if (is.character(x) && length(x) == 1L && !is.na(x)) {
@@ -280,22 +280,22 @@ resolve_activation <- function(x, arg = argument_label(substitute(x))) {
       rgru_abort(
         c("The {.val threshold} activation has no defaults for its {.arg threshold} and {.arg default_value}.",
           "i" = "Pass a function instead, e.g. {.code function(x) activation_threshold(x, 0.5, 0)}."),
-        class = "rgru_error_unknown_name", call = call
+        class = "unknown_name"
       )
     }
     name <- activation_aliases[[x]] %||% x
     if (is.null(activation_registry[[name]])) {
       lookup_by_name(x, c(activation_registry, activation_aliases),
-                     "activation", arg, call)
+                     "activation", arg)
     }
     return(builtin_activation(name))
   }
   if (is.function(x)) {
     name <- builtin_name_of_function(x)
     if (!is.null(name)) return(builtin_activation(name))
-    return(function_activation(x))
+    return(function_activation(x, arg))
   }
-  abort_expected(x, arg, "an activation name, `NULL` or a function", call)
+  abort_argument(arg, x, "an activation name, `NULL` or a function")
 }
 
 builtin_activation <- function(name) {
@@ -307,17 +307,13 @@ builtin_activation <- function(name) {
             class = "rgru_activation")
 }
 
-function_activation <- function(user_fn) {
+function_activation <- function(user_fn, arg = "activation") {
   fn <- function(x) {
-    y <- call_user_function(user_fn, list(x), "an activation", "rgru_error_activation")
-    if (!(is.numeric(y) || is.logical(y)) || length(y) != length(x)) {
-      given <- describe_value(y)
-      rgru_abort(
-        c("An activation function must return one number per input value ({length(x)}).",
-          "x" = "It returned {given}."),
-        class = "rgru_error_activation", call = NULL
-      )
-    }
+    y <- call_user_function(
+      user_fn, list(x), arg, "activation",
+      returns = function(y) (is.numeric(y) || is.logical(y)) && length(y) == length(x),
+      expected = sprintf("one number per input value (%d)", length(x))
+    )
     if (is.null(dim(y)) && !is.null(dim(x))) dim(y) <- dim(x)
     y
   }
@@ -544,6 +540,8 @@ activation_hard_shrink <- function(x, threshold = 0.5) {
 #' @rdname activations
 #' @export
 activation_threshold <- function(x, threshold, default_value) {
+  if (missing(threshold)) threshold <- NULL
+  if (missing(default_value)) default_value <- NULL
   x <- check_numeric_array(x)
   threshold <- check_number(threshold)
   default_value <- check_number(default_value)

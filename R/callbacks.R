@@ -1,7 +1,7 @@
 # Callbacks: hooks fit() calls at the start and end of training, of each
 # epoch and of each batch. Epochs are numbered from 1, as in keras3's R API.
 
-Callback <- R6::R6Class("rgru_callback",
+Callback <- R6::R6Class("RgruCallback",
   public = list(
     model = NULL,
     params = NULL,
@@ -35,28 +35,25 @@ monitor_direction <- function(monitor, mode, model) {
   }
   if (grepl("acc", name)) return("max")
   if (grepl("loss|error|mae|mse", name)) return("min")
-  cli::cli_abort(
-    c("Can't tell whether {.val {monitor}} should be minimized or maximized.",
-      "i" = "Pass {.code mode = \"min\"} or {.code mode = \"max\"}."),
-    class = c("rgru_error_argument", "rgru_error")
+  rgru_abort(
+    c("Can't tell whether {.arg monitor} {.val {monitor}} should be minimized or maximized.",
+      "i" = "Pass {.code mode = \"min\"} or {.code mode = \"max\"}.")
   )
 }
-
-check_mode <- function(mode) check_one_of(mode, c("auto", "min", "max"), "mode")
 
 monitor_value <- function(logs, monitor, who) {
   value <- logs[[monitor]]
   if (is.null(value)) {
-    cli::cli_warn(
+    rgru_warn(
       c("{who} monitors {.val {monitor}}, which is not available.",
         "i" = "Available: {.val {names(logs)}}."),
-      class = "rgru_warning_monitor"
+      class = "monitor"
     )
   }
   value
 }
 
-EarlyStopping <- R6::R6Class("rgru_callback_early_stopping", inherit = Callback,
+EarlyStopping <- R6::R6Class("RgruEarlyStopping", inherit = Callback,
   public = list(
     monitor = NULL, min_delta = 0, patience = 0, verbose = 0, mode = "auto",
     baseline = NULL, restore_best_weights = FALSE, start_from_epoch = 0,
@@ -163,11 +160,13 @@ callback_early_stopping <- function(monitor = "val_loss", min_delta = 0L,
                                     baseline = NULL,
                                     restore_best_weights = FALSE,
                                     start_from_epoch = 0L) {
-  check_string_arg(monitor, "monitor")
-  check_positive_number(abs(min_delta), "min_delta", allow_zero = TRUE)
-  check_count(patience, "patience")
-  check_count(start_from_epoch, "start_from_epoch")
-  check_flag(restore_best_weights, "restore_best_weights")
+  check_string(monitor)
+  check_number(min_delta)
+  check_nonnegative_integer(patience)
+  check_nonnegative_integer(start_from_epoch)
+  check_nonnegative_integer(verbose)
+  check_bool(restore_best_weights)
+  check_number(baseline, allow_null = TRUE)
   EarlyStopping$new(monitor = monitor, min_delta = min_delta,
                     patience = patience, verbose = verbose, mode = mode,
                     baseline = baseline,
@@ -175,7 +174,7 @@ callback_early_stopping <- function(monitor = "val_loss", min_delta = 0L,
                     start_from_epoch = start_from_epoch)
 }
 
-ModelCheckpoint <- R6::R6Class("rgru_callback_model_checkpoint", inherit = Callback,
+ModelCheckpoint <- R6::R6Class("RgruModelCheckpoint", inherit = Callback,
   public = list(
     filepath = NULL, monitor = NULL, verbose = 0, save_best_only = FALSE,
     save_weights_only = FALSE, mode = "auto", best = NULL, sign = NULL,
@@ -254,16 +253,14 @@ callback_model_checkpoint <- function(filepath, monitor = "val_loss",
                                       save_weights_only = FALSE, mode = "auto",
                                       save_freq = "epoch",
                                       initial_value_threshold = NULL) {
-  check_string_arg(filepath, "filepath")
-  check_string_arg(monitor, "monitor")
-  check_flag(save_best_only, "save_best_only")
-  check_flag(save_weights_only, "save_weights_only")
+  check_string(filepath)
+  check_string(monitor)
+  check_nonnegative_integer(verbose)
+  check_bool(save_best_only)
+  check_bool(save_weights_only)
+  check_number(initial_value_threshold, allow_null = TRUE)
   if (!identical(save_freq, "epoch")) {
-    cli::cli_abort(
-      c("Only {.code save_freq = \"epoch\"} is supported.",
-        "x" = "You supplied {.val {format(save_freq)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+    abort_argument("save_freq", save_freq, '"epoch" (the only frequency supported)')
   }
   ModelCheckpoint$new(filepath = filepath, monitor = monitor, verbose = verbose,
                       save_best_only = save_best_only,
@@ -271,7 +268,7 @@ callback_model_checkpoint <- function(filepath, monitor = "val_loss",
                       initial_value_threshold = initial_value_threshold)
 }
 
-LambdaCallback <- R6::R6Class("rgru_callback_lambda", inherit = Callback,
+LambdaCallback <- R6::R6Class("RgruLambdaCallback", inherit = Callback,
   public = list(
     hooks = NULL,
     initialize = function(hooks) self$hooks <- hooks,
@@ -283,7 +280,7 @@ LambdaCallback <- R6::R6Class("rgru_callback_lambda", inherit = Callback,
     on_train_batch_end = function(batch, logs = NULL) self$call("on_train_batch_end", batch, logs),
     call = function(hook, ...) {
       fn <- self$hooks[[hook]]
-      if (!is.null(fn)) fn(...)
+      if (!is.null(fn)) call_user_function(fn, list(...), hook, "callback")
       invisible(NULL)
     }
   )
@@ -317,9 +314,7 @@ callback_lambda <- function(on_epoch_begin = NULL, on_epoch_end = NULL,
                 on_train_batch_end = on_train_batch_end)
   for (n in names(hooks)) {
     if (!is.null(hooks[[n]]) && !is.function(hooks[[n]])) {
-      cli::cli_abort(c("{.arg {n}} must be NULL or a function.",
-                       "x" = "You supplied an object of class {.cls {class(hooks[[n]])[1]}}."),
-                     class = c("rgru_error_argument", "rgru_error"))
+      abort_argument(n, hooks[[n]], "`NULL` or a function")
     }
   }
   LambdaCallback$new(hooks)
@@ -337,10 +332,9 @@ format_checkpoint_path <- function(template, epoch, logs) {
     spec <- sub("^:", "", m[3])
     value <- values[[name]]
     if (is.null(value)) {
-      cli::cli_abort(
+      rgru_abort(
         c("{.arg filepath} refers to {.val {name}}, which is not in the epoch's logs.",
-          "i" = "Available: {.val {names(values)}}."),
-        class = c("rgru_error_argument", "rgru_error")
+          "i" = "Available: {.val {names(values)}}.")
       )
     }
     text <- if (nzchar(spec)) {
@@ -350,26 +344,4 @@ format_checkpoint_path <- function(template, epoch, logs) {
     out <- sub(m[1], text, out, fixed = TRUE)
   }
   out
-}
-
-check_string_arg <- function(x, arg) {
-  if (!is.character(x) || length(x) != 1 || is.na(x) || !nzchar(x)) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be a single non-empty string.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  invisible(x)
-}
-
-check_count <- function(x, arg) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < 0 || x != round(x)) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be a non-negative whole number.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  invisible(x)
 }

@@ -49,13 +49,11 @@ compile.rgru_model <- function(object, optimizer = "rmsprop", loss = NULL,
                                weighted_metrics = NULL, run_eagerly = FALSE,
                                steps_per_execution = 1L, jit_compile = "auto",
                                auto_scale_loss = TRUE) {
-  check_dots_blank(...)
+  check_empty_dots(...)
+  check_loss_weights(loss_weights)
   if (is.null(loss)) {
-    cli::cli_abort(
-      c("{.arg loss} is required: rgru models train only with a compiled loss.",
-        "i" = "For example {.code compile(model, loss = \"mse\")}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+    abort_argument("loss", loss, "a loss name, a `loss_*()` object or a function",
+                   "i" = "rgru models train only with a compiled loss, e.g. {.code compile(model, loss = \"mse\")}.")
   }
   state <- list(
     optimizer = resolve_optimizer(optimizer),
@@ -67,8 +65,12 @@ compile.rgru_model <- function(object, optimizer = "rmsprop", loss = NULL,
   )
   # Resolve names now so that a typo fails at compile(), not mid-fit().
   spec_losses(loss)
-  for (m in c(flatten_metric_spec(metrics), flatten_metric_spec(weighted_metrics))) {
-    if (!(is.character(m) && tolower(m) %in% c("accuracy", "acc"))) resolve_metric(m)
+  for (arg in c("metrics", "weighted_metrics")) {
+    for (m in flatten_metric_spec(get(arg))) {
+      if (!(is.character(m) && tolower(m) %in% c("accuracy", "acc"))) {
+        resolve_metric(m, arg = arg)
+      }
+    }
   }
   set_compile_state(object, state)
   invisible(object)
@@ -76,11 +78,7 @@ compile.rgru_model <- function(object, optimizer = "rmsprop", loss = NULL,
 
 #' @export
 compile.default <- function(object, ...) {
-  cli::cli_abort(
-    c("{.arg object} must be an rgru model.",
-      "x" = "You supplied an object of class {.cls {class(object)[1]}}."),
-    class = c("rgru_error_argument", "rgru_error")
-  )
+  abort_argument("object", object, "an rgru model")
 }
 
 spec_losses <- function(loss) {
@@ -92,6 +90,7 @@ flatten_metric_spec <- function(metrics) {
   if (is.null(metrics)) return(list())
   if (inherits(metrics, "rgru_metric") || is.function(metrics)) return(list(metrics))
   if (is.character(metrics)) return(as.list(metrics))
+  if (!is.list(metrics) || is.object(metrics)) return(list(metrics))
   unlist(lapply(metrics, flatten_metric_spec), recursive = FALSE)
 }
 
@@ -115,24 +114,18 @@ set_compile_state <- function(model, state) {
 }
 
 model_object <- function(model) {
-  obj <- if (is.environment(model)) model else layer_object(model)
-  if (!is.environment(obj)) {
-    cli::cli_abort(
-      c("{.arg object} must be an rgru model.",
-        "x" = "You supplied an object of class {.cls {class(model)[1]}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
+  obj <- if (inherits(model, "R6")) model else layer_object(model)
+  if (is.null(obj)) abort_argument("object", model, "an rgru model")
   obj
 }
 
 require_compiled <- function(model, fn) {
   state <- compile_state(model)
   if (is.null(state)) {
-    cli::cli_abort(
+    rgru_abort(
       c("The model must be compiled before {.fn {fn}}.",
         "i" = "Call {.code compile(model, optimizer = ..., loss = ...)} first."),
-      class = c("rgru_error_not_compiled", "rgru_error")
+      class = "not_compiled"
     )
   }
   state
@@ -156,7 +149,8 @@ resolve_compiled <- function(state, y, y_pred, output_names) {
     out <- list()
     for (o in seq_len(n_out)) {
       for (m in flatten_metric_spec(per_output[[o]])) {
-        metric <- resolve_metric(m, y[[o]], y_pred[[o]])
+        metric <- resolve_metric(m, y[[o]], y_pred[[o]],
+                                 if (weighted) "weighted_metrics" else "metrics")
         label <- metric$name
         if (weighted && !is.null(state$metrics)) label <- paste0("weighted_", label)
         if (n_out > 1) label <- paste0(output_names[o], "_", label)
@@ -174,10 +168,9 @@ resolve_compiled <- function(state, y, y_pred, output_names) {
 
 order_by_output <- function(x, output_names, arg) {
   if (length(x) != length(output_names)) {
-    cli::cli_abort(
+    rgru_abort(
       c("{.arg {arg}} must have one entry per model output ({length(output_names)}).",
-        "x" = "It has {length(x)}."),
-      class = c("rgru_error_argument", "rgru_error")
+        "x" = "Got {length(x)}.")
     )
   }
   if (!is.null(names(x)) && all(names(x) %in% output_names)) x <- x[output_names]

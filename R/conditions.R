@@ -5,8 +5,10 @@
 #   "file", ...); a warning `rgru_warning` and `rgru_warning_<family>`. Tests
 #   match on these classes, never on message text.
 # - Wording: "{.arg x} must be <what was expected>, not <what was given>." for
-#   a bad value (abort_argument()); other messages state the problem first, then
-#   "i" bullets with what to do.
+#   a bad value (abort_argument()), "{.arg x} must have <shape>, not shape
+#   <given>." for an array of the wrong shape (abort_shape()); other messages
+#   state the problem first, then an "x" bullet saying what was found
+#   ("Got ...") and "i" bullets with what to do.
 # - The call shown is the user's: by default the outermost rgru entry point on
 #   the stack (an exported function, an S3 method of ours, or a layer handle),
 #   so an error raised deep inside a model shows `fit(model, x, y)`, not an
@@ -22,10 +24,40 @@ rgru_warn <- function(message, class = "argument", ..., .envir = parent.frame())
   cli::cli_warn(message, class = condition_classes(class, "warning"), ..., .envir = .envir)
 }
 
-# A bad value: "`arg` must be <expected>, not <what x is>."
-abort_argument <- function(arg, value, expected, class = "argument", call = error_call()) {
-  rgru_abort("{.arg {arg}} must be {expected}, not {describe_value(value)}.",
-             class = class, call = call)
+# A bad value: "`arg` must be <expected>, not <what x is>." Bullets in `...`
+# ("i" = what to do) follow it, interpolated in the caller's frame.
+abort_argument <- function(arg, value, expected, ..., class = "argument",
+                           call = error_call(), .envir = parent.frame()) {
+  env <- message_env(.envir, bad_arg = arg, bad_expected = expected,
+                     bad_given = describe_value(value))
+  rgru_abort(c("{.arg {bad_arg}} must be {bad_expected}, not {bad_given}.", ...),
+             class = class, call = call, .envir = env)
+}
+
+# The same, with the value first: the order R/layer.R's abort_arg() calls it in.
+abort_expected <- function(x, arg, expected, call = error_call(), class = "argument") {
+  abort_argument(arg, x, expected, class = class, call = call)
+}
+
+# An array of the wrong shape: "`arg` must have <expected>, not shape (2, 4)."
+# `expected` is a shape (NA for a size that may be anything), shown as
+# "shape (None, 3)", or words such as "at least 2 axes"; `given` is the shape
+# the array has.
+abort_shape <- function(arg, expected, given, ..., class = "shape",
+                        call = error_call(), .envir = parent.frame()) {
+  if (is.numeric(expected) || is.logical(expected)) {
+    expected <- paste("shape", format_tuple(expected))
+  }
+  env <- message_env(.envir, bad_arg = arg, bad_expected = expected,
+                     bad_given = paste("shape", format_tuple(given)))
+  rgru_abort(c("{.arg {bad_arg}} must have {bad_expected}, not {bad_given}.", ...),
+             class = class, call = call, .envir = env)
+}
+
+# The caller's frame with a constructor's own values added, so one message
+# can use both.
+message_env <- function(parent, ...) {
+  list2env(list(...), envir = new.env(parent = parent))
 }
 
 # "shape" -> c("rgru_error_shape", "rgru_error"); an already prefixed
@@ -77,6 +109,7 @@ describe_value <- function(x) {
   if (is.null(x)) return("`NULL`")
   if (is.function(x)) return("a function")
   if (is.environment(x)) return("an environment")
+  if (inherits(x, "keras_shape")) return(format(x))
   if (is.atomic(x) && length(x) == 1L && is.null(dim(x))) {
     if (is.character(x)) {
       return(if (is.na(x)) "`NA_character_`" else encodeString(x, quote = "\""))
@@ -88,13 +121,17 @@ describe_value <- function(x) {
     return(sprintf("an empty %s vector", typeof(x)))
   }
   if (!is.null(dim(x))) {
-    return(sprintf("a %s array of dimension (%s)", typeof(x),
+    return(sprintf("%s array of dimension (%s)", with_article(typeof(x)),
                    paste(dim(x), collapse = ", ")))
   }
   cls <- class(x)[[1L]]
   if (is.atomic(x)) {
-    return(sprintf("a %s vector of length %d", cls, length(x)))
+    return(sprintf("%s vector of length %d", with_article(cls), length(x)))
   }
   sprintf("a %s of length %d", if (is.list(x) && cls == "list") "list" else
     paste0("<", cls, "> object"), length(x))
+}
+
+with_article <- function(word) {
+  paste(if (grepl("^[aeiou]", word)) "an" else "a", word)
 }

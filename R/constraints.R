@@ -72,7 +72,10 @@ constraint_unitnorm <- function(axis = 1) {
 #' @export
 constraint_minmaxnorm <- function(min_value = 0, max_value = 1, rate = 1, axis = 1) {
   min_value <- check_number(min_value, min = 0)
-  max_value <- check_number(max_value, min = min_value)
+  max_value <- check_number(max_value, min = 0)
+  if (max_value < min_value) {
+    abort_argument("max_value", max_value, sprintf("at least `min_value` (%s)", format(min_value)))
+  }
   rate <- check_probability(rate, include_one = TRUE)
   axis <- check_axes(axis)
   new_constraint("MinMaxNorm",
@@ -85,18 +88,6 @@ constraint_minmaxnorm <- function(min_value = 0, max_value = 1, rate = 1, axis =
                  })
 }
 
-# R axes as given by the user: non-zero whole numbers, 1-based.
-check_axes <- function(axis, arg = "axis", call = parent.frame()) {
-  ok <- is.numeric(axis) && !is.object(axis) && length(axis) >= 1L && !anyNA(axis) &&
-    all(is.finite(axis)) && all(axis == trunc(axis)) && all(axis != 0) &&
-    all(abs(axis) <= 1e6) && !anyDuplicated(axis)
-  if (!ok) {
-    abort_expected(axis, arg, "one or more distinct non-zero whole numbers (1-based axes; negative counts from the end)",
-                   call)
-  }
-  as.integer(axis)
-}
-
 # Euclidean norms of `w` over `axis` with the reduced axes kept as size 1, and
 # the margins (the kept axes) for broadcasting them back.
 axis_norms <- function(w, axis) {
@@ -107,7 +98,7 @@ axis_norms <- function(w, axis) {
     rgru_abort(
       c("The constraint's {.arg axis} ({axis}) does not exist in a weight of shape {shown}.",
         "i" = "Axes are 1-based and must be between -{rank} and {rank}."),
-      class = "rgru_error_shape", call = NULL
+      class = "shape"
     )
   }
   reduced <- ifelse(axis < 0L, rank + axis + 1L, axis)
@@ -137,16 +128,8 @@ python_axes <- function(axis) {
 new_constraint <- function(class_name, config, project,
                            name = keras_snake_case(class_name)) {
   apply_constraint <- function(w) {
-    w <- check_numeric_array(w, "w", call = parent.frame(2L))
+    w <- check_numeric_array(w, "w")
     out <- project(w)
-    if (!(is.numeric(out) || is.logical(out)) || length(out) != length(w)) {
-      given <- describe_value(out)
-      rgru_abort(
-        c("A constraint must return an array like its input ({length(w)} value{?s}).",
-          "x" = "It returned {given}."),
-        class = "rgru_error_constraint", call = NULL
-      )
-    }
     storage.mode(out) <- "double"
     attributes(out) <- attributes(w)
     out
@@ -206,11 +189,16 @@ constraint_registry <- list(
 resolve_constraint <- function(x, arg = argument_label(substitute(x))) {
   resolve_keras_object(x, "rgru_constraint", constraint_registry, "constraint",
                        from_function = constraint_from_function,
-                       from_config = from_keras_axes, arg = arg, call = parent.frame())
+                       from_config = from_keras_axes, arg = arg)
 }
 
-constraint_from_function <- function(fn) {
+constraint_from_function <- function(fn, arg = "constraint") {
   new_constraint(NULL, list(), function(w) {
-    call_user_function(fn, list(w), "a constraint", "rgru_error_constraint")
+    call_user_function(
+      fn, list(w), arg, "constraint",
+      returns = function(out) (is.numeric(out) || is.logical(out)) && length(out) == length(w),
+      expected = sprintf("an array like its input (%d value%s)", length(w),
+                         if (length(w) == 1) "" else "s")
+    )
   }, name = NULL)
 }

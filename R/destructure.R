@@ -56,7 +56,7 @@ destructure_pattern <- function(pattern, value, whole) {
     rgru_abort(
       c("Can't assign to {.code {shown}} in {.code {whole} %<-% ...}.",
         "i" = "The left-hand side must be a name or {.code c()} of names, e.g. {.code c(a, b)}."),
-      class = "rgru_error_destructure", call = NULL
+      class = "destructure"
     )
   }
   targets <- as.list(pattern)[-1L]
@@ -64,7 +64,7 @@ destructure_pattern <- function(pattern, value, whole) {
   rest_at <- which(vapply(targets, is_rest_target, TRUE))
   if (length(rest_at) > 1L) {
     rgru_abort("Only one {.code ...} may appear in {.code {whole}}.",
-               class = "rgru_error_destructure", call = NULL)
+               class = "destructure")
   }
   n_fixed <- length(targets) - length(rest_at)
   if ((length(rest_at) == 0L && length(values) != n_fixed) ||
@@ -73,7 +73,7 @@ destructure_pattern <- function(pattern, value, whole) {
     rgru_abort(
       c("{.code {whole} %<-% ...} expects {expected} value{?s} but the right-hand side has {length(values)}.",
         "i" = "Use {.code .} to skip a value and {.code ...} to skip several."),
-      class = "rgru_error_destructure", call = NULL
+      class = "destructure"
     )
   }
   out <- list()
@@ -101,13 +101,6 @@ is_rest_target <- function(target) {
   is.name(target) && startsWith(as.character(target), "...")
 }
 
-check_target_name <- function(name, whole) {
-  if (!nzchar(name)) {
-    rgru_abort("Empty name in {.code {whole}}.", class = "rgru_error_destructure",
-               call = NULL)
-  }
-}
-
 # The elements a value destructures into.
 destructure_values <- function(value, whole) {
   if (inherits(value, "keras_shape")) return(unclass(value))
@@ -119,6 +112,6 @@ destructure_values <- function(value, whole) {
   rgru_abort(
     c("Can't destructure {given} into {.code {whole}}.",
       "i" = "The right-hand side must be a list, a vector or a shape."),
-    class = "rgru_error_destructure", call = NULL
+    class = "destructure"
   )
 }

@@ -34,16 +34,16 @@ evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NU
                                 verbose = getOption("keras.verbose", default = "auto"),
                                 sample_weight = NULL, steps = NULL,
                                 callbacks = NULL) {
-  check_dots_blank(...)
+  check_empty_dots(...)
   require_compiled(object, "evaluate")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
-  if (is.null(x) || is.null(y)) {
-    cli::cli_abort("{.fn evaluate} needs both {.arg x} and {.arg y}.",
-                   class = c("rgru_error_argument", "rgru_error"))
+  require_data(x, y)
+  check_same_rows(list(x, y), c("x", "y"))
+  if (!is.null(sample_weight)) {
+    sample_weight <- as_training_array(sample_weight, "sample_weight")
+    check_same_rows(list(x, sample_weight), c("x", "sample_weight"))
   }
-  if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
-  check_same_rows(list(x = x, y = y), c("x", "y"))
   verbose <- resolve_verbose(verbose)
   batch_size <- check_batch_size(batch_size)
   if (!is.null(steps)) steps <- check_epoch(steps, "steps")
@@ -52,6 +52,11 @@ evaluate.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NU
   logs <- evaluate_arrays(object, x, y, sample_weight, batch_size, steps, progress)
   progress$finish(logs)
   logs
+}
+
+#' @export
+evaluate.default <- function(object, ...) {
+  abort_argument("object", object, "an rgru model")
 }
 
 evaluate_arrays <- function(model, x, y, sample_weight, batch_size, steps = NULL,

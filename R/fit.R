@@ -83,28 +83,24 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
                            validation_batch_size = NULL, validation_freq = 1L,
                            verbose = getOption("keras.verbose", default = "auto"),
                            view_metrics = getOption("keras.view_metrics", default = "auto")) {
-  check_dots_blank(...)
+  check_empty_dots(...)
   state <- require_compiled(object, "fit")
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
-  if (is.null(x) || is.null(y)) {
-    cli::cli_abort("{.fn fit} needs both {.arg x} and {.arg y}.",
-                   class = c("rgru_error_argument", "rgru_error"))
-  }
+  require_data(x, y)
   if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
-  n <- check_same_rows(list(x = x, y = y), c("x", "y"))
-  if (!is.null(sample_weight) && n_rows(sample_weight) != n) {
-    check_same_rows(list(x = x, sample_weight = sample_weight), c("x", "sample_weight"))
-  }
+  n <- check_same_rows(list(x, y), c("x", "y"))
+  if (!is.null(sample_weight)) check_same_rows(list(x, sample_weight), c("x", "sample_weight"))
   batch_size <- check_batch_size(batch_size)
   epochs <- check_epoch(epochs, "epochs")
   initial_epoch <- check_epoch(initial_epoch, "initial_epoch")
   validation_freq <- check_epoch(validation_freq, "validation_freq")
+  if (!is.null(validation_steps)) validation_steps <- check_epoch(validation_steps, "validation_steps")
+  validation_batch_size <- if (is.null(validation_batch_size)) batch_size else
+    check_batch_size(validation_batch_size, "validation_batch_size")
   verbose <- resolve_verbose(verbose)
   if (!isTRUE(shuffle) && !isFALSE(shuffle) && !identical(shuffle, "batch")) {
-    cli::cli_abort(c("{.arg shuffle} must be TRUE, FALSE or {.val batch}.",
-                     "x" = "You supplied {.val {format(shuffle)}}."),
-                   class = c("rgru_error_argument", "rgru_error"))
+    abort_argument("shuffle", shuffle, '`TRUE`, `FALSE` or "batch"')
   }
   if (!is.null(class_weight)) {
     sample_weight <- apply_class_weight(class_weight, y, sample_weight)
@@ -136,8 +132,8 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   metrics_log <- list()
   epochs_run <- integer()
   run_callbacks(callbacks, "on_train_begin", logs = list())
-  epoch <- initial_epoch
-  while (epoch <= epochs && !context$stop_training) {
+  for (epoch in epoch_numbers(initial_epoch, epochs)) {
+    if (context$stop_training) break
     run_callbacks(callbacks, "on_epoch_begin", epoch, logs = list())
     if (verbose >= 1 && epochs > 1) cat("Epoch ", epoch, "/", epochs, "\n", sep = "")
     progress <- batch_progress(verbose, steps, environment())
@@ -148,8 +144,7 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     # Keras validates on the epochs (counted from 1) divisible by validation_freq.
     if (!is.null(val) && epoch %% validation_freq == 0) {
       val_logs <- evaluate_arrays(object, val$x, val$y, val$sample_weight,
-                                  validation_batch_size %||% batch_size,
-                                  validation_steps)
+                                  validation_batch_size, validation_steps)
       names(val_logs) <- paste0("val_", names(val_logs))
       logs <- c(logs, val_logs)
     }
@@ -157,24 +152,15 @@ fit.rgru_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     run_callbacks(callbacks, "on_epoch_end", epoch, logs = logs)
     metrics_log <- append_epoch_logs(metrics_log, logs, length(epochs_run))
     epochs_run <- c(epochs_run, epoch)
-    epoch <- epoch + 1L
   }
   run_callbacks(callbacks, "on_train_end", logs = list())
   history <- new_training_history(params, metrics_log, epochs_run)
   invisible(history)
 }
 
-# keras 2 scripts often end an argument list with a comma
-# (`fit(x, y, epochs = 5, )`), which R hands on as an empty argument in `...`:
-# those are dropped; any other argument left in `...` is an error.
-check_dots_blank <- function(...) {
-  if (...length() == 0L) return(invisible())
-  exprs <- as.list(substitute(list(...)))[-1L]
-  blank <- vapply(exprs, function(e) identical(e, quote(expr = )), TRUE)
-  if (all(blank)) return(invisible())
-  nms <- names(exprs) %||% rep("", length(exprs))
-  extra <- ifelse(nzchar(nms), nms, "<unnamed>")[!blank]
-  rgru_abort("Unknown argument{?s}: {.arg {extra}}.")
+#' @export
+fit.default <- function(object, ...) {
+  abort_argument("object", object, "an rgru model")
 }
 
 # The batches of one epoch; returns the epoch's running loss and metrics.
@@ -209,46 +195,24 @@ append_epoch_logs <- function(history, logs, epochs_before) {
 
 warn_if_nothing_trainable <- function(model) {
   if (length(model_object(model)$trainable_weights) == 0) {
-    cli::cli_warn(
+    rgru_warn(
       c("The model does not have any trainable weights: {.fn fit} changes nothing.",
         "i" = "See {.fn unfreeze_weights}."),
-      class = "rgru_warning_no_trainable"
+      class = "no_trainable"
     )
   }
 }
 
-check_batch_size <- function(batch_size) {
-  if (is.null(batch_size)) return(32L)
-  if (!is.numeric(batch_size) || length(batch_size) != 1 || is.na(batch_size) ||
-      batch_size < 1 || batch_size != round(batch_size)) {
-    cli::cli_abort(
-      c("{.arg batch_size} must be a positive whole number.",
-        "x" = "You supplied {.val {format(batch_size)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  as.integer(batch_size)
+# Epochs `first` to `last` (none when first > last), without the integer
+# overflow of counting past R's largest integer.
+epoch_numbers <- function(first, last) {
+  if (first > last) integer() else seq.int(first, last)
 }
 
-check_epoch <- function(x, arg) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < 1 || x != round(x)) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be a whole number of at least 1.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  as.integer(x)
-}
-
-check_validation_split <- function(validation_split) {
-  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
-      is.na(validation_split) || validation_split < 0 || validation_split >= 1) {
-    cli::cli_abort(
-      c("{.arg validation_split} must be a number in [0, 1).",
-        "x" = "You supplied {.val {format(validation_split)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+# fit(), evaluate() and the *_on_batch() functions need both.
+require_data <- function(x, y) {
+  for (arg in c("x", "y")) {
+    if (is.null(get(arg))) abort_argument(arg, NULL, "an array or a list of arrays")
   }
 }
 
@@ -261,12 +225,8 @@ resolve_verbose <- function(verbose) {
     if (identical(Sys.getenv("TESTTHAT"), "true")) return(0L)
     return(if (interactive()) 1L else 2L)
   }
-  if (!is.numeric(verbose) || length(verbose) != 1 || !verbose %in% 0:2) {
-    cli::cli_abort(
-      c("{.arg verbose} must be 0, 1, 2 or {.val auto}.",
-        "x" = "You supplied {.val {format(verbose)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+  if (!is_scalar_number(verbose) || !verbose %in% 0:2) {
+    abort_argument("verbose", verbose, '0, 1, 2 or "auto"')
   }
   as.integer(verbose)
 }
@@ -276,11 +236,9 @@ resolve_verbose <- function(verbose) {
 split_validation <- function(x, y, sample_weight, validation_split, n) {
   split_at <- floor(n * (1 - validation_split))
   if (split_at < 1 || split_at >= n) {
-    cli::cli_abort(
-      c("{.arg validation_split} = {validation_split} leaves no samples for training or for validation.",
-        "x" = "There are {n} samples; {split_at} would train."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+    abort_argument("validation_split", validation_split,
+                   "a fraction that leaves samples for both training and validation",
+                   "x" = "Got {n} sample{?s}, of which {split_at} would train.")
   }
   train <- seq_len(split_at)
   held <- seq.int(split_at + 1, n)
@@ -291,18 +249,25 @@ split_validation <- function(x, y, sample_weight, validation_split, n) {
 }
 
 unpack_validation_data <- function(validation_data) {
-  if (!is.list(validation_data) || !length(validation_data) %in% 2:3) {
-    cli::cli_abort(
-      c("{.arg validation_data} must be {.code list(x_val, y_val)} or {.code list(x_val, y_val, sample_weight_val)}.",
-        "x" = "You supplied {.obj_type_friendly {validation_data}} of length {length(validation_data)}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+  if (!is.list(validation_data) || is.object(validation_data) ||
+      !length(validation_data) %in% 2:3) {
+    abort_argument("validation_data", validation_data,
+                   "`list(x_val, y_val)` or `list(x_val, y_val, sample_weight_val)`")
   }
-  val <- list(x = as_training_data(validation_data[[1]], "validation_data[[1]]"),
-              y = as_training_data(validation_data[[2]], "validation_data[[2]]"),
-              sample_weight = if (length(validation_data) == 3)
-                as_training_array(validation_data[[3]], "validation_data[[3]]"))
-  check_same_rows(val[c("x", "y")], c("validation_data[[1]]", "validation_data[[2]]"))
+  args <- paste0("validation_data[[", seq_along(validation_data), "]]")
+  for (i in 1:2) {
+    if (is.null(validation_data[[i]])) {
+      abort_argument(args[[i]], NULL, "an array or a list of arrays")
+    }
+  }
+  val <- list(x = as_training_data(validation_data[[1]], args[[1]]),
+              y = as_training_data(validation_data[[2]], args[[2]]),
+              sample_weight = if (length(validation_data) == 3 && !is.null(validation_data[[3]]))
+                as_training_array(validation_data[[3]], args[[3]]))
+  check_same_rows(val[c("x", "y")], args[1:2])
+  if (!is.null(val$sample_weight)) {
+    check_same_rows(val[c("x", "sample_weight")], args[c(1, 3)])
+  }
   val
 }
 
@@ -310,10 +275,18 @@ unpack_validation_data <- function(validation_data) {
 # class of each target (its arg-max for one-hot targets).
 apply_class_weight <- function(class_weight, y, sample_weight) {
   if (is.list(y)) {
-    cli::cli_abort("{.arg class_weight} is only supported for models with one output.",
-                   class = c("rgru_error_argument", "rgru_error"))
+    abort_argument("class_weight", class_weight, "`NULL` for a model with several outputs")
   }
-  weights <- unlist(class_weight)
+  weights <- if (is.list(class_weight) && !is.object(class_weight)) {
+    unlist(class_weight)
+  } else {
+    class_weight
+  }
+  if (!is.numeric(weights) || is.object(weights) || length(weights) == 0 ||
+      !all(is.finite(weights))) {
+    abort_argument("class_weight", class_weight,
+                   "a named list or vector of finite weights, one per class")
+  }
   if (is.null(names(weights))) names(weights) <- seq_along(weights) - 1
   d <- dim(y)
   classes <- if (length(d) >= 2 && d[length(d)] > 1) {
@@ -339,14 +312,14 @@ epoch_order <- function(n, batch_size, shuffle) {
 
 normalize_callbacks <- function(callbacks) {
   if (is.null(callbacks)) return(list())
-  if (inherits(callbacks, "rgru_callback")) callbacks <- list(callbacks)
+  if (inherits(callbacks, "RgruCallback")) callbacks <- list(callbacks)
+  if (!is.list(callbacks) || is.object(callbacks)) {
+    abort_argument("callbacks", callbacks, "a list of callback objects")
+  }
   for (i in seq_along(callbacks)) {
-    if (!inherits(callbacks[[i]], "rgru_callback")) {
-      cli::cli_abort(
-        c("{.arg callbacks} must be a list of callback objects, such as {.fn callback_early_stopping}.",
-          "x" = "Element {i} is {.obj_type_friendly {callbacks[[i]]}}."),
-        class = c("rgru_error_argument", "rgru_error")
-      )
+    if (!inherits(callbacks[[i]], "RgruCallback")) {
+      abort_argument(sprintf("callbacks[[%d]]", i), callbacks[[i]],
+                     "a callback object, such as `callback_early_stopping()`")
     }
   }
   callbacks
@@ -461,11 +434,11 @@ one_batch_data <- function(object, x, y, sample_weight, fn) {
   require_compiled(object, fn)
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
-  if (is.null(x) || is.null(y)) {
-    cli::cli_abort("{.fn {fn}} needs both {.arg x} and {.arg y}.",
-                   class = c("rgru_error_argument", "rgru_error"))
+  require_data(x, y)
+  check_same_rows(list(x, y), c("x", "y"))
+  if (!is.null(sample_weight)) {
+    sample_weight <- as_training_array(sample_weight, "sample_weight")
+    check_same_rows(list(x, sample_weight), c("x", "sample_weight"))
   }
-  check_same_rows(list(x = x, y = y), c("x", "y"))
-  if (!is.null(sample_weight)) sample_weight <- as_training_array(sample_weight, "sample_weight")
   list(x = x, y = y, sample_weight = sample_weight)
 }

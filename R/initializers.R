@@ -89,20 +89,19 @@ initializer_ones <- function() {
 #' @rdname initializers
 #' @export
 initializer_constant <- function(value = 0) {
-  value <- check_numeric_array(value, finite = TRUE)
-  if (length(value) == 0L) abort_expected(value, "value", "a number or an array",
-                                          call = environment())
+  constant_initializer(value, "value")
+}
+
+# `arg`: what the value was given as (`value`, or a layer's `*_initializer`).
+constant_initializer <- function(value, arg) {
+  value <- check_numeric_array(value, arg, finite = TRUE)
+  if (length(value) == 0L) abort_argument(arg, value, "a number or an array")
   new_initializer("Constant", list(value = value), function(dims, dtype) {
     if (length(value) == 1L) return(array(as.vector(value), dims))
     value_dims <- dim(value) %||% length(value)
     if (!identical(as.integer(value_dims), as.integer(dims))) {
-      wanted <- format(shape(dims))
-      have <- format(shape(value_dims))
-      rgru_abort(
-        c("The constant initializer's {.arg value} has shape {have}, but a weight of shape {wanted} was requested.",
-          "i" = "Give a single number, or an array of exactly that shape."),
-        class = "rgru_error_shape", call = NULL
-      )
+      abort_shape(arg, dims, value_dims,
+                  "i" = "Give a single number, or an array of exactly that shape.")
     }
     array(as.vector(value), dims)
   })
@@ -114,7 +113,7 @@ initializer_identity <- function(gain = 1) {
   gain <- check_number(gain)
   new_initializer("Identity", list(gain = gain), function(dims, dtype) {
     if (length(dims) != 2L) {
-      abort_weight_rank("The identity initializer only makes 2-D matrices.", dims)
+      abort_weight_rank("2 axes (the identity initializer makes matrices)", dims)
     }
     out <- matrix(0, dims[[1]], dims[[2]])
     n <- min(dims)
@@ -208,7 +207,7 @@ initializer_orthogonal <- function(gain = 1, seed = NULL) {
   new_random_initializer("Orthogonal", list(gain = gain), check_seed(seed),
                          function(dims, dtype, seed) {
     if (length(dims) < 2L) {
-      abort_weight_rank("The orthogonal initializer needs a shape with at least two axes.",
+      abort_weight_rank("at least 2 axes (the orthogonal initializer makes matrices)",
                         dims)
     }
     n_rows <- prod(dims[-length(dims)])
@@ -261,8 +260,8 @@ initializer_stft <- function(side = "real", window = "hann", scaling = "density"
   config <- list(side = side, window = window, periodic = periodic, scaling = scaling)
   new_initializer("STFT", config, function(dims, dtype) {
     if (length(dims) != 3L) {
-      abort_weight_rank(paste("The STFT initializer makes kernels of shape",
-                              "(frame_length, input_channels, fft_length / 2 + 1)."), dims)
+      abort_weight_rank(paste("3 axes (the STFT initializer makes kernels of shape",
+                              "(frame_length, input_channels, fft_length / 2 + 1))"), dims)
     }
     frame_length <- dims[[1]]
     bins <- dims[[3]]
@@ -271,8 +270,8 @@ initializer_stft <- function(side = "real", window = "hann", scaling = "density"
     if (!is.null(win) && length(win) != frame_length) {
       rgru_abort(
         c("The STFT {.arg window} must have one value per frame sample ({frame_length}).",
-          "x" = "It has {length(win)}."),
-        class = "rgru_error_shape", call = NULL
+          "x" = "Got {length(win)} value{?s}."),
+        class = "shape"
       )
     }
     angle <- -2 * pi * outer(seq_len(frame_length) - 1, seq_len(bins) - 1) /
@@ -356,16 +355,14 @@ orthonormal_columns <- function(a) {
 
 make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
                                   config_has_parameters = FALSE) {
-  call <- parent.frame()
-  scale <- check_number(scale, min = 0, min_inclusive = FALSE, call = call)
-  mode <- check_choice(mode, c("fan_in", "fan_out", "fan_avg"), call = call)
-  distribution <- check_string(distribution, call = call)
+  scale <- check_number(scale, min = 0, min_inclusive = FALSE)
+  mode <- check_choice(mode, c("fan_in", "fan_out", "fan_avg"))
+  distribution <- check_string(distribution)
   distribution <- tolower(distribution)
   if (distribution == "normal") distribution <- "truncated_normal"
   distribution <- check_choice(distribution,
-                               c("truncated_normal", "untruncated_normal", "uniform"),
-                               call = call)
-  seed <- check_seed(seed, call = call)
+                               c("truncated_normal", "untruncated_normal", "uniform"))
+  seed <- check_seed(seed)
   parameters <- if (config_has_parameters) {
     list(scale = scale, mode = mode, distribution = distribution)
   }
@@ -388,12 +385,8 @@ make_variance_scaling <- function(class_name, scale, mode, distribution, seed,
 }
 
 # An initializer asked for a weight of a rank it cannot make.
-abort_weight_rank <- function(message, dims) {
-  shown <- format(shape(dims))
-  rgru_abort(
-    c(message, "x" = "A weight of shape {shown} (rank {length(dims)}) was requested."),
-    class = "rgru_error_shape", call = NULL
-  )
+abort_weight_rank <- function(expected, dims) {
+  abort_shape("shape", expected, dims)
 }
 
 # Keras's fan computation (keras.src.initializers.random_initializers.compute_fans):
@@ -489,31 +482,23 @@ initializer_registry <- function() {
 #' resolve_initializer(ones_like)(c(2, 2))
 resolve_initializer <- function(x, arg = argument_label(substitute(x))) {
   if ((is.numeric(x) || is.logical(x)) && length(x) > 0L && !is.object(x)) {
-    return(initializer_constant(x))
+    return(constant_initializer(x, arg))
   }
   resolve_keras_object(x, "rgru_initializer", initializer_registry(), "initializer",
-                       from_function = initializer_from_function, arg = arg,
-                       call = parent.frame())
+                       from_function = initializer_from_function, arg = arg)
 }
 
-initializer_from_function <- function(fn) {
+initializer_from_function <- function(fn, arg = "initializer") {
   new_initializer(NULL, list(), function(dims, dtype) {
-    values <- call_user_function(fn, list(dims, dtype), "an initializer",
-                                 "rgru_error_initializer")
-    ok <- (is.numeric(values) || is.logical(values)) &&
-      length(values) == prod(dims) &&
-      (is.null(dim(values)) || identical(as.integer(dim(values)), as.integer(dims)) ||
-         length(dims) <= 1L)
-    if (!ok) {
-      wanted <- format(shape(dims))
-      given <- describe_value(values)
-      rgru_abort(
-        c("An initializer function must return {prod(dims)} number{?s} for shape {wanted}.",
-          "x" = "It returned {given}."),
-        class = "rgru_error_initializer", call = NULL
-      )
+    fits <- function(values) {
+      (is.numeric(values) || is.logical(values)) && length(values) == prod(dims) &&
+        (is.null(dim(values)) || identical(as.integer(dim(values)), as.integer(dims)) ||
+           length(dims) <= 1L)
     }
-    values
+    call_user_function(fn, list(dims, dtype), arg, "initializer", returns = fits,
+                       expected = sprintf("%s number%s for shape %s", prod(dims),
+                                          if (prod(dims) == 1) "" else "s",
+                                          format_tuple(dims)))
   }, name = NULL)
 }
 
@@ -535,8 +520,8 @@ initializer_from_function <- function(fn) {
 serialize_keras_object <- function(x) {
   if (is.null(x)) return(NULL)
   if (!inherits(x, "rgru_callable") || is.null(x$class_name)) {
-    abort_expected(x, "x", "a built-in initializer, regularizer or constraint",
-                   call = environment(), class = "rgru_error_serialize")
+    abort_argument("x", x, "a built-in initializer, regularizer or constraint",
+                   class = "serialize")
   }
   list(class_name = x$class_name, config = x$get_config())
 }

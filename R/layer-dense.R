@@ -30,8 +30,8 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                         activity_regularizer = NULL, kernel_constraint = NULL,
                         bias_constraint = NULL, lora_rank = NULL, ...) {
   object <- if (missing(object)) NULL else object
-  if (missing(units)) abort_arg("units", NULL, "a positive integer")
-  if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
+  if (missing(units)) abort_argument("units", NULL, "a positive whole number")
+  if (!is.null(lora_rank)) abort_argument("lora_rank", lora_rank, "`NULL` (LoRA is not supported)")
   args <- layer_common_args(list(...), "layer_dense")
   layer <- do.call(DenseLayer$new, c(formal_args(layer_dense, environment()), args), quote = TRUE)
   create_layer(layer, object)
@@ -83,8 +83,8 @@ DenseLayer <- R6::R6Class(
     build = function(input_shape) {
       input_dim <- input_shape[length(input_shape)]
       if (is.na(input_dim)) {
-        cli::cli_abort("The last axis of the inputs of layer {.val {self$name}} must have a known size.",
-                       class = c("rgru_error_shape", "rgru_error"), call = NULL)
+        abort_shape("inputs", "a known size on the last axis", input_shape,
+                    "i" = "Layer {.val {self$name}} sizes its kernel from it.")
       }
       self$add_weight("kernel", c(input_dim, self$units), self$initializers$kernel,
                       self$regularizers$kernel, self$constraints$kernel)
@@ -95,22 +95,19 @@ DenseLayer <- R6::R6Class(
     },
     check_input_shape = function(input_shape) {
       if (is.list(input_shape)) {
-        cli::cli_abort("Layer {.val {self$name}} takes one input, not a list.",
-                       class = c("rgru_error_input", "rgru_error"), call = NULL)
+        rgru_abort("Layer {.val {self$name}} takes one input, not a list.", class = "input")
       }
       if (length(input_shape) < 2) {
-        cli::cli_abort(c("{.arg inputs} of layer {.val {self$name}} must have at least 2 axes (batch, features).",
-                         x = "Got shape {format_tuple(input_shape)}."),
-                       class = c("rgru_error_shape", "rgru_error"), call = NULL)
+        abort_shape("inputs", "at least 2 axes (batch, features)", input_shape,
+                    "i" = "In layer {.val {self$name}}.")
       }
       if (self$built) {
         want <- nrow(self$variables[[1]]$value)
         got <- input_shape[length(input_shape)]
         if (!is.na(got) && got != want) {
-          cli::cli_abort(c(
-            "{.arg inputs} of layer {.val {self$name}} must have {want} feature{?s} on the last axis (the size it was built with).",
-            x = "Got shape {format_tuple(input_shape)}."
-          ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+          abort_shape("inputs", sprintf("%d feature%s on the last axis", want,
+                                        if (want == 1) "" else "s"), input_shape,
+                      "i" = "Layer {.val {self$name}} was built for {want} feature{?s}.")
         }
       }
       invisible(TRUE)

@@ -40,10 +40,10 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
                             mask_zero = FALSE, weights = NULL, lora_rank = NULL,
                             lora_alpha = NULL, ...) {
   object <- if (missing(object)) NULL else object
-  if (missing(input_dim)) abort_arg("input_dim", NULL, "a positive integer")
-  if (missing(output_dim)) abort_arg("output_dim", NULL, "a positive integer")
-  if (!is.null(lora_rank)) abort_arg("lora_rank", lora_rank, "NULL (LoRA is not supported)")
-  if (!is.null(lora_alpha)) abort_arg("lora_alpha", lora_alpha, "NULL (LoRA is not supported)")
+  if (missing(input_dim)) abort_argument("input_dim", NULL, "a positive whole number")
+  if (missing(output_dim)) abort_argument("output_dim", NULL, "a positive whole number")
+  if (!is.null(lora_rank)) abort_argument("lora_rank", lora_rank, "`NULL` (LoRA is not supported)")
+  if (!is.null(lora_alpha)) abort_argument("lora_alpha", lora_alpha, "`NULL` (LoRA is not supported)")
   dots <- list(...)
   input_length <- dots$input_length
   dots$input_length <- NULL
@@ -89,7 +89,7 @@ EmbeddingLayer <- R6::R6Class(
       if (!is.null(weights)) {
         w <- if (is.list(weights) && !is.data.frame(weights) && length(weights) == 1) weights[[1]] else weights
         if (!is.numeric(w) || !identical(as.integer(dim(w)), c(self$input_dim, self$output_dim))) {
-          abort_arg("weights", weights, sprintf("a numeric matrix (%d, %d)", self$input_dim, self$output_dim))
+          abort_argument("weights", weights, sprintf("a numeric matrix (%d, %d)", self$input_dim, self$output_dim))
         }
         self$initial_weights <- w
       }
@@ -109,8 +109,7 @@ EmbeddingLayer <- R6::R6Class(
     },
     check_input_shape = function(input_shape) {
       if (is.list(input_shape)) {
-        cli::cli_abort("Layer {.val {self$name}} takes one input, not a list.",
-                       class = c("rgru_error_input", "rgru_error"), call = NULL)
+        rgru_abort("Layer {.val {self$name}} takes one input, not a list.", class = "input")
       }
       steps <- if (length(input_shape) >= 2) input_shape[2] else NA
       if (!is.null(self$input_length) && !is.na(steps) && steps != self$input_length) {
@@ -147,15 +146,3 @@ EmbeddingLayer <- R6::R6Class(
     }
   )
 )
-
-check_indices <- function(x, input_dim) {
-  bad <- is.na(x) | x != round(x) | x < 0 | x >= input_dim
-  if (any(bad)) {
-    first <- x[which(bad)[1]]
-    cli::cli_abort(c(
-      "{.arg inputs} of an embedding must be integer indices in [0, {input_dim - 1}] (0-based, as in Keras).",
-      x = "Got {.val {first}}."
-    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
-  }
-  invisible(TRUE)
-}

@@ -40,15 +40,18 @@ MaskingLayer <- R6::R6Class(
     mask_value = 0,
     initialize = function(mask_value = 0, ...) {
       if (!is.numeric(mask_value) || length(mask_value) != 1) {
-        abort_arg("mask_value", mask_value, "a single number")
+        abort_argument("mask_value", mask_value, "a single number")
       }
       self$mask_value <- mask_value
       super$initialize(..., default_name = "masking")
     },
     check_input_shape = function(input_shape) {
-      if (is.list(input_shape) || length(input_shape) < 2) {
-        cli::cli_abort("{.arg inputs} of layer {.val {self$name}} must be an array with at least 2 axes.",
-                       class = c("rgru_error_shape", "rgru_error"), call = NULL)
+      if (is.list(input_shape)) {
+        rgru_abort("Layer {.val {self$name}} takes one input, not a list.", class = "input")
+      }
+      if (length(input_shape) < 2) {
+        abort_shape("inputs", "at least 2 axes (batch, features)", input_shape,
+                    "i" = "In layer {.val {self$name}}.")
       }
       invisible(TRUE)
     },

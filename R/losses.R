@@ -5,29 +5,13 @@
 
 
 new_loss <- function(name, per_sample, reduction, config = list()) {
+  check_string(name, "name")
   reduction <- check_reduction(reduction)
   structure(
     list(name = name, per_sample = per_sample, reduction = reduction,
          config = config),
     class = c(paste0("rgru_loss_", name), "rgru_loss")
   )
-}
-
-check_reduction <- function(reduction) {
-  if (is.null(reduction)) return("none")
-  check_one_of(reduction, c("sum_over_batch_size", "sum", "mean", "none"),
-               "reduction")
-}
-
-check_one_of <- function(x, choices, arg) {
-  if (!is.character(x) || length(x) != 1 || !x %in% choices) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be one of {.val {choices}}.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  x
 }
 
 # Either the loss or metric object (targets missing, as in keras3) or its
@@ -103,7 +87,7 @@ loss_huber <- function(y_true, y_pred, delta = 1, ...,
                        reduction = "sum_over_batch_size",
                        name = "huber_loss") {
   check_empty_dots(...)
-  check_positive_number(delta, "delta")
+  check_positive_number(delta)
   loss <- new_loss(name, function(y_true, y_pred) {
     elementwise_loss(y_true, y_pred, function(y, p) {
       e <- p - y
@@ -143,7 +127,7 @@ loss_binary_crossentropy <- function(y_true, y_pred, from_logits = FALSE,
                                      reduction = "sum_over_batch_size",
                                      name = "binary_crossentropy") {
   check_empty_dots(...)
-  check_flag(from_logits, "from_logits")
+  check_bool(from_logits)
   check_label_smoothing(label_smoothing)
   check_last_axis(axis)
   loss <- new_loss(name, function(y_true, y_pred) {
@@ -171,7 +155,7 @@ loss_categorical_crossentropy <- function(y_true, y_pred, from_logits = FALSE,
                                           reduction = "sum_over_batch_size",
                                           name = "categorical_crossentropy") {
   check_empty_dots(...)
-  check_flag(from_logits, "from_logits")
+  check_bool(from_logits)
   check_label_smoothing(label_smoothing)
   check_last_axis(axis)
   loss <- new_loss(name, function(y_true, y_pred) {
@@ -197,11 +181,10 @@ loss_sparse_categorical_crossentropy <- function(y_true, y_pred,
                                                  reduction = "sum_over_batch_size",
                                                  name = "sparse_categorical_crossentropy") {
   check_empty_dots(...)
-  check_flag(from_logits, "from_logits")
+  check_bool(from_logits)
   check_last_axis(axis)
   if (!is.null(ignore_class)) {
-    cli::cli_abort("{.arg ignore_class} is not supported yet; use {.code NULL}.",
-                   class = c("rgru_error_argument", "rgru_error"))
+    abort_argument("ignore_class", ignore_class, "`NULL` (ignoring a class is not supported yet)")
   }
   loss <- new_loss(name, function(y_true, y_pred) {
     p <- last_axis_matrix(y_pred)
@@ -248,22 +231,27 @@ apply_rows_max <- function(m) {
   out
 }
 
+# Sparse targets hold one class index per row of the predictions.
+abort_sparse_targets <- function(targets, rows) {
+  rgru_abort(
+    c("{.arg y_true} must hold one class index per row of {.arg y_pred} (sparse targets).",
+      "x" = "Got {targets} target{?s} for {rows} row{?s}."),
+    class = "shape"
+  )
+}
+
 one_hot_rows <- function(labels, lead, k) {
   labels <- as.double(labels)
   if (length(labels) != prod(lead)) {
-    cli::cli_abort(
-      c("Sparse targets must hold one class index per prediction row.",
-        "x" = "Got {length(labels)} target{?s} for {prod(lead)} row{?s}."),
-      class = c("rgru_error_shape", "rgru_error")
-    )
+    abort_sparse_targets(length(labels), prod(lead))
   }
   if (anyNA(labels) || any(labels != round(labels)) || any(labels < 0) ||
       any(labels > k - 1)) {
     bad <- labels[is.na(labels) | labels != round(labels) | labels < 0 | labels > k - 1]
-    cli::cli_abort(
-      c("Sparse targets must be integer class indices in [0, {k - 1}].",
-        "x" = "Found {.val {utils::head(bad, 3)}}."),
-      class = c("rgru_error_value", "rgru_error")
+    rgru_abort(
+      c("{.arg y_true} must hold integer class indices in [0, {k - 1}], one per class of {.arg y_pred} (sparse targets).",
+        "x" = "Got {.val {utils::head(bad, 3)}}."),
+      class = "value"
     )
   }
   y <- matrix(0, length(labels), k)
@@ -296,8 +284,8 @@ loss_value_and_grad <- function(loss, y_true, y_pred, sample_weight = NULL,
   weighted <- if (is.null(w)) res$values else res$values * w
   divisor <- if (loss$reduction == "sum") 1 else rows
   if (loss$reduction == "none") {
-    cli::cli_abort("Training needs a scalar loss; {.arg reduction} is {.val none}.",
-                   class = c("rgru_error_argument", "rgru_error"))
+    abort_argument("reduction", loss$reduction, "a reduction to a scalar for training",
+                   "i" = 'Use "sum_over_batch_size", "sum" or "mean".')
   }
   scale <- if (divisor > 0) 1 / divisor else 0
   grad <- res$grad
@@ -308,12 +296,8 @@ loss_value_and_grad <- function(loss, y_true, y_pred, sample_weight = NULL,
 resolve_loss <- function(loss) {
   if (inherits(loss, "rgru_loss")) return(loss)
   if (is.function(loss)) return(custom_loss(loss))
-  if (!is.character(loss) || length(loss) != 1) {
-    cli::cli_abort(
-      c("{.arg loss} must be a loss name, a {.fn loss_*} object or a function.",
-        "x" = "You supplied an object of class {.cls {class(loss)[1]}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+  if (!is.character(loss) || length(loss) != 1 || is.na(loss)) {
+    abort_argument("loss", loss, "a loss name, a `loss_*()` object or a function")
   }
   ctor <- switch(tolower(loss),
     mse = , mean_squared_error = loss_mean_squared_error,
@@ -325,10 +309,10 @@ resolve_loss <- function(loss) {
     NULL
   )
   if (is.null(ctor)) {
-    cli::cli_abort(
-      c("Unknown loss {.val {loss}}.",
+    rgru_abort(
+      c("Unknown loss {.val {loss}} in {.arg loss}.",
         "i" = "Known losses: {.val {known_loss_names}}."),
-      class = c("rgru_error_argument", "rgru_error")
+      class = "unknown_name"
     )
   }
   out <- ctor()
@@ -345,19 +329,23 @@ known_loss_names <- c("mse", "mae", "huber", "binary_crossentropy",
 custom_loss <- function(fn, name = "custom_loss") {
   new_loss(name, function(y_true, y_pred) {
     y_true <- align_target(y_true, y_pred, "y_true")
-    values <- as.double(fn(y_true, y_pred))
     lead <- dim(y_pred)[-length(dim(y_pred))]
+    rows <- prod(lead)
+    per_sample <- function(p) {
+      as.double(call_user_function(fn, list(y_true, p), "loss", "loss",
+                                   returns = function(v) is.numeric(v) && length(v) == rows,
+                                   expected = sprintf("one number per sample (%d)", rows)))
+    }
+    values <- per_sample(y_pred)
     grad <- y_pred
     h <- 1e-6
-    rows <- prod(lead)
     for (i in seq_along(y_pred)) {
       up <- y_pred
       up[i] <- up[i] + h
       down <- y_pred
       down[i] <- down[i] - h
       row <- (i - 1) %% rows + 1
-      grad[i] <- (as.double(fn(y_true, up))[row] -
-                    as.double(fn(y_true, down))[row]) / (2 * h)
+      grad[i] <- (per_sample(up)[row] - per_sample(down)[row]) / (2 * h)
     }
     list(values = values, grad = grad, lead = lead)
   }, "sum_over_batch_size")
@@ -367,58 +355,4 @@ custom_loss <- function(fn, name = "custom_loss") {
 print.rgru_loss <- function(x, ...) {
   cat("<rgru_loss> ", x$name, " (reduction: ", x$reduction, ")\n", sep = "")
   invisible(x)
-}
-
-check_empty_dots <- function(...) {
-  if (...length() > 0) {
-    nms <- names(list(...)) %||% rep("", ...length())
-    cli::cli_abort(
-      c("Unknown argument{?s}: {.arg {ifelse(nzchar(nms), nms, '<unnamed>')}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-}
-
-check_flag <- function(x, arg) {
-  if (!is.logical(x) || length(x) != 1 || is.na(x)) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be TRUE or FALSE.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  invisible(x)
-}
-
-check_positive_number <- function(x, arg, allow_zero = FALSE) {
-  ok <- is.numeric(x) && length(x) == 1 && !is.na(x) && is.finite(x) &&
-    (x > 0 || (allow_zero && x == 0))
-  if (!ok) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be a {if (allow_zero) 'non-negative' else 'positive'} number.",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-  invisible(x)
-}
-
-check_label_smoothing <- function(x) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < 0 || x > 1) {
-    cli::cli_abort(
-      c("{.arg label_smoothing} must be a number in [0, 1].",
-        "x" = "You supplied {.val {format(x)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
-}
-
-check_last_axis <- function(axis) {
-  if (!identical(as.numeric(axis), -1)) {
-    cli::cli_abort(
-      c("Only the last axis ({.code axis = -1}) is supported.",
-        "x" = "You supplied {.val {format(axis)}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
-  }
 }

@@ -2,6 +2,7 @@
 # axis) accumulated as a weighted running mean, total / count, over an epoch.
 
 new_metric <- function(name, per_sample, direction, config = list()) {
+  check_string(name, "name")
   structure(
     list(name = name, per_sample = per_sample, direction = direction,
          config = config),
@@ -68,6 +69,7 @@ metric_mean_squared_error <- function(y_true, y_pred, ...,
 metric_binary_accuracy <- function(y_true, y_pred, threshold = 0.5, ...,
                                    name = "binary_accuracy") {
   check_empty_dots(...)
+  check_number(threshold)
   metric <- new_metric(name, function(y_true, y_pred) {
     elementwise_loss(y_true, y_pred, function(y, p) {
       list(value = as.double(y == as.double(p > threshold)), grad = 0)
@@ -112,11 +114,7 @@ metric_sparse_categorical_accuracy <- function(y_true, y_pred, ...,
     p <- last_axis_matrix(y_pred)
     labels <- as.double(y_true)
     if (length(labels) != nrow(p$m)) {
-      cli::cli_abort(
-        c("Sparse targets must hold one class index per prediction row.",
-          "x" = "Got {length(labels)} target{?s} for {nrow(p$m)} row{?s}."),
-        class = c("rgru_error_shape", "rgru_error")
-      )
+      abort_sparse_targets(length(labels), nrow(p$m))
     }
     list(values = as.double(labels == max.col(p$m, "first") - 1),
          lead = p$lead)
@@ -132,21 +130,22 @@ print.rgru_metric <- function(x, ...) {
 
 # The metric behind a name given to compile(); "accuracy" and "acc" depend on
 # the shapes of the targets and outputs, so they resolve on first use.
-resolve_metric <- function(metric, y_true = NULL, y_pred = NULL) {
+resolve_metric <- function(metric, y_true = NULL, y_pred = NULL, arg = "metrics") {
   if (inherits(metric, "rgru_metric")) return(metric)
   if (is.function(metric)) {
     return(new_metric("custom_metric", function(y_true, y_pred) {
       y_true <- align_target(y_true, y_pred, "y_true")
-      list(values = as.double(metric(y_true, y_pred)),
-           lead = dim(y_pred)[-length(dim(y_pred))])
+      lead <- dim(y_pred)[-length(dim(y_pred))]
+      values <- call_user_function(
+        metric, list(y_true, y_pred), arg, "metric",
+        returns = function(v) is.numeric(v) && length(v) == prod(lead),
+        expected = sprintf("one number per sample (%d)", prod(lead))
+      )
+      list(values = as.double(values), lead = lead)
     }, "down"))
   }
-  if (!is.character(metric) || length(metric) != 1) {
-    cli::cli_abort(
-      c("Each metric must be a metric name, a {.fn metric_*} object or a function.",
-        "x" = "You supplied an object of class {.cls {class(metric)[1]}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+  if (!is.character(metric) || length(metric) != 1 || is.na(metric)) {
+    abort_argument(arg, metric, "metric names, `metric_*()` objects or functions")
   }
   key <- tolower(metric)
   if (key %in% c("accuracy", "acc")) {
@@ -161,10 +160,10 @@ resolve_metric <- function(metric, y_true = NULL, y_pred = NULL) {
       NULL
     )
     if (is.null(ctor)) {
-      cli::cli_abort(
-        c("Unknown metric {.val {metric}}.",
+      rgru_abort(
+        c("Unknown metric {.val {metric}} in {.arg {arg}}.",
           "i" = "Known metrics: {.val {c('mae', 'mse', 'accuracy', 'binary_accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy')}}."),
-        class = c("rgru_error_argument", "rgru_error")
+        class = "unknown_name"
       )
     }
     out <- ctor()

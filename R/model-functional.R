@@ -30,14 +30,14 @@ keras_model <- function(inputs, outputs, name = NULL, ...) {
   dots <- list(...)
   bad <- setdiff(names(dots) %||% rep("", length(dots)), "trainable")
   if (length(bad) > 0) {
-    cli::cli_abort("Unrecognized argument{?s} {.arg {bad}} passed to {.fn keras_model}.",
-                   class = c("rgru_error_argument", "rgru_error"), call = NULL)
+    rgru_abort("Unknown argument{?s}: {.arg {bad}}.")
   }
+  check_bool(dots$trainable, "trainable", allow_null = TRUE)
   if (missing(inputs) || !is_symbolic_input(inputs)) {
-    abort_arg("inputs", if (!missing(inputs)) inputs, "a `keras_input()` tensor or a list of them")
+    abort_argument("inputs", if (!missing(inputs)) inputs, "a `keras_input()` tensor or a list of them")
   }
   if (missing(outputs) || !is_symbolic_input(outputs)) {
-    abort_arg("outputs", if (!missing(outputs)) outputs, "a symbolic tensor or a list of them")
+    abort_argument("outputs", if (!missing(outputs)) outputs, "a symbolic tensor or a list of them")
   }
   model <- Functional$new(inputs, outputs, name = name, trainable = dots$trainable %||% TRUE)
   model$handle
@@ -62,10 +62,10 @@ Functional <- R6::R6Class(
       self$outputs <- if (self$single_output) list(outputs) else unname(outputs)
       for (t in self$inputs) {
         if (!is.null(t$node)) {
-          cli::cli_abort(c(
+          rgru_abort(c(
             "{.arg inputs} must be tensors made by {.fn keras_input}.",
-            x = "{.val {t$name}} is the output of layer {.val {t$node$layer$name}}."
-          ), class = c("rgru_error_model", "rgru_error"), call = NULL)
+            "x" = "Got {.val {t$name}}, the output of layer {.val {t$node$layer$name}}."
+          ), class = "model")
         }
       }
       self$nodes <- graph_nodes(self$outputs, self$inputs)
@@ -92,20 +92,18 @@ Functional <- R6::R6Class(
     check_input_shape = function(input_shape) {
       shapes <- if (self$single_input) list(input_shape) else input_shape
       if (!is.list(shapes) || length(shapes) != length(self$inputs)) {
-        cli::cli_abort(c(
+        rgru_abort(c(
           "Model {.val {self$name}} takes {length(self$inputs)} input{?s}.",
-          x = "Got {if (is.list(input_shape)) length(input_shape) else 1}."
-        ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+          "x" = "Got {if (is.list(input_shape)) length(input_shape) else 1}."
+        ), class = "input")
       }
       for (i in seq_along(shapes)) {
         want <- self$inputs[[i]]$shape
         got <- shapes[[i]]
         ok <- length(want) == length(got) && all(is.na(want[-1]) | is.na(got[-1]) | want[-1] == got[-1])
         if (!ok) {
-          cli::cli_abort(c(
-            "Input {i} of model {.val {self$name}} must have shape {format_tuple(want)}.",
-            x = "Got shape {format_tuple(got)}."
-          ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+          abort_shape(if (self$single_input) "inputs" else sprintf("inputs[[%d]]", i),
+                      want, got, "i" = "In model {.val {self$name}}.")
         }
       }
       invisible(TRUE)
@@ -116,10 +114,9 @@ Functional <- R6::R6Class(
         return(as_input_array(inputs, "inputs"))
       }
       if (!is.list(inputs) || length(inputs) != length(self$inputs)) {
-        cli::cli_abort(c(
-          "Model {.val {self$name}} takes a list of {length(self$inputs)} arrays.",
-          x = "Got {.obj_type_friendly {inputs}}."
-        ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+        abort_argument("inputs", inputs, sprintf("a list of %d arrays", length(self$inputs)),
+                       "i" = "Model {.val {self$name}} has {length(self$inputs)} inputs.",
+                       class = "input")
       }
       lapply(inputs, as_input_array, arg = "inputs")
     },
@@ -265,17 +262,17 @@ graph_nodes <- function(outputs, inputs) {
   visit <- function(t) {
     if (is.null(t$node)) {
       if (!t$id %in% input_ids) {
-        cli::cli_abort(c(
+        rgru_abort(c(
           "The graph is disconnected: tensor {.val {t$name}} is needed but is not in {.arg inputs}.",
-          i = "Pass every {.fn keras_input} the outputs depend on to {.fn keras_model}."
-        ), class = c("rgru_error_model", "rgru_error"), call = NULL)
+          "i" = "Pass every {.fn keras_input} the outputs depend on to {.fn keras_model}."
+        ), class = "model")
       }
       return(invisible())
     }
     key <- t$node$outputs[[1]]$id
     if (key %in% done) return(invisible())
     if (key %in% visiting) {
-      cli::cli_abort("The graph has a cycle.", class = c("rgru_error_model", "rgru_error"), call = NULL)
+      rgru_abort("The graph has a cycle.", class = "model")
     }
     visiting <<- c(visiting, key)
     node <- t$node

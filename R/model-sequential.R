@@ -47,9 +47,12 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., input_d
   bad <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(bad) > 0 || length(dots) > 0 && is.null(names(dots))) {
     rgru_abort(c(
-      "Unrecognized argument{?s} {.arg {bad}} passed to {.fn keras_model_sequential}.",
-      i = "Input keywords in {.arg ...} are {.arg {known}}."
+      "Unknown argument{?s}: {.arg {bad}}.",
+      "i" = "{.fn keras_model_sequential} passes on {.arg {known}} in {.arg ...}."
     ))
+  }
+  if (!is.list(layers) || is.object(layers)) {
+    abort_argument("layers", layers, "a list of layers")
   }
   if (isTRUE(input_sparse) || isTRUE(input_ragged)) {
     abort_argument(if (isTRUE(input_sparse)) "input_sparse" else "input_ragged", TRUE,
@@ -65,7 +68,9 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., input_d
     batch_input_shape = input_batch_shape %||% dots$batch_input_shape %||% dots$batch_shape,
     dtype = if (is_float_dtype(dtype)) dtype, trainable = trainable
   )
-  for (layer in layers %||% list()) model$add(as_layer_object(layer, "layers"))
+  for (i in seq_along(layers)) {
+    model$add(as_layer_object(layers[[i]], sprintf("layers[[%d]]", i)))
+  }
   model$handle
 }
 
@@ -90,8 +95,8 @@ Sequential <- R6::R6Class(
         return(invisible(self))
       }
       if (any(vapply(self$layer_objects, identical, logical(1), layer))) {
-        cli::cli_abort("Layer {.val {layer$name}} is already in model {.val {self$name}}.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Layer {.val {layer$name}} is already in model {.val {self$name}}.",
+                   class = "model")
       }
       if (length(self$layer_objects) == 0 && is.null(self$declared_input_shape)) {
         self$declared_input_shape <- layer$declared_input_shape
@@ -111,8 +116,7 @@ Sequential <- R6::R6Class(
     pop = function() {
       n <- length(self$layer_objects)
       if (n == 0) {
-        cli::cli_abort("Model {.val {self$name}} has no layers to remove.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Model {.val {self$name}} has no layers to remove.", class = "model")
       }
       self$layer_objects <- self$layer_objects[-n]
       invisible(self$handle)
@@ -127,11 +131,11 @@ Sequential <- R6::R6Class(
         layer$prepare(shape)
         shape <- layer$compute_output_shape(shape)
         if (is.list(shape)) {
-          cli::cli_abort(c(
+          rgru_abort(c(
             "Layers in a sequential model must have a single output.",
-            x = "Layer {.val {layer$name}} returns {length(shape)} outputs (e.g. {.code return_state = TRUE}).",
-            i = "Use {.fn keras_model} for layers with several outputs."
-          ), class = c("rgru_error_model", "rgru_error"), call = NULL)
+            "x" = "Got layer {.val {layer$name}} with {length(shape)} outputs (e.g. {.code return_state = TRUE}).",
+            "i" = "Use {.fn keras_model} for layers with several outputs."
+          ), class = "model")
         }
         shapes[[i]] <- shape
       }
@@ -142,18 +146,15 @@ Sequential <- R6::R6Class(
     },
     check_input_shape = function(input_shape) {
       if (length(self$layer_objects) == 0) {
-        cli::cli_abort("Model {.val {self$name}} has no layers; add some before calling it.",
-                       class = c("rgru_error_model", "rgru_error"), call = NULL)
+        rgru_abort("Model {.val {self$name}} has no layers; add some before calling it.",
+                   class = "model")
       }
       want <- self$built_input_shape %||% self$declared_input_shape
       if (!is.null(want) && !is.list(input_shape)) {
         ok <- length(want) == length(input_shape) &&
           all(is.na(want[-1]) | is.na(input_shape[-1]) | want[-1] == input_shape[-1])
         if (!ok) {
-          cli::cli_abort(c(
-            "{.arg inputs} of model {.val {self$name}} must have shape {format_tuple(want)}.",
-            x = "Got shape {format_tuple(input_shape)}."
-          ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+          abort_shape("inputs", want, input_shape, "i" = "In model {.val {self$name}}.")
         }
       }
       invisible(TRUE)

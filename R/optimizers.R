@@ -21,17 +21,17 @@ Optimizer <- R6::R6Class("rgru_optimizer",
 
     initialize = function(name, learning_rate, weight_decay, clipnorm,
                           clipvalue, global_clipnorm) {
-      check_positive_number(learning_rate, "learning_rate", allow_zero = TRUE)
+      check_positive_number(learning_rate, allow_zero = TRUE)
       for (arg in c("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")) {
         value <- get(arg)
         if (!is.null(value)) check_positive_number(value, arg, allow_zero = TRUE)
       }
       if (sum(!vapply(list(clipnorm, clipvalue, global_clipnorm), is.null, TRUE)) > 1) {
-        cli::cli_abort(
-          "Only one of {.arg clipnorm}, {.arg clipvalue} and {.arg global_clipnorm} can be set.",
-          class = c("rgru_error_argument", "rgru_error")
+        rgru_abort(
+          "Only one of {.arg clipnorm}, {.arg clipvalue} and {.arg global_clipnorm} can be set."
         )
       }
+      check_string(name)
       self$name <- name
       self$learning_rate <- learning_rate
       self$weight_decay <- weight_decay
@@ -44,7 +44,8 @@ Optimizer <- R6::R6Class("rgru_optimizer",
 
     # Update `variables` (rgru_variable environments) in place from `grads`
     # (arrays aligned with them; NULL entries are skipped, as Keras filters
-    # empty gradients).
+    # empty gradients). Each subclass's update_step(gradient, variable, lr,
+    # state) updates one variable's value and returns its new optimizer state.
     apply = function(grads, variables) {
       keep <- !vapply(grads, is.null, TRUE)
       grads <- grads[keep]
@@ -92,11 +93,6 @@ Optimizer <- R6::R6Class("rgru_optimizer",
       length(self$variables)
     },
 
-    # Returns the variable's new optimizer state (a list), updating v$value.
-    update_step = function(gradient, variable, lr, state) {
-      stop("not implemented")
-    },
-
     set_hyper = function(values) {
       for (n in names(values)) self[[n]] <- values[[n]]
       invisible(self)
@@ -125,13 +121,8 @@ SGD <- R6::R6Class("rgru_optimizer_sgd", inherit = Optimizer,
     nesterov = FALSE,
     hyper = c("momentum", "nesterov"),
     initialize = function(learning_rate, momentum, nesterov, ...) {
-      check_positive_number(momentum, "momentum", allow_zero = TRUE)
-      if (momentum > 1) {
-        cli::cli_abort(c("{.arg momentum} must be in [0, 1].",
-                         "x" = "You supplied {.val {momentum}}."),
-                       class = c("rgru_error_argument", "rgru_error"))
-      }
-      check_flag(nesterov, "nesterov")
+      check_probability(momentum, include_one = TRUE)
+      check_bool(nesterov)
       super$initialize(learning_rate = learning_rate, ...)
       self$set_hyper(list(momentum = momentum, nesterov = nesterov))
     },
@@ -157,17 +148,10 @@ Adam <- R6::R6Class("rgru_optimizer_adam", inherit = Optimizer,
     beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = FALSE,
     hyper = c("beta_1", "beta_2", "epsilon", "amsgrad"),
     initialize = function(learning_rate, beta_1, beta_2, epsilon, amsgrad, ...) {
-      for (arg in c("beta_1", "beta_2")) {
-        value <- get(arg)
-        if (!is.numeric(value) || length(value) != 1 || is.na(value) ||
-            value < 0 || value >= 1) {
-          cli::cli_abort(c("{.arg {arg}} must be a number in [0, 1).",
-                           "x" = "You supplied {.val {format(value)}}."),
-                         class = c("rgru_error_argument", "rgru_error"))
-        }
-      }
-      check_positive_number(epsilon, "epsilon", allow_zero = TRUE)
-      check_flag(amsgrad, "amsgrad")
+      check_probability(beta_1)
+      check_probability(beta_2)
+      check_positive_number(epsilon, allow_zero = TRUE)
+      check_bool(amsgrad)
       super$initialize(learning_rate = learning_rate, ...)
       self$set_hyper(list(beta_1 = beta_1, beta_2 = beta_2, epsilon = epsilon,
                           amsgrad = amsgrad))
@@ -203,10 +187,10 @@ RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
     rho = 0.9, momentum = 0, epsilon = 1e-7, centered = FALSE,
     hyper = c("rho", "momentum", "epsilon", "centered"),
     initialize = function(learning_rate, rho, momentum, epsilon, centered, ...) {
-      check_positive_number(rho, "rho", allow_zero = TRUE)
-      check_positive_number(momentum, "momentum", allow_zero = TRUE)
-      check_positive_number(epsilon, "epsilon", allow_zero = TRUE)
-      check_flag(centered, "centered")
+      check_probability(rho, include_one = TRUE)
+      check_positive_number(momentum, allow_zero = TRUE)
+      check_positive_number(epsilon, allow_zero = TRUE)
+      check_bool(centered)
       super$initialize(learning_rate = learning_rate, ...)
       self$set_hyper(list(rho = rho, momentum = momentum, epsilon = epsilon,
                           centered = centered))
@@ -320,26 +304,22 @@ optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, momentum = 0,
 # Every argument of an optimizer_*() constructor (its frame, without `...`)
 # goes to the class's initialize().
 new_optimizer <- function(class, args) {
-  do.call(class$new, as.list(args, all.names = FALSE))
+  do.call(class$new, as.list(args, all.names = FALSE), quote = TRUE)
 }
 
 resolve_optimizer <- function(optimizer) {
   if (inherits(optimizer, "rgru_optimizer")) return(optimizer)
-  if (!is.character(optimizer) || length(optimizer) != 1) {
-    cli::cli_abort(
-      c("{.arg optimizer} must be an optimizer name or an {.fn optimizer_*} object.",
-        "x" = "You supplied an object of class {.cls {class(optimizer)[1]}}."),
-      class = c("rgru_error_argument", "rgru_error")
-    )
+  if (!is.character(optimizer) || length(optimizer) != 1 || is.na(optimizer)) {
+    abort_argument("optimizer", optimizer, "an optimizer name or an `optimizer_*()` object")
   }
   ctor <- switch(tolower(optimizer),
     sgd = optimizer_sgd, adam = optimizer_adam, adamw = optimizer_adamw,
     rmsprop = optimizer_rmsprop, NULL)
   if (is.null(ctor)) {
-    cli::cli_abort(
-      c("Unknown optimizer {.val {optimizer}}.",
+    rgru_abort(
+      c("Unknown optimizer {.val {optimizer}} in {.arg optimizer}.",
         "i" = "Known optimizers: {.val {c('sgd', 'adam', 'adamw', 'rmsprop')}}."),
-      class = c("rgru_error_argument", "rgru_error")
+      class = "unknown_name"
     )
   }
   ctor()

@@ -53,7 +53,7 @@ plot.rgru_model <- function(x, show_shapes = FALSE, show_dtype = FALSE,
                             dpi = getOption("keras.plot.model.dpi", 200L),
                             layer_range = NULL, show_layer_activations = FALSE,
                             show_trainable = NA, to_file = NULL) {
-  check_dots_blank(...)
+  check_empty_dots(...)
   if (!is.null(layer_range)) {
     abort_argument("layer_range", layer_range, "`NULL` (Keras 3 no longer supports it)")
   }

@@ -36,11 +36,7 @@ random_uniform <- function(shape, minval = 0, maxval = 1, dtype = NULL, seed = N
   minval <- check_number(minval)
   maxval <- check_number(maxval)
   if (!(maxval > minval)) {
-    rgru_abort(
-      c("{.arg maxval} must be greater than {.arg minval}.",
-        "x" = "You supplied minval = {minval} and maxval = {maxval}."),
-      call = environment()
-    )
+    abort_argument("maxval", maxval, sprintf("greater than `minval` (%s)", format(minval)))
   }
   dtype <- check_dtype(dtype)
   seed <- check_seed(seed)
@@ -96,11 +92,6 @@ draw_truncated_normal <- function(n, mean, stddev, dtype) {
 shape_values <- function(values, dims) {
   if (length(dims) == 0L) return(values)
   array(values, dim = dims)
-}
-
-check_seed <- function(seed, arg = "seed", call = parent.frame()) {
-  check_integer(seed, arg = arg, min = -.Machine$integer.max,
-                allow_null = TRUE, call = call)
 }
 
 # Evaluates `expr` with R's generator seeded by `seed` (fixed generator kinds,

@@ -91,11 +91,6 @@ regularizer_orthogonal <- function(factor = 0.01, mode = "rows") {
                   penalty, gradient)
 }
 
-check_penalty_factor <- function(x, arg = deparse(substitute(x)),
-                                 call = parent.frame()) {
-  check_number(x, arg = arg, min = 0, call = call)
-}
-
 new_norm_regularizer <- function(class_name, config, l1, l2) {
   penalty <- function(x) {
     x <- check_regularized(x)
@@ -117,19 +112,6 @@ new_regularizer <- function(class_name, config, penalty, gradient,
                  get_config = function() config, class_name = class_name,
                  name = name)
   new_callable(function(x) penalty(x), fields, class = "rgru_regularizer")
-}
-
-check_regularized <- function(x, matrix_only = FALSE) {
-  x <- check_numeric_array(x, "x", call = parent.frame(2L))
-  if (matrix_only && length(dim(x)) != 2L) {
-    given <- describe_value(x)
-    rgru_abort(
-      c("The orthogonal regularizer applies to matrices only.",
-        "x" = "It was given {given}."),
-      class = "rgru_error_shape", call = NULL
-    )
-  }
-  x
 }
 
 #' @export
@@ -169,21 +151,14 @@ regularizer_registry <- list(
 #' reg$gradient(c(1, 2))
 resolve_regularizer <- function(x, arg = argument_label(substitute(x))) {
   resolve_keras_object(x, "rgru_regularizer", regularizer_registry, "regularizer",
-                       from_function = regularizer_from_function, arg = arg,
-                       call = parent.frame())
+                       from_function = regularizer_from_function, arg = arg)
 }
 
-regularizer_from_function <- function(fn) {
+regularizer_from_function <- function(fn, arg = "regularizer") {
   penalty <- function(x) {
-    value <- call_user_function(fn, list(x), "a regularizer", "rgru_error_regularizer")
-    if (!(is.numeric(value) && length(value) == 1L)) {
-      given <- describe_value(value)
-      rgru_abort(
-        c("A regularizer function must return a single number.",
-          "x" = "It returned {given}."),
-        class = "rgru_error_regularizer", call = NULL
-      )
-    }
+    value <- call_user_function(fn, list(x), arg, "regularizer",
+                                returns = function(v) is.numeric(v) && length(v) == 1L,
+                                expected = "a single number")
     as.numeric(value)
   }
   gradient <- function(x) {

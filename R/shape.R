@@ -40,26 +40,32 @@
 #' prod(shape(2, 5, 3))
 #' shape(2, 5, 3) == c(2, 5, 3)
 shape <- function(...) {
-  axes <- unlist(lapply(list(...), shape_axes), use.names = FALSE)
+  as_keras_shape(list(...))
+}
+
+# The shape made from a list of shape() arguments; `arg` names the argument
+# they came from in errors (NULL: they are shape()'s own).
+as_keras_shape <- function(parts, arg = NULL) {
+  axes <- unlist(lapply(parts, shape_axes, arg = arg), use.names = FALSE)
   structure(lapply(axes, function(d) if (is.na(d)) NULL else d),
             class = "keras_shape")
 }
 
 # One argument of shape() as an integer vector, NA for unknown axes.
-shape_axes <- function(x) {
+shape_axes <- function(x, arg = NULL) {
   if (is.null(x)) return(NA_integer_)
   if (is.object(x) && !inherits(x, c("keras_shape", "AsIs"))) {
     dims <- tensor_dims(x)
-    if (!is.null(dims)) return(as_axis_sizes(dims))
+    if (!is.null(dims)) return(as_axis_sizes(dims, arg))
   }
   if (is.array(x)) return(dim(x))
   if (is.list(x)) {
-    return(unlist(lapply(x, shape_axes), use.names = FALSE) %||% integer())
+    return(unlist(lapply(x, shape_axes, arg = arg), use.names = FALSE) %||% integer())
   }
-  as_axis_sizes(x)
+  as_axis_sizes(x, arg)
 }
 
-as_axis_sizes <- function(x) {
+as_axis_sizes <- function(x, arg = NULL) {
   if (is.logical(x) && all(is.na(x))) return(rep(NA_integer_, length(x)))
   ok <- is.numeric(x) && !is.factor(x)
   if (ok) {
@@ -68,11 +74,15 @@ as_axis_sizes <- function(x) {
       all(known >= -1) && all(known <= .Machine$integer.max)
   }
   if (!ok) {
+    if (!is.null(arg)) {
+      abort_argument(arg, x, "a shape: whole numbers >= 0, with `NA`, `NULL` or `-1` for an unknown axis",
+                     class = "shape")
+    }
     given <- describe_value(x)
     rgru_abort(
       c("Can't use {given} as an axis size in {.fn shape}.",
         "i" = "Axis sizes are whole numbers >= 0; use {.code NA}, {.code NULL} or {.code -1} for an unknown axis."),
-      class = "rgru_error_shape", call = NULL
+      class = "shape"
     )
   }
   out <- as.integer(x)
@@ -160,20 +170,14 @@ as.character.keras_shape <- function(x, ...) format.keras_shape(x, ...)
 
 # Fully known axis sizes of a shape specification, for functions that must
 # allocate (random_uniform(), initializers): errors on unknown axes.
-concrete_shape <- function(spec, arg = "shape", call = parent.frame()) {
+concrete_shape <- function(spec, arg = "shape") {
   if (missing(spec)) {
-    rgru_abort("{.arg {arg}} is missing, with no default.",
-               class = "rgru_error_shape", call = call)
+    rgru_abort("{.arg {arg}} is missing, with no default.", class = "shape")
   }
-  requested <- shape(spec)
+  requested <- as_keras_shape(list(spec), arg)
   axes <- as.integer.keras_shape(requested)
   if (anyNA(axes)) {
-    shown <- format(requested)
-    rgru_abort(
-      c("{.arg {arg}} must be fully known to create values.",
-        "x" = "You supplied {shown}, with an unknown axis."),
-      class = "rgru_error_shape", call = call
-    )
+    abort_argument(arg, requested, "a fully known shape to create values", class = "shape")
   }
   axes
 }

@@ -68,7 +68,7 @@ keras_input <- function(shape = NULL, batch_size = NULL, dtype = NULL, sparse = 
                         ragged = NULL, batch_shape = NULL, name = NULL, tensor = NULL,
                         optional = FALSE) {
   if (isTRUE(sparse)) {
-    abort_arg("sparse", sparse, "NULL or FALSE (sparse inputs are not supported)")
+    abort_argument("sparse", sparse, "`NULL` or `FALSE` (sparse inputs are not supported)")
   }
   if (isTRUE(ragged)) {
     abort_arg("ragged", ragged, "NULL or FALSE (ragged inputs are not supported)")
@@ -78,7 +78,7 @@ keras_input <- function(shape = NULL, batch_size = NULL, dtype = NULL, sparse = 
   if (!is.null(batch_shape)) {
     full <- arg_shape(batch_shape, "batch_shape", batch = TRUE)
   } else {
-    if (is.null(shape)) abort_arg("shape", shape, "the shape of one sample, e.g. c(10, 8)")
+    if (is.null(shape)) abort_argument("shape", shape, "the shape of one sample, e.g. `c(10, 8)`")
     batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size")
     full <- c(batch, arg_shape(shape, "shape"))
   }
@@ -149,24 +149,18 @@ dim.rgru_symbolic_tensor <- function(x) x$shape
 call_layer_symbolic <- function(layer, inputs, mask = NULL, training = NULL,
                                 initial_state = NULL) {
   if (!is.null(mask)) {
-    cli::cli_abort(
-      "{.arg mask} can't be given when calling a layer on symbolic tensors; masks flow from layers such as {.fn layer_masking}.",
-      class = c("rgru_error_argument", "rgru_error"), call = NULL
-    )
+    abort_argument("mask", mask, "`NULL` when calling a layer on symbolic tensors",
+                   "i" = "Masks flow from layers such as {.fn layer_masking}.")
   }
   if (!is_symbolic_input(inputs)) {
-    cli::cli_abort(c(
-      "{.arg inputs} must be symbolic tensors when {.arg initial_state} is.",
-      x = "Got {.obj_type_friendly {inputs}}."
-    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+    abort_argument("inputs", inputs, "symbolic tensors when `initial_state` is",
+                   class = "input")
   }
   if (!is.null(initial_state)) {
     if (is_symbolic_tensor(initial_state)) initial_state <- list(initial_state)
     if (!is_symbolic_input(initial_state)) {
-      cli::cli_abort(
-        "{.arg initial_state} must be symbolic tensors when {.arg inputs} are.",
-        class = c("rgru_error_input", "rgru_error"), call = NULL
-      )
+      abort_argument("initial_state", initial_state, "symbolic tensors when `inputs` are",
+                     class = "input")
     }
   }
   in_shape <- if (is_symbolic_tensor(inputs)) inputs$shape else lapply(inputs, function(t) t$shape)

@@ -6,11 +6,7 @@ as_training_array <- function(x, arg) {
   if (is.data.frame(x)) x <- as.matrix(x)
   if (is.logical(x) || is.integer(x)) storage.mode(x) <- "double"
   if (!is.numeric(x)) {
-    cli::cli_abort(
-      c("{.arg {arg}} must be a numeric array.",
-        "x" = "You supplied an object of class {.cls {class(x)[1]}}."),
-      class = c("rgru_error_type", "rgru_error")
-    )
+    abort_argument(arg, x, "a numeric array", class = "type")
   }
   if (is.null(dim(x))) dim(x) <- length(x)
   x
@@ -21,8 +17,7 @@ as_training_data <- function(x, arg) {
   if (is.null(x)) return(NULL)
   if (is.list(x) && !is.data.frame(x)) {
     if (length(x) == 0) {
-      cli::cli_abort("{.arg {arg}} must be an array or a non-empty list of arrays.",
-                     class = c("rgru_error_type", "rgru_error"))
+      abort_argument(arg, x, "an array or a non-empty list of arrays", class = "type")
     }
     out <- lapply(seq_along(x), function(i) {
       as_training_array(x[[i]], paste0(arg, "[[", i, "]]"))
@@ -36,20 +31,6 @@ as_training_data <- function(x, arg) {
 n_rows <- function(x) {
   if (is.list(x)) return(n_rows(x[[1]]))
   dim(x)[1]
-}
-
-check_same_rows <- function(data, args) {
-  rows <- vapply(data, function(d) {
-    if (is.list(d)) unique(vapply(d, n_rows, 1L)) else n_rows(d)
-  }, integer(1))
-  if (length(unique(rows)) > 1) {
-    cli::cli_abort(
-      c("{.arg {args}} must have the same number of samples (first dimension).",
-        "x" = "They have {paste(rows, collapse = ', ')} samples respectively."),
-      class = c("rgru_error_shape", "rgru_error")
-    )
-  }
-  rows[1]
 }
 
 slice_samples <- function(x, idx) {
@@ -88,11 +69,8 @@ align_target <- function(y_true, y_pred, arg = "y") {
     dt <- dt[-length(dt)]
   }
   if (!identical(as.integer(dt), as.integer(dp))) {
-    cli::cli_abort(
-      c("{.arg {arg}} must have the shape of the model output.",
-        "x" = "{.arg {arg}} has shape ({paste(dim(y_true) %||% length(y_true), collapse = ', ')}); the output has shape ({paste(dp, collapse = ', ')})."),
-      class = c("rgru_error_shape", "rgru_error")
-    )
+    abort_shape(arg, paste("the shape of `y_pred`,", format_tuple(dp)),
+                dim(y_true) %||% length(y_true))
   }
   array(as.double(y_true), dim = dp)
 }
@@ -106,9 +84,9 @@ row_weights <- function(sample_weight, lead) {
   sw <- as.double(sample_weight)
   if (length(sw) == rows) return(sw)
   if (length(sw) == lead[1]) return(rep(sw, length.out = rows))
-  cli::cli_abort(
+  rgru_abort(
     c("{.arg sample_weight} must have one weight per sample.",
-      "x" = "It has {length(sw)} value{?s} for {lead[1]} sample{?s}."),
-    class = c("rgru_error_shape", "rgru_error")
+      "x" = "Got {length(sw)} value{?s} for {lead[1]} sample{?s}."),
+    class = "shape"
   )
 }

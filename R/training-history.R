@@ -96,11 +96,18 @@ plot.keras_training_history <- function(x, y, metrics = NULL,
                                         smooth = getOption("keras.plot.history.smooth", TRUE),
                                         theme_bw = getOption("keras.plot.history.theme_bw", FALSE),
                                         ...) {
-  method <- match.arg(method)
+  method <- if (missing(method)) "auto" else check_choice(method, c("auto", "ggplot2", "base"))
+  check_bool(smooth)
+  check_bool(theme_bw)
   if (method == "auto") {
     method <- if (requireNamespace("ggplot2", quietly = TRUE)) "ggplot2" else "base"
   }
   df <- as.data.frame(x)
+  if (!is.null(metrics) &&
+      !(is.character(metrics) && length(metrics) > 0 && all(metrics %in% levels(df$metric)))) {
+    abort_argument("metrics", metrics, sprintf("`NULL` or names of logged metrics (%s)",
+                                               paste0("\"", levels(df$metric), "\"", collapse = ", ")))
+  }
   metrics <- metrics %||% levels(df$metric)
   df <- df[df$metric %in% metrics, , drop = FALSE]
   df$metric <- droplevels(df$metric)

@@ -66,14 +66,13 @@ freeze_weights <- function(object, from = NULL, to = NULL, which = NULL) {
 #' @rdname freeze_weights
 #' @export
 unfreeze_weights <- function(object, from = NULL, to = NULL, which = NULL) {
-  object$trainable <- TRUE
   set_layers_trainable(object, from, to, which, TRUE)
 }
 
 set_layers_trainable <- function(object, from, to, which, trainable) {
+  as_layer_object(object, "object")
   if (!is.null(which) && (!is.null(from) || !is.null(to))) {
-    cli::cli_abort("Supply either {.arg which} or {.arg from}/{.arg to}, not both.",
-                   class = c("rgru_error_argument", "rgru_error"))
+    rgru_abort("Supply either {.arg which} or {.arg from}/{.arg to}, not both.")
   }
   if (is.null(which) && is.null(from) && is.null(to)) {
     object$trainable <- trainable
@@ -82,16 +81,14 @@ set_layers_trainable <- function(object, from, to, which, trainable) {
   object$trainable <- TRUE
   layers <- object$layers
   if (length(layers) == 0) {
-    cli::cli_abort("{.arg object} has no layers to select with {.arg from}, {.arg to} or {.arg which}.",
-                   class = c("rgru_error_argument", "rgru_error"))
+    rgru_abort("{.arg object} has no layers to select with {.arg from}, {.arg to} or {.arg which}.")
   }
   names <- vapply(layers, function(l) l$name, "")
   if (!is.null(which)) {
     selected <- if (is.logical(which)) {
       if (length(which) != length(layers)) {
-        cli::cli_abort(c("A logical {.arg which} needs one value per layer ({length(layers)}).",
-                         "x" = "It has {length(which)}."),
-                       class = c("rgru_error_argument", "rgru_error"))
+        rgru_abort(c("A logical {.arg which} needs one value per layer ({length(layers)}).",
+                     "x" = "Got {length(which)}."))
       }
       which
     } else {
@@ -110,15 +107,13 @@ set_layers_trainable <- function(object, from, to, which, trainable) {
 }
 
 layer_position <- function(x, names, arg) {
-  if (is.function(x) || is.environment(x)) x <- x$name
+  layer <- layer_object(x)
+  if (!is.null(layer)) x <- layer$name
   if (is.character(x) && length(x) == 1 && x %in% names) return(match(x, names))
   if (is.numeric(x) && length(x) == 1 && !is.na(x) && x == round(x) &&
       x != 0 && abs(x) <= length(names)) {
     return(as.integer(if (x < 0) length(names) + x + 1 else x))
   }
-  cli::cli_abort(
-    c("{.arg {arg}} must name a layer or give its position (1 to {length(names)}, or negative from the end).",
-      "x" = "You supplied {.val {format(x)}}."),
-    class = c("rgru_error_argument", "rgru_error")
-  )
+  abort_argument(arg, x, sprintf(
+    "a layer, its name or its position (1 to %d, or negative from the end)", length(names)))
 }

@@ -1,141 +1,6 @@
-# Shared argument validators and small helpers.
-#
-# Every validator checks one argument at the R boundary and, on failure,
-# signals a classed condition (always `rgru_error` plus a specific class,
-# `rgru_error_argument` by default) whose message names the argument, shows the
-# value given and says what was expected. On success they return the
-# (possibly coerced) value invisibly, so callers can write
-# `units <- check_positive_integer(units)`.
-
-# Fails with the package's one wording: "`arg` must be <expected>, not <given>."
-abort_expected <- function(x, arg, expected, call = error_call(), class = "rgru_error_argument") {
-  abort_argument(arg, x, expected, class = class, call = call)
-}
-
-is_scalar_number <- function(x) {
-  is.numeric(x) && length(x) == 1L && is.null(dim(x)) && !is.na(x) &&
-    !is.object(x)
-}
-
-check_bool <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
-                       call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  if (!(is.logical(x) && length(x) == 1L && !is.na(x))) {
-    abort_expected(x, arg, "`TRUE` or `FALSE`", call)
-  }
-  invisible(unname(as.vector(x)))
-}
-
-# A finite number, optionally bounded. `min_inclusive`/`max_inclusive` choose
-# between closed and open ends, so one helper covers [0, 1), (0, Inf) etc.
-check_number <- function(x, arg = deparse(substitute(x)), min = -Inf, max = Inf,
-                         min_inclusive = TRUE, max_inclusive = TRUE,
-                         allow_null = FALSE, call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  lower_ok <- function(v) if (min_inclusive) v >= min else v > min
-  upper_ok <- function(v) if (max_inclusive) v <= max else v < max
-  ok <- is_scalar_number(x) && is.finite(x) && lower_ok(x) && upper_ok(x)
-  if (!ok) {
-    abort_expected(x, arg, describe_range("a finite number", min, max,
-                                          min_inclusive, max_inclusive), call)
-  }
-  invisible(as.numeric(x))
-}
-
-describe_range <- function(what, min, max, min_inclusive, max_inclusive) {
-  if (is.infinite(min) && is.infinite(max)) return(what)
-  if (is.infinite(max)) {
-    return(sprintf("%s %s %s", what, if (min_inclusive) ">=" else ">", format(min)))
-  }
-  if (is.infinite(min)) {
-    return(sprintf("%s %s %s", what, if (max_inclusive) "<=" else "<", format(max)))
-  }
-  sprintf("%s in %s%s, %s%s", what, if (min_inclusive) "[" else "(", format(min),
-          format(max), if (max_inclusive) "]" else ")")
-}
-
-# Whole numbers given as doubles (`4`) are accepted like `4L`, as keras3 does
-# with `as_integer()`; fractional values, `NA` and out-of-range values are not.
-check_integer <- function(x, arg = deparse(substitute(x)), min = -Inf,
-                          max = .Machine$integer.max, allow_null = FALSE,
-                          call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  ok <- is_scalar_number(x) && is.finite(x) && x == trunc(x) &&
-    x >= min && x <= max && abs(x) <= .Machine$integer.max
-  if (!ok) {
-    abort_expected(x, arg, describe_range("a whole number", min, max, TRUE, TRUE),
-                   call)
-  }
-  invisible(as.integer(x))
-}
-
-check_positive_integer <- function(x, arg = deparse(substitute(x)),
-                                   allow_null = FALSE, call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  ok <- is_scalar_number(x) && is.finite(x) && x == trunc(x) && x >= 1 &&
-    x <= .Machine$integer.max
-  if (!ok) abort_expected(x, arg, "a positive whole number", call)
-  invisible(as.integer(x))
-}
-
-check_nonnegative_integer <- function(x, arg = deparse(substitute(x)),
-                                      allow_null = FALSE, call = error_call()) {
-  check_integer(x, arg = arg, min = 0, allow_null = allow_null, call = call)
-}
-
-# A rate in [0, 1) by default (Keras's dropout rates); `include_one = TRUE`
-# gives the closed interval [0, 1].
-check_probability <- function(x, arg = deparse(substitute(x)),
-                              include_one = FALSE, allow_null = FALSE,
-                              call = error_call()) {
-  check_number(x, arg = arg, min = 0, max = 1, max_inclusive = include_one,
-               allow_null = allow_null, call = call)
-}
-
-check_string <- function(x, arg = deparse(substitute(x)), allow_null = FALSE,
-                         allow_empty = FALSE, call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  ok <- is.character(x) && length(x) == 1L && !is.na(x) &&
-    (allow_empty || nzchar(x))
-  if (!ok) {
-    abort_expected(x, arg, if (allow_empty) "a single string" else
-      "a single non-empty string", call)
-  }
-  invisible(as.vector(x))
-}
-
-# One of a fixed set of strings (exact match, as Keras compares names).
-check_choice <- function(x, choices, arg = deparse(substitute(x)),
-                         allow_null = FALSE, call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  if (!(is.character(x) && length(x) == 1L && !is.na(x) && x %in% choices)) {
-    expected <- paste0("one of ", paste0("\"", choices, "\"", collapse = ", "))
-    abort_expected(x, arg, expected, call)
-  }
-  invisible(as.vector(x))
-}
-
-# A numeric (or logical) vector/array, optionally requiring finite values.
-# Integers and logicals are converted to doubles, keeping dimensions.
-check_numeric_array <- function(x, arg = deparse(substitute(x)),
-                                finite = FALSE, allow_null = FALSE,
-                                call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible(x))
-  if (!((is.numeric(x) || is.logical(x)) && is.atomic(x)) || is.factor(x)) {
-    abort_expected(x, arg, "a numeric vector or array", call,
-                   class = "rgru_error_type")
-  }
-  if (finite && !all(is.finite(x))) {
-    bad <- which(!is.finite(x))
-    rgru_abort(
-      c("{.arg {arg}} must contain only finite values.",
-        "x" = "Found {length(bad)} non-finite value{?s} ({.val {format(x[bad[1]])}} at position {bad[1]})."),
-      class = "rgru_error_value", call = call
-    )
-  }
-  if (!is.double(x)) storage.mode(x) <- "double"
-  invisible(x)
-}
+# Small helpers shared across the package: dtypes, callable objects
+# (initializers, regularizers, constraints) and Keras's name registries. The
+# argument checks are in R/checks.R.
 
 # Keras's backend.epsilon(), the fuzz factor of constraints and losses.
 keras_epsilon <- 1e-7
@@ -143,12 +8,6 @@ keras_epsilon <- 1e-7
 # dtype names the package computes in. R stores doubles either way; "float32"
 # means values are rounded to single precision where the package creates them.
 rgru_float_dtypes <- c("float32", "float64")
-
-check_dtype <- function(x, arg = deparse(substitute(x)), allow_null = TRUE,
-                        call = error_call()) {
-  if (is.null(x) && allow_null) return(invisible("float32"))
-  invisible(check_choice(x, rgru_float_dtypes, arg = arg, call = call))
-}
 
 # Rounds doubles to the nearest single-precision value (R has no float type):
 # a float32 weight created here is then exactly representable in the float32
@@ -184,8 +43,7 @@ new_callable <- function(fn, fields, class) {
 
 #' @export
 `$<-.rgru_callable` <- function(x, name, value) {
-  rgru_abort("{.cls {class(x)[[1]]}} objects are read-only; create a new one instead.",
-             class = "rgru_error_argument", call = NULL)
+  rgru_abort("{.cls {class(x)[[1]]}} objects are read-only; create a new one instead.")
 }
 
 #' @rawNamespace S3method(utils::.DollarNames, rgru_callable)
@@ -212,7 +70,7 @@ format_config_call <- function(class_name, config) {
 
 # Keras's registry look-up for built-ins: exact names (snake_case function names
 # and CamelCase class names); an unknown name lists every valid one.
-lookup_by_name <- function(name, registry, what, arg, call) {
+lookup_by_name <- function(name, registry, what, arg) {
   entry <- registry[[name]]
   if (is.null(entry)) {
     all_names <- names(registry)
@@ -224,7 +82,7 @@ lookup_by_name <- function(name, registry, what, arg, call) {
         "i" = paste0("Valid names: {.val {valid}}",
                      if (class_names) ", or the CamelCase Keras class names" else "",
                      ".")),
-      class = "rgru_error_unknown_name", call = call
+      class = "unknown_name"
     )
   }
   entry
@@ -234,22 +92,20 @@ lookup_by_name <- function(name, registry, what, arg, call) {
 # Keras's `get()`: NULL stays NULL, objects of `class` pass through, strings
 # and list(class_name, config) go through the registry of constructors
 # (`from_config` adapts a constructor to Keras's config conventions), and
-# functions are wrapped by `from_function`.
+# functions are wrapped by `from_function(x, arg)`.
 resolve_keras_object <- function(x, class, registry, what, from_function,
-                                 from_config = identity, arg = "x",
-                                 call = error_call()) {
+                                 from_config = identity, arg = "x") {
   if (is.null(x) || inherits(x, class)) return(x)
   if (is.character(x) && length(x) == 1L && !is.na(x)) {
-    return(lookup_by_name(x, registry, what, arg, call)())
+    return(lookup_by_name(x, registry, what, arg)())
   }
   if (is_object_config(x)) {
-    constructor <- lookup_by_name(x$class_name, registry, what, arg, call)
+    constructor <- lookup_by_name(x$class_name, registry, what, arg)
     return(do.call(from_config(constructor), as.list(x$config)))
   }
-  if (is.function(x) && !inherits(x, "rgru_callable")) return(from_function(x))
-  abort_expected(x, arg, sprintf("%s %s name, object or function",
-                                 if (what == "initializer") "an" else "a", what),
-                 call)
+  if (is.function(x) && !inherits(x, "rgru_callable")) return(from_function(x, arg))
+  abort_argument(arg, x, sprintf("%s %s name, object or function",
+                                 if (what == "initializer") "an" else "a", what))
 }
 
 is_object_config <- function(x) {
@@ -257,13 +113,20 @@ is_object_config <- function(x) {
     length(x$class_name) == 1L
 }
 
-# Calls a user-supplied R function, turning its errors into rgru errors that
-# say which role the function had (the original error is kept as the parent).
-call_user_function <- function(fn, args, role, class) {
-  tryCatch(do.call(fn, args), error = function(e) {
-    rgru_abort(c("The R function given as {role} failed.", "x" = conditionMessage(e)),
-               class = class, call = NULL, parent = e)
+# Calls a user-supplied R function, given as argument `arg`: its errors become
+# rgru errors of family `class` naming the argument (the original error is
+# kept as the parent), and a value that fails `returns` is reported as not
+# being the `expected` one.
+call_user_function <- function(fn, args, arg, class, returns = NULL, expected = NULL) {
+  value <- tryCatch(do.call(fn, args), error = function(e) {
+    rgru_abort("The R function given as {.arg {arg}} failed.", class = class, parent = e)
   })
+  if (!is.null(returns) && !isTRUE(returns(value))) {
+    given <- describe_value(value)
+    rgru_abort("The R function given as {.arg {arg}} must return {expected}, not {given}.",
+               class = class)
+  }
+  value
 }
 
 # The name of the argument a resolver was given, for its error messages: the

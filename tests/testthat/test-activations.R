@@ -194,12 +194,8 @@ test_that("other R functions get a finite-difference derivative", {
 
 test_that("unknown names and invalid specifications are rejected clearly", {
   activation <- "tanhh"
-  err <- expect_error(resolve_activation(activation), class = "rgru_error_unknown_name")
-  expect_match(conditionMessage(err), "\"tanhh\"")
-  expect_match(conditionMessage(err), "`activation`")
-  expect_match(conditionMessage(err), "\"sigmoid\"")
-  expect_error(resolve_activation("threshold"), "default_value",
-               class = "rgru_error_unknown_name")
+  expect_error(resolve_activation(activation), class = "rgru_error_unknown_name")
+  expect_error(resolve_activation("threshold"), class = "rgru_error_unknown_name")
   expect_error(resolve_activation("Tanh"), class = "rgru_error_unknown_name")
   expect_error(resolve_activation(1), class = "rgru_error_argument")
   expect_error(resolve_activation(c("tanh", "relu")), class = "rgru_error_argument")
@@ -219,10 +215,22 @@ test_that("activations turn malformed specifications and inputs into rgru errors
 
 test_that("failing or misbehaving R activation functions give rgru errors", {
   broken <- resolve_activation(function(x) stop("boom"))
-  err <- expect_error(broken$fn(1:3), "boom", class = "rgru_error_activation")
-  expect_match(conditionMessage(err), "activation")
+  err <- expect_error(broken$fn(1:3), class = "rgru_error_activation")
+  expect_identical(conditionMessage(err$parent), "boom")
   expect_error(resolve_activation(function(x) sum(x))$fn(1:3),
                class = "rgru_error_activation")
   reshaped <- resolve_activation(function(x) as.vector(x) * 2)$fn(matrix(1:4, 2))
   expect_identical(dim(reshaped), c(2L, 2L))
+})
+
+test_that("activation errors name the argument, the value and the valid names", {
+  activation <- "tanhh"
+  failing <- function(x) stop("boom")
+  expect_snapshot(error = TRUE, {
+    resolve_activation(activation)
+    resolve_activation("threshold")
+    resolve_activation(failing)$fn(1:3)
+    resolve_activation(function(x) sum(x), "activation")$fn(1:3)
+    activation_softmax(matrix(1:4, 2), axis = 3)
+  })
 })

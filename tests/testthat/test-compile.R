@@ -9,9 +9,9 @@ test_that("compile() stores the configuration in place and returns the model", {
 
 test_that("compile() rejects unknown names at once", {
   m <- fake_mlp(3, 4, 1)
-  expect_error(compile(m, loss = "msq"), class = "rgru_error_argument")
-  expect_error(compile(m, loss = "mse", metrics = "f1"), class = "rgru_error_argument")
-  expect_error(compile(m, optimizer = "adadelta", loss = "mse"), class = "rgru_error_argument")
+  expect_error(compile(m, loss = "msq"), class = "rgru_error_unknown_name")
+  expect_error(compile(m, loss = "mse", metrics = "f1"), class = "rgru_error_unknown_name")
+  expect_error(compile(m, optimizer = "adadelta", loss = "mse"), class = "rgru_error_unknown_name")
   expect_error(compile(m), class = "rgru_error_argument")
   expect_error(compile(m, loss = "mse", foo = 1), class = "rgru_error_argument")
   expect_error(compile(list(), loss = "mse"), class = "rgru_error_argument")

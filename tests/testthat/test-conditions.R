@@ -31,3 +31,27 @@ test_that("internal calls outside an entry point show no call", {
   err <- tryCatch(inner(), error = identity)
   expect_null(conditionCall(err))
 })
+
+test_that("describe_value() summarises values in one line", {
+  expect_identical(describe_value(NULL), "`NULL`")
+  expect_identical(describe_value(1.5), "`1.5`")
+  expect_identical(describe_value("a"), "\"a\"")
+  expect_identical(describe_value(sum), "a function")
+  expect_identical(describe_value(shape(2, NA)), "shape(2, NA)")
+  expect_identical(describe_value(matrix(0, 2, 3)), "a double array of dimension (2, 3)")
+  expect_identical(describe_value(1:3), "an integer vector of length 3")
+  expect_identical(describe_value(list(1, 2)), "a list of length 2")
+})
+
+test_that("a wrong shape is reported in one wording, with bullets from the caller", {
+  layer_name <- "dense"
+  err <- tryCatch(abort_shape("inputs", c(NA, 3), c(2, 4), "i" = "In layer {layer_name}.",
+                              call = NULL),
+                  error = identity)
+  expect_s3_class(err, c("rgru_error_shape", "rgru_error"))
+  expect_snapshot(error = TRUE, {
+    abort_shape("inputs", c(NA, 3), c(2, 4), "i" = "In layer {layer_name}.")
+    abort_shape("inputs", "at least 2 axes", 5)
+    abort_argument("units", "a", "a positive whole number", "i" = "In layer {layer_name}.")
+  })
+})

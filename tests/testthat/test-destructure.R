@@ -43,11 +43,10 @@ test_that("%<-% returns the value invisibly", {
 })
 
 test_that("%<-% errors clearly on mismatches and bad patterns", {
-  expect_error(c(a, b) %<-% list(1, 2, 3), "expects 2 values.*has 3",
-               class = "rgru_error_destructure")
+  expect_error(c(a, b) %<-% list(1, 2, 3), class = "rgru_error_destructure")
   expect_error(c(a, b, d) %<-% list(1), class = "rgru_error_destructure")
   expect_error(c(a, c(b, d)) %<-% list(1, 2), class = "rgru_error_destructure")
-  expect_error(c(a, ...r) %<-% list(), "at least 1", class = "rgru_error_destructure")
+  expect_error(c(a, ...r) %<-% list(), class = "rgru_error_destructure")
   expect_error(c(a, f(b)) %<-% list(1, 2), class = "rgru_error_destructure")
   expect_error(c(a, ..., ...) %<-% list(1, 2), class = "rgru_error_destructure")
   expect_error(c(a, b) %<-% new.env(), class = "rgru_error_destructure")
@@ -61,6 +60,7 @@ test_that("%<-% turns malformed right-hand sides into rgru errors or assignments
 test_that("destructuring errors read well", {
   expect_snapshot(error = TRUE, {
     c(a, b) %<-% list(1, 2, 3)
+    c(a, ...r) %<-% list()
     c(a, f(b)) %<-% list(1, 2)
   })
 })

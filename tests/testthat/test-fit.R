@@ -123,32 +123,32 @@ test_that("fit() validates its arguments", {
   expect_error(fit(m, d$x, d$y, callbacks = list(1), verbose = 0), class = "rgru_error_argument")
   expect_error(fit(m, d$x, d$y, sample_weight = 1:3, verbose = 0), class = "rgru_error_shape")
   expect_error(fit(m, d$x, d$y, bogus = 1, verbose = 0), class = "rgru_error_argument")
+  expect_error(fit(m, NULL, d$y, verbose = 0), class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, callbacks = function() 1, verbose = 0),
+               class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, class_weight = "a", verbose = 0), class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, validation_split = 0.2, validation_batch_size = 0, verbose = 0),
+               class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, validation_split = 0.2, validation_steps = "a", verbose = 0),
+               class = "rgru_error_argument")
 })
 
-test_that("history plots with base graphics and ggplot2", {
+test_that("counts beyond R's integers are classed errors, not NAs (issue 14)", {
   d <- fit_data(20)
   m <- fake_mlp(3, 4, 1)
-  compile(m, optimizer = "sgd", loss = "mse", metrics = "mae")
-  h <- fit(m, d$x, d$y, epochs = 3, validation_split = 0.2, verbose = 0)
-  path <- tempfile(fileext = ".pdf")
-  grDevices::pdf(path)
-  expect_null(plot(h, method = "base"))
-  grDevices::dev.off()
-  expect_gt(file.size(path), 0)
-  skip_if_not_installed("ggplot2")
-  p <- plot(h, method = "ggplot2")
-  expect_s3_class(p, "ggplot")
-  expect_setequal(unique(as.character(p$data$metric)), c("loss", "mae"))
-})
-
-test_that("history printing is stable", {
-  d <- fit_data(20)
-  m <- fake_mlp(3, 4, 1)
-  compile(m, optimizer = optimizer_sgd(0.05), loss = "mse", metrics = "mae")
-  h <- fit(m, d$x, d$y, epochs = 3, batch_size = 5, shuffle = FALSE, validation_split = 0.2,
+  compile(m, optimizer = "sgd", loss = "mse")
+  for (value in list(Inf, 1e300, 2^31)) {
+    expect_error(fit(m, d$x, d$y, batch_size = value, verbose = 0), class = "rgru_error_argument")
+  }
+  expect_error(fit(m, d$x, d$y, steps_per_epoch = 1e15, verbose = 0), class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, initial_epoch = 2^31, verbose = 0), class = "rgru_error_argument")
+  expect_error(fit(m, d$x, d$y, validation_data = list(NULL, NULL), verbose = 0),
+               class = "rgru_error_argument")
+  # The last representable epoch runs once, without the loop counter overflowing.
+  h <- fit(m, d$x, d$y, initial_epoch = .Machine$integer.max, epochs = .Machine$integer.max,
            verbose = 0)
-  expect_snapshot(print(h))
-  expect_snapshot(as.data.frame(h))
+  expect_identical(h$epoch, .Machine$integer.max)
+  expect_identical(epoch_numbers(3L, 2L), integer())
 })
 
 test_that("validation_freq validates every n epochs, NA elsewhere in the history", {

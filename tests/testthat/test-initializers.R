@@ -26,11 +26,7 @@ test_that("every Keras initializer name and class name resolves", {
 
 test_that("unknown names and bad specifications give clear errors", {
   kernel_initializer <- "glorot"
-  err <- expect_error(resolve_initializer(kernel_initializer),
-                      class = "rgru_error_unknown_name")
-  expect_match(conditionMessage(err), "\"glorot\"")
-  expect_match(conditionMessage(err), "kernel_initializer")
-  expect_match(conditionMessage(err), "glorot_uniform")
+  expect_error(resolve_initializer(kernel_initializer), class = "rgru_error_unknown_name")
   expect_error(resolve_initializer("Glorot_Uniform"), class = "rgru_error_unknown_name")
   expect_error(resolve_initializer(list(1, 2)), class = "rgru_error_argument")
   expect_error(resolve_initializer(regularizer_l2()), class = "rgru_error_argument")
@@ -103,8 +99,7 @@ test_that("variance scaling validates like Keras and maps 'normal' to truncated"
   expect_identical(initializer_variance_scaling(distribution = "Normal")$get_config()$distribution,
                    "truncated_normal")
   expect_error(initializer_variance_scaling(scale = 0), class = "rgru_error_argument")
-  expect_error(initializer_variance_scaling(mode = "fan"), "fan_avg",
-               class = "rgru_error_argument")
+  expect_error(initializer_variance_scaling(mode = "fan"), class = "rgru_error_argument")
   expect_error(initializer_variance_scaling(distribution = "cauchy"),
                class = "rgru_error_argument")
   expect_identical(
@@ -220,12 +215,20 @@ test_that("initializers turn malformed specifications and shapes into rgru error
 
 test_that("a failing initializer function gives an rgru error naming its role", {
   init <- resolve_initializer(function(shape) array(0, shape))
-  expect_error(init(c(2, 2)), "initializer", class = "rgru_error_initializer")
+  expect_error(init(c(2, 2)), class = "rgru_error_initializer")
 })
 
 test_that("unknown initializer names list the valid ones", {
   kernel_initializer <- "glorot"
   expect_snapshot(resolve_initializer(kernel_initializer), error = TRUE)
+  kernel_initializer <- function(shape) array(0, shape)
+  expect_snapshot(error = TRUE, {
+    initializer_variance_scaling(mode = "fan")
+    initializer_constant(1:3)(c(2, 2))
+    resolve_initializer(kernel_initializer)(c(2, 2))
+    resolve_initializer(function(shape, dtype) 1, "kernel_initializer")(c(2, 2))
+    initializer_orthogonal()(3)
+  })
 })
 
 test_that("STFT kernels compute windowed DFTs as Keras's STFT initializer", {

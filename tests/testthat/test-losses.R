@@ -100,7 +100,7 @@ test_that("masked steps are left out of the mean, as Keras's apply_mask", {
 })
 
 test_that("bad loss arguments are classed errors", {
-  expect_error(resolve_loss("msee"), class = "rgru_error_argument")
+  expect_error(resolve_loss("msee"), class = "rgru_error_unknown_name")
   expect_error(resolve_loss(3), class = "rgru_error_argument")
   expect_error(loss_huber(delta = -1), class = "rgru_error_argument")
   expect_error(loss_binary_crossentropy(from_logits = NA), class = "rgru_error_argument")

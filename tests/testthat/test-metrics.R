@@ -34,7 +34,7 @@ test_that("trackers keep a weighted running mean", {
 })
 
 test_that("unknown metrics are classed errors", {
-  expect_error(resolve_metric("f1"), class = "rgru_error_argument")
+  expect_error(resolve_metric("f1"), class = "rgru_error_unknown_name")
   expect_error(resolve_metric(list()), class = "rgru_error_argument")
   expect_error(metric_sparse_categorical_accuracy(1:3, matrix(0, 2, 2)), class = "rgru_error_shape")
 })

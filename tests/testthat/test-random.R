@@ -68,7 +68,7 @@ test_that("bad arguments are rejected", {
   expect_error(random_uniform(), class = "rgru_error_shape")
   expect_error(random_uniform(2, minval = 1, maxval = 1), class = "rgru_error_argument")
   expect_error(random_normal(2, stddev = -1), class = "rgru_error_argument")
-  expect_error(random_normal(2, seed = 1.5), "seed", class = "rgru_error_argument")
+  expect_error(random_normal(2, seed = 1.5), class = "rgru_error_argument")
   expect_error(random_normal(2, seed = "a"), class = "rgru_error_argument")
   expect_error(random_normal(2, dtype = "int32"), class = "rgru_error_argument")
   expect_error(random_uniform("a"), class = "rgru_error_shape")
