@@ -136,7 +136,7 @@ test_that("bad shapes, types and names reaching C++ are R errors", {
     engine_forward(b)
   }
   expect_error(call_with(x = matrix(1, 2, 2)), "3-d array")
-  expect_error(call_with(x = array("a", c(2, 3, 2))), "numeric")
+  expect_error(call_with(x = array("a", c(2, 3, 2))), "double")
   expect_error(call_with(kernel = matrix(0, 3, 9)), "kernel")
   expect_error(call_with(kernel = NULL), "kernel")
   expect_error(call_with(recurrent_kernel = matrix(0, 3, 8)), "recurrent_kernel")
@@ -163,8 +163,8 @@ test_that("gelu keeps full relative precision far into the negative tail", {
   # z = linear(0) = 0 and hh = gelu(x), so the one-step state is gelu(x) itself.
   x <- array(c(-8, -6, -3, 0.5, 4), c(5, 1, 1))
   kernel <- matrix(c(0, 0, 1), 1, 3)
-  out <- gru_forward_cpp(x, kernel, matrix(0, 1, 3), NULL, NULL, NULL, NULL, NULL,
-    "gelu", "linear", TRUE, FALSE, FALSE, "float64", FALSE)
+  out <- engine_call(x, kernel, matrix(0, 1, 3), activation = "gelu",
+    recurrent_activation = "linear", return_sequences = FALSE)
   expected <- as.vector(x) * pnorm(as.vector(x))
   expect_equal(as.vector(out$final_state), expected, tolerance = 1e-13)
 })
