@@ -7,18 +7,15 @@ Model <- R6::R6Class(
   inherit = Layer,
   cloneable = FALSE,
   public = list(
-    layer_objects = list(),
     sublayers = function() self$layer_objects,
     # Grads of layer `layer` (aligned with its weights) added into `acc`
     # (aligned with the model's weights), matching variables by identity.
     accumulate_grads = function(acc, layer, grads) {
-      ids <- vapply(self$weights, function(v) v$id, integer(1))
-      layer_vars <- layer$weights
-      for (k in seq_along(layer_vars)) {
+      j <- match(ids_of(layer$weights), ids_of(self$weights))
+      for (k in seq_along(j)) {
         g <- if (k <= length(grads)) grads[[k]]
         if (is.null(g)) next
-        j <- match(layer_vars[[k]]$id, ids)
-        acc[[j]] <- if (is.null(acc[[j]])) g else acc[[j]] + g
+        acc[[j[k]]] <- if (is.null(acc[[j[k]]])) g else acc[[j[k]]] + g
       }
       acc
     },
@@ -33,9 +30,20 @@ Model <- R6::R6Class(
     reset_states = function() self$reset_state()
   ),
   active = list(
-    layers = function() lapply(self$layer_objects, function(l) l$handle)
+    layers = function() lapply(self$layer_objects, function(l) l$handle),
+    # The model's layers; changing them changes its weights (see Layer's `weights`).
+    layer_objects = function(value) {
+      if (missing(value)) return(private$layer_list)
+      private$layer_list <- value
+      layer_structure_changed()
+    }
+  ),
+  private = list(
+    layer_list = list()
   )
 )
+
+ids_of <- function(variables) vapply(variables, function(v) .subset2(v, "id"), integer(1))
 
 # A layer's forward inside a model, with its activity-regularizer penalty.
 model_layer_forward <- function(layer, inputs, mask, training, initial_state, keep_tape) {
@@ -106,16 +114,19 @@ predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", s
     as_input_array(x, "x")
   n <- if (is.list(inputs)) dim(inputs[[1]])[1] else dim(inputs)[1]
   if (is.list(inputs) && any(vapply(inputs, function(a) dim(a)[1], integer(1)) != n)) {
-    cli::cli_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
-                   class = c("rgru_error_input", "rgru_error"), call = NULL)
+    rgru_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
+               class = "input")
   }
-  starts <- seq(1L, n, by = batch_size)
-  pieces <- lapply(starts, function(s) {
-    rows <- s:min(n, s + batch_size - 1L)
-    batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
-      slice_rows(inputs, rows)
-    model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
-  })
+  pieces <- if (n <= batch_size) {
+    list(model$forward(inputs, training = FALSE, keep_tape = FALSE)$outputs)
+  } else {
+    lapply(seq.int(1L, n, by = batch_size), function(s) {
+      rows <- s:min(n, s + batch_size - 1L)
+      batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
+        slice_rows(inputs, rows)
+      model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+    })
+  }
   if (is.list(pieces[[1]])) {
     return(lapply(seq_along(pieces[[1]]), function(i) bind_rows_arrays(lapply(pieces, `[[`, i))))
   }

@@ -341,18 +341,23 @@ test_that("layer_gru() and layer_rnn(rnn_cell_gru()) equal PyTorch's nn.GRU, val
 })
 
 test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions hold", {
-  # Stand-ins for a GPU build: cuDNN is "usable" and its entry points are the CPU
-  # engine's, counting calls, so the dispatch rules are testable anywhere.
+  # Stand-ins for a GPU build: cuDNN is "usable", and calls with a cuDNN configuration
+  # are counted and run on the CPU engine, so the dispatch rules are testable anywhere.
   ns <- asNamespace("rgru")
   calls <- new.env()
   calls$n <- 0
+  forward <- ns$gru_forward_cpp
   fake <- list(
     cudnn_usable = function(refresh = FALSE) TRUE,
-    cudnn_gru_forward_cpp = function(...) {
-      calls$n <- calls$n + 1
-      ns$gru_forward_cpp(...)
-    },
-    cudnn_gru_backward_cpp = function(...) ns$gru_backward_cpp(...)
+    gru_forward_cpp = function(config, options, ...) {
+      settings <- ns$gru_config_info_cpp(config)
+      if (settings$backend == "cudnn") {
+        calls$n <- calls$n + 1
+        settings$backend <- "cpu"
+        config <- ns$gru_config_cpp(settings)
+      }
+      forward(config, options, ...)
+    }
   )
   saved <- mget(names(fake), envir = ns)
   for (nm in names(fake)) utils::assignInNamespace(nm, fake[[nm]], "rgru")
