@@ -24,7 +24,10 @@
 #'   array (batch, timesteps, features) is computed on at once.
 #' @param units Positive integer, dimensionality of the output space.
 #' @param activation Activation function: a Keras activation name, an R
-#'   function (computed on a slower R path), or `NULL` for linear.
+#'   function, or `NULL` for linear. Keras's elementwise activations run on the
+#'   C++ engine; R functions and the activations along an axis (`"softmax"`,
+#'   `"log_softmax"`, `"sparsemax"`, `"glu"`) on a slower R path, as in
+#'   [layer_rnn()].
 #' @param recurrent_activation Activation of the update and reset gates.
 #' @param use_bias Whether the layer uses bias vectors.
 #' @param kernel_initializer,recurrent_initializer,bias_initializer
@@ -63,6 +66,11 @@
 #' is a 3-D array (batch, timesteps, features); `mask` a logical
 #' (batch, timesteps) matrix, `TRUE` for steps to use; `training = TRUE`
 #' applies dropout; `initial_state` a (batch, units) matrix or a list of one.
+#'
+#' A built layer decides once how it computes (backend, engine configuration),
+#' so `gru(x)` on a double array costs little more than the engine's own work.
+#' Its settings can be changed afterwards through the layer
+#' (`gru$return_sequences <- TRUE`), which makes it decide again.
 #'
 #' @returns A GRU layer, the sequential model `object` (invisibly), a symbolic
 #'   tensor, or an array, depending on `object` (see above).
@@ -303,7 +311,9 @@ gru_engine_plan <- function(layer, cell) {
   plan
 }
 
-# The fast path's closures, over everything decided when the plan was made.
+# The fast path's closures, over everything decided when the plan was made. Every
+# operation here is paid on each call: builtins and .subset2() rather than `$` on R6
+# objects (whose class makes `$` look for S3 methods), writes only when a value changes.
 gru_fast_paths <- function(layer, plan, input_dim) {
   backend <- plan$backend
   config <- plan$config
@@ -334,30 +344,35 @@ gru_fast_paths <- function(layer, plan, input_dim) {
     )
     last <- .subset2(layer, "last_backend")
     if (is.null(last) || last != backend) assign("last_backend", backend, envir = layer)
-    cudnn_state$last_backend <- backend
-    if (stateful) assign("states", list(res$final_state), envir = layer)
+    last <- .subset2(cudnn_state, "last_backend")
+    if (is.null(last) || last != backend) cudnn_state$last_backend <- backend
+    if (stateful) assign("states", list(.subset2(res, "final_state")), envir = layer)
     res
-  }
-  outputs_of <- function(res) {
-    output <- if (return_sequences) res$sequence else res$final_state
-    if (return_state) list(output, res$final_state) else output
   }
   list(
     # the handle's `layer(x)`
     call = function(x) {
       res <- engine_call(x, FALSE)
-      if (!is.null(res)) outputs_of(res)
+      if (is.null(res)) return(NULL)
+      output <- .subset2(res, if (return_sequences) "sequence" else "final_state")
+      if (return_state) list(output, .subset2(res, "final_state")) else output
     },
     # the protocol's forward()
     forward = function(x, keep_tape) {
       res <- engine_call(x, keep_tape)
       if (is.null(res)) return(NULL)
+      output <- .subset2(res, if (return_sequences) "sequence" else "final_state")
+      # The general path's tape (R/layer-rnn.R), marked for the fast backward.
       tape <- if (keep_tape) {
-        list(run = list(fast = TRUE, engine = backend, tape = res$tape,
+        final_state <- .subset2(res, "final_state")
+        list(run = list(engine = backend, sequence = .subset2(res, "sequence"),
+                        last_output = final_state, final_states = list(final_state),
+                        tape = .subset2(res, "tape"), lead = NULL, fast = TRUE,
                         return_sequences = return_sequences, return_state = return_state),
              given_state = FALSE, input_dim = dim(x))
       }
-      list(outputs = outputs_of(res), mask = out_mask, tape = tape)
+      list(outputs = if (return_state) list(output, .subset2(res, "final_state")) else output,
+           mask = out_mask, tape = tape)
     }
   )
 }

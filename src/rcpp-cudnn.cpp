@@ -27,11 +27,6 @@ using rgru::index_t;
 using rgru_glue::abort;
 namespace layout = rgru::cudnn_layout;
 
-[[noreturn]] void abort_no_cuda() {
-  abort("cudnn", "rgru was built without CUDA, so the cuDNN backend is not available; "
-                 "reinstall rgru on a machine with CUDA and cuDNN (see rgru_backend()).");
-}
-
 // Per-sample lengths, given as an integer vector (the layout helpers' tests use it).
 std::vector<int> lengths_from(SEXP lengths, index_t batch, index_t timesteps) {
   rgru_glue::expect_type(lengths, INTSXP, "lengths");
@@ -253,6 +248,15 @@ bool rgru_glue::is_cudnn_tape(SEXP tape) {
 }
 
 #ifndef RGRU_HAVE_CUDA
+
+namespace {
+
+[[noreturn]] void abort_no_cuda() {
+  abort("cudnn", "rgru was built without CUDA, so the cuDNN backend is not available; "
+                 "reinstall rgru on a machine with CUDA and cuDNN (see rgru_backend()).");
+}
+
+}  // namespace
 
 Rcpp::List rgru_glue::cudnn_forward(const EngineConfig&, const RunOptions&, const CallArrays&,
                                     bool) {

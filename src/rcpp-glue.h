@@ -107,22 +107,33 @@ inline std::string describe(SEXP x) {
 
 // `x` is of R type `type` ("double" arrays hold the engines' numbers, "logical" masks).
 inline void expect_type(SEXP x, SEXPTYPE type, const char* what) {
-  if (TYPEOF(x) != type) {
+  if (static_cast<SEXPTYPE>(TYPEOF(x)) != type) {
     abort("argument", std::string("`") + what + "` must be a " + Rf_type2char(type) +
                           " array, not " + describe(x) + ".");
   }
 }
 
+// Whether `x` has exactly these dimensions (checked on every call: no allocation).
+inline bool has_dims(SEXP x, std::initializer_list<index_t> want) {
+  SEXP d = Rf_getAttrib(x, R_DimSymbol);
+  if (Rf_isNull(d)) return want.size() == 1 && *want.begin() == Rf_xlength(x);
+  if (static_cast<std::size_t>(Rf_xlength(d)) != want.size()) return false;
+  const int* p = INTEGER(d);
+  for (index_t w : want)
+    if (*p++ != w) return false;
+  return true;
+}
+
 // `x` has exactly these dimensions.
-inline void expect_dims(SEXP x, const char* what, const std::vector<index_t>& want) {
-  if (dims_of(x) != want) {
-    abort("shape", std::string("`") + what + "` must have dimensions " + format_dims(want) +
-                       ", not " + describe(x) + ".");
+inline void expect_dims(SEXP x, const char* what, std::initializer_list<index_t> want) {
+  if (!has_dims(x, want)) {
+    abort("shape", std::string("`") + what + "` must have dimensions " +
+                       format_dims(std::vector<index_t>(want)) + ", not " + describe(x) + ".");
   }
 }
 
 // A double array of these dimensions.
-inline void expect_double_array(SEXP x, const char* what, const std::vector<index_t>& want) {
+inline void expect_double_array(SEXP x, const char* what, std::initializer_list<index_t> want) {
   expect_type(x, REALSXP, what);
   expect_dims(x, what, want);
 }
@@ -234,9 +245,8 @@ struct CallArrays {
 inline int dropout_gates(SEXP m, const char* what, index_t batch, index_t dim) {
   if (Rf_isNull(m)) return 1;
   expect_type(m, REALSXP, what);
-  const std::vector<index_t> got = dims_of(m);
-  if (got == std::vector<index_t>{batch, dim}) return 1;
-  if (got == std::vector<index_t>{batch, dim, 3}) return 3;
+  if (has_dims(m, {batch, dim})) return 1;
+  if (has_dims(m, {batch, dim, 3})) return 3;
   abort("shape", std::string("`") + what + "` must have dimensions " +
                      format_dims({batch, dim}) + " or " + format_dims({batch, dim, 3}) +
                      ", not " + describe(m) + ".");
@@ -246,13 +256,13 @@ inline CallArrays check_call(const EngineConfig& c, SEXP x, SEXP kernel, SEXP re
                              SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout,
                              SEXP recurrent_dropout) {
   expect_type(x, REALSXP, "x");
-  const std::vector<index_t> xd = dims_of(x);
-  if (xd.size() != 3 || xd[2] != c.input_dim) {
+  SEXP xd = Rf_getAttrib(x, R_DimSymbol);
+  if (Rf_xlength(xd) != 3 || INTEGER(xd)[2] != c.input_dim) {
     abort("shape", "`x` must be a 3-d array (batch, timesteps, " + std::to_string(c.input_dim) +
                        "), not " + describe(x) + ".");
   }
   CallArrays a;
-  a.dims = rgru::GruDims{xd[0], xd[1], xd[2], c.units};
+  a.dims = rgru::GruDims{INTEGER(xd)[0], INTEGER(xd)[1], c.input_dim, c.units};
   if (a.dims.batch < 1 || a.dims.timesteps < 1)
     abort("shape", "`x` must have a positive batch size and number of timesteps, not " +
                        describe(x) + ".");
@@ -290,7 +300,7 @@ inline CallArrays check_call(const EngineConfig& c, SEXP x, SEXP kernel, SEXP re
 }
 
 // Upstream gradients for backward: NULL (zero) or a double array of these dimensions.
-inline void check_upstream(SEXP g, const char* what, const std::vector<index_t>& want) {
+inline void check_upstream(SEXP g, const char* what, std::initializer_list<index_t> want) {
   if (!Rf_isNull(g)) expect_double_array(g, what, want);
 }
 
