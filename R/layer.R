@@ -177,15 +177,25 @@ Layer <- R6::R6Class(
     },
     # Checks the input shape before and after building (the rank is known
     # before, the feature sizes only after), then builds.
+    # A shape accepted once is accepted again until a layer's structure or settings
+    # change: every forward() prepares, and most see one shape call after call.
     prepare = function(input_shape) {
+      accepted <- private$accepted_shape
+      if (!is.null(accepted) && accepted$version == layer_structure$version &&
+          identical(accepted$shape, input_shape)) {
+        return(invisible(self))
+      }
       self$check_input_shape(input_shape)
       if (!self$built) {
         self$maybe_build(input_shape)
         self$check_input_shape(input_shape)
       }
+      private$accepted_shape <- list(shape = input_shape, version = layer_structure$version)
       invisible(self)
     },
-    # Raises a classed error when inputs of this shape can't be fed to the layer.
+    # Raises a classed error when inputs of this shape can't be fed to the layer. It
+    # depends only on the shape and on what the layer was built or set up with (see
+    # prepare()).
     check_input_shape = function(input_shape) invisible(TRUE),
     check_initial_state_shapes = function(shapes) invisible(TRUE),
 
@@ -251,12 +261,14 @@ Layer <- R6::R6Class(
   ),
   private = list(
     trainable_flag = TRUE,
-    weights_cache = NULL
+    weights_cache = NULL,
+    accepted_shape = NULL
   )
 )
 
-# Counts changes to the tree of layers and their variables anywhere in the session.
-# A layer whose sublayers() change after it was made (other than a Model's
+# Counts changes to the tree of layers, their variables and their settings anywhere in
+# the session; what layers cache (weights, accepted input shapes) is valid while it
+# stands. A layer whose sublayers() change after it was made (other than a Model's
 # `layer_objects`, which does this itself) calls layer_structure_changed().
 layer_structure <- new.env(parent = emptyenv())
 layer_structure$version <- 0L
@@ -372,6 +384,7 @@ layer_object <- function(x) {
   obj[[name]] <- value
   if (locked) lockBinding(name, obj)
   obj$settings_changed()
+  layer_structure_changed()
   x
 }
 

@@ -50,7 +50,7 @@ model_layer_forward <- function(layer, inputs, mask, training, initial_state, ke
   res <- layer$forward(inputs, mask = mask, training = training,
                        initial_state = initial_state, keep_tape = keep_tape)
   loss <- res$activity_loss %||% 0
-  reg <- layer$activity_regularizer
+  reg <- .subset2(layer, "activity_regularizer")
   if (!is.null(reg)) {
     for (out in output_list(res$outputs)) loss <- loss + reg$penalty(out) / batch_size_of(out)
   }
@@ -59,7 +59,7 @@ model_layer_forward <- function(layer, inputs, mask, training, initial_state, ke
 }
 
 model_layer_backward <- function(layer, res, d_outputs) {
-  reg <- layer$activity_regularizer
+  reg <- .subset2(layer, "activity_regularizer")
   if (!is.null(reg)) {
     penalty_gradient <- function(d, out) (d %||% 0) + reg$gradient(out) / batch_size_of(out)
     if (is.list(res$outputs)) {
