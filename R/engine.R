@@ -35,8 +35,8 @@ engine_config <- function(units, input_dim, activation = "tanh",
 #' The run options of an engine call
 #'
 #' Read from `options()` on every call, with one `options()` call (this is on every
-#' layer call's path); C++ checks the values (src/rcpp-glue.h) and never reads options
-#' itself.
+#' layer call's path; the fast path of a CPU layer reads the first two itself, see
+#' R/layer-gru.R); C++ checks the values (src/rcpp-glue.h) and never reads options.
 #' @noRd
 engine_run_options <- function() {
   # In the order src/rcpp-glue.h reads them.

@@ -165,10 +165,11 @@ inline const EngineConfig& config_of(SEXP config) {
 
 // --- run options, read by R -------------------------------------------------------------
 
-// What R/engine.R's engine_run_options() passes with every call: the values of
+// What R passes with every call (R/engine.R's engine_run_options()): the values of
 // options(rgru.num_threads, rgru.gemm, rgru.cudnn_allow_tf32, rgru.cudnn_algorithm), in
-// that order, NULL where unset. Reading them is R's job (one options() call); checking
-// them costs nanoseconds here, so it is done on every call rather than cached.
+// that order, NULL where unset; a CPU call may pass the first two only. Reading them is
+// R's job (one options() call); checking them costs nanoseconds here, so it is done on
+// every call rather than cached.
 struct RunOptions {
   int threads = 0;            // 0: every core; else at most this many
   int gemm = 0;               // 0 "auto", 1 "blas", 2 "eigen"
@@ -196,8 +197,10 @@ inline int option_choice(SEXP value, const char* name, std::initializer_list<con
   abort_option(name, value, expected);
 }
 
-inline RunOptions run_options_of(SEXP options) {
-  if (TYPEOF(options) != VECSXP || Rf_xlength(options) != 4)
+// The cuDNN options are read for cuDNN's calls only: a CPU call never fails on them.
+inline RunOptions run_options_of(SEXP options, bool cudnn) {
+  const R_xlen_t n = TYPEOF(options) == VECSXP ? Rf_xlength(options) : 0;
+  if (n != 4 && (cudnn || n != 2))
     abort("argument", "`options` must be the list engine_run_options() returns, not " +
                           describe(options) + ".");
   RunOptions o;
@@ -212,6 +215,7 @@ inline RunOptions run_options_of(SEXP options) {
   }
   o.gemm = option_choice(VECTOR_ELT(options, 1), "rgru.gemm", {"auto", "blas", "eigen"},
                          "one of \"auto\", \"blas\", \"eigen\"");
+  if (!cudnn) return o;
   SEXP tf32 = VECTOR_ELT(options, 2);
   if (!Rf_isNull(tf32)) {
     if (TYPEOF(tf32) != LGLSXP || Rf_xlength(tf32) != 1 || LOGICAL(tf32)[0] == NA_LOGICAL)

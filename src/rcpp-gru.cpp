@@ -337,11 +337,12 @@ Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel,
                            SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape) {
   return rgru_glue::guarded([&] {
     const EngineConfig& c = rgru_glue::config_of(config);
-    const rgru_glue::RunOptions o = rgru_glue::run_options_of(options);
+    const bool cudnn = c.backend == rgru_glue::Backend::cudnn;
+    const rgru_glue::RunOptions o = rgru_glue::run_options_of(options, cudnn);
     const rgru_glue::CallArrays a =
         rgru_glue::check_call(c, x, kernel, recurrent_kernel, bias, initial_state, mask,
                               input_dropout, recurrent_dropout);
-    if (c.backend == rgru_glue::Backend::cudnn) return rgru_glue::cudnn_forward(c, o, a, keep_tape);
+    if (cudnn) return rgru_glue::cudnn_forward(c, o, a, keep_tape);
     return rgru_glue::cpu_forward(c, o, a, keep_tape);
   });
 }
