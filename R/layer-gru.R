@@ -224,7 +224,9 @@ GruLayer <- R6::R6Class(
         d_outputs <- d_outputs[[1L]]
       }
       d_final <- if (run$return_sequences) d_state else add_or_null(d_outputs, d_state)
-      g <- gru_backward_cpp(run$tape, if (run$return_sequences) d_outputs, d_final)
+      # gru_backward_cpp()'s routine, called directly as the fast forward calls its own.
+      g <- .Call(`_rgru_gru_backward_cpp`, run$tape, if (run$return_sequences) d_outputs,
+                 d_final, TRUE)
       # The engines' gradients are already shaped like the cell's weights.
       list(d_inputs = g$d_x, grads = engine_grads(g))
     },
@@ -324,7 +326,10 @@ gru_fast_paths <- function(layer, plan, input_dim) {
   return_state <- layer$return_state
   stateful <- layer$stateful
   out_mask <- if (return_state) list(NULL, NULL)
+  cudnn <- backend == "cudnn"
   # The engine's list(sequence, final_state, tape), or NULL when `x` is not for here.
+  # It calls gru_forward_cpp()'s routine directly (sparing its R wrapper's promises) and
+  # reads the options as engine_run_options() does, a CPU call only the first two.
   engine_call <- function(x, keep_tape) {
     d <- dim(x)
     if (!is.double(x) || length(d) != 3L || d[[3L]] != input_dim || d[[1L]] < 1L ||
@@ -337,8 +342,9 @@ gru_fast_paths <- function(layer, plan, input_dim) {
       if (is.null(states) || nrow(states[[1L]]) != d[[1L]]) return(NULL)
       state <- states[[1L]]
     }
-    res <- gru_forward_cpp(
-      config, engine_run_options(), x, .subset2(kernel, "value"),
+    run_options <- if (cudnn) engine_run_options() else options("rgru.num_threads", "rgru.gemm")
+    res <- .Call(
+      `_rgru_gru_forward_cpp`, config, run_options, x, .subset2(kernel, "value"),
       .subset2(recurrent_kernel, "value"), if (!is.null(bias)) .subset2(bias, "value"),
       state, NULL, NULL, NULL, keep_tape
     )

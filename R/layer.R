@@ -251,11 +251,13 @@ Layer <- R6::R6Class(
     },
     trainable_weights = function() {
       if (!private$trainable_flag) return(list())
-      Filter(function(v) isTRUE(v$trainable), self$weights)
+      weights <- self$weights
+      weights[vapply(weights, is_trainable, TRUE)]
     },
     non_trainable_weights = function() {
-      if (!private$trainable_flag) return(self$weights)
-      Filter(function(v) !isTRUE(v$trainable), self$weights)
+      weights <- self$weights
+      if (!private$trainable_flag) return(weights)
+      weights[!vapply(weights, is_trainable, TRUE)]
     },
     input_shape = function() self$built_input_shape %||% self$declared_input_shape
   ),
@@ -288,6 +290,8 @@ conform_grads <- function(variables, grads) {
     g
   })
 }
+
+is_trainable <- function(v) isTRUE(.subset2(v, "trainable"))
 
 unique_variables <- function(vars) {
   if (length(vars) == 0) return(list())

@@ -9,9 +9,26 @@ Model <- R6::R6Class(
   public = list(
     sublayers = function() self$layer_objects,
     # Grads of layer `layer` (aligned with its weights) added into `acc`
-    # (aligned with the model's weights), matching variables by identity.
+    # (aligned with the model's weights), matching variables by identity; where each
+    # layer's weights sit among the model's is kept while the layer tree stands.
     accumulate_grads = function(acc, layer, grads) {
-      j <- match(ids_of(layer$weights), ids_of(self$weights))
+      positions <- private$weight_positions
+      if (is.null(positions) || positions$version != layer_structure$version) {
+        positions <- list(version = layer_structure$version, layers = list(), at = list())
+      }
+      j <- NULL
+      for (i in seq_along(positions$layers)) {
+        if (identical(positions$layers[[i]], layer)) {
+          j <- positions$at[[i]]
+          break
+        }
+      }
+      if (is.null(j)) {
+        j <- match(ids_of(layer$weights), ids_of(self$weights))
+        positions$layers <- c(positions$layers, list(layer))
+        positions$at <- c(positions$at, list(j))
+      }
+      private$weight_positions <- positions
       for (k in seq_along(j)) {
         g <- if (k <= length(grads)) grads[[k]]
         if (is.null(g)) next
@@ -39,7 +56,8 @@ Model <- R6::R6Class(
     }
   ),
   private = list(
-    layer_list = list()
+    layer_list = list(),
+    weight_positions = NULL
   )
 )
 

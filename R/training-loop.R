@@ -127,8 +127,9 @@ batch_gradients <- function(model_obj, step) {
   grads <- add_regularization_gradients(grads, step$trainable)
   for (i in seq_along(grads)) {
     g <- grads[[i]]
-    if (!is.null(g) && !is.null(dim(step$trainable[[i]]$value))) {
-      dim(g) <- dim(step$trainable[[i]]$value)
+    want <- dim(.subset2(step$trainable[[i]], "value"))
+    if (!is.null(g) && !is.null(want) && !identical(dim(g), want)) {
+      dim(g) <- want
       grads[[i]] <- g
     }
   }

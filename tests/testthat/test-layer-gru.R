@@ -409,22 +409,17 @@ test_that("layer_gru() and layer_rnn(rnn_cell_gru()) equal PyTorch's nn.GRU, val
 })
 
 test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions hold", {
-  # Stand-ins for a GPU build: cuDNN is "usable", and calls with a cuDNN configuration
-  # are counted and run on the CPU engine, so the dispatch rules are testable anywhere.
+  # Stand-ins for a GPU build: cuDNN is "usable", and configurations made for it (counted)
+  # run on the CPU engine, so the dispatch rules are testable anywhere.
   ns <- asNamespace("rgru")
-  calls <- new.env()
-  calls$n <- 0
-  forward <- ns$gru_forward_cpp
+  asked <- new.env()
+  asked$cudnn <- 0
+  config <- ns$engine_config
   fake <- list(
     cudnn_usable = function(refresh = FALSE) TRUE,
-    gru_forward_cpp = function(config, options, ...) {
-      settings <- ns$gru_config_info_cpp(config)
-      if (settings$backend == "cudnn") {
-        calls$n <- calls$n + 1
-        settings$backend <- "cpu"
-        config <- ns$gru_config_cpp(settings)
-      }
-      forward(config, options, ...)
+    engine_config = function(..., backend = "cpu") {
+      if (backend == "cudnn") asked$cudnn <- asked$cudnn + 1
+      config(..., backend = "cpu")
     }
   )
   saved <- mget(names(fake), envir = ns)
@@ -435,7 +430,7 @@ test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions 
   auto <- layer_gru(units = 2, return_sequences = TRUE)
   out <- auto(x)
   expect_equal(auto$last_backend, "cudnn")
-  expect_equal(calls$n, 1)
+  expect_equal(asked$cudnn, 1)
   right_padded <- rbind(c(TRUE, TRUE, FALSE, FALSE), rep(TRUE, 4))
   invisible(auto(x, mask = right_padded))
   expect_equal(auto$last_backend, "cudnn")
