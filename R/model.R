@@ -135,20 +135,54 @@ predict.rgru_model <- function(object, x, batch_size = NULL, verbose = "auto", s
     rgru_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
                class = "input")
   }
+  infer <- function(batch) {
+    fast_sequential_outputs(model, batch) %||%
+      model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+  }
   pieces <- if (n <= batch_size) {
-    list(model$forward(inputs, training = FALSE, keep_tape = FALSE)$outputs)
+    list(infer(inputs))
   } else {
     lapply(seq.int(1L, n, by = batch_size), function(s) {
       rows <- s:min(n, s + batch_size - 1L)
-      batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
-        slice_rows(inputs, rows)
-      model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+      infer(if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
+        slice_rows(inputs, rows))
     })
   }
   if (is.list(pieces[[1]])) {
     return(lapply(seq_along(pieces[[1]]), function(i) bind_rows_arrays(lapply(pieces, `[[`, i))))
   }
   bind_rows_arrays(pieces)
+}
+
+# Inference through a built sequential model whose first layer has a fast path
+# (R/layer.R's `fast_call`): what Sequential$forward() computes without a mask, with
+# the layers' fast calls and, for a layer without one, its forward(). NULL when the
+# first layer takes no fast path or `x` doesn't have the model's input shape: then
+# predict() runs the model's forward(), which says why.
+fast_sequential_outputs <- function(model, x) {
+  if (!inherits(model, "RgruSequential") || !isTRUE(.subset2(model, "built"))) return(NULL)
+  layers <- .subset2(model, "layer_objects")
+  if (length(layers) == 0L || is.null(.subset2(layers[[1L]], "fast_call"))) return(NULL)
+  want <- .subset2(model, "built_input_shape")
+  d <- dim(x)
+  if (length(d) != length(want) || any(d[-1L] != want[-1L], na.rm = TRUE)) return(NULL)
+  outputs <- .subset2(layers[[1L]], "fast_call")(x)
+  if (is.null(outputs)) return(NULL)
+  # A fast call's outputs carry no mask; once a layer makes one, the rest run as in
+  # Sequential$forward().
+  mask <- NULL
+  for (layer in layers[-1L]) {
+    fast <- if (is.null(mask)) .subset2(layer, "fast_call")
+    fast_outputs <- if (!is.null(fast)) fast(outputs)
+    if (is.null(fast_outputs)) {
+      res <- model_layer_forward(layer, outputs, mask, FALSE, NULL, FALSE)
+      outputs <- res$outputs
+      mask <- res$mask
+    } else {
+      outputs <- fast_outputs
+    }
+  }
+  outputs
 }
 
 slice_rows <- function(x, rows) {
