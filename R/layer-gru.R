@@ -135,10 +135,6 @@ GruLayer <- R6::R6Class(
                        input_shape = input_shape, batch_size = batch_size,
                        batch_input_shape = batch_input_shape,
                        activity_regularizer = activity_regularizer, default_name = "gru")
-      # The engine plan is made from these; they change only through the layer's handle
-      # (`gru$return_sequences <- TRUE`), which unlocks them and drops the plan.
-      lock_settings(self, gru_layer_settings)
-      lock_settings(cell, gru_cell_settings)
     },
 
     layer_config = function() {
@@ -152,6 +148,8 @@ GruLayer <- R6::R6Class(
     settings_changed = function() {
       private$plan <- NULL
       self$fast_call <- NULL
+      lock_settings(self, gru_layer_settings, lock = FALSE)
+      lock_settings(self$cell, gru_cell_settings, lock = FALSE)
       invisible(self)
     },
 
@@ -161,11 +159,16 @@ GruLayer <- R6::R6Class(
       private$plan %||% self$make_plan()
     },
 
+    # The settings the plan is made from are locked while it stands: changed through
+    # the layer's handle (`gru$return_sequences <- TRUE`), they drop it (settings_changed());
+    # changed any other way, they fail loudly instead of being ignored.
     make_plan = function() {
       cell <- self$cell
       plan <- gru_engine_plan(self, cell)
       private$plan <- plan
       self$fast_call <- plan$fast$call
+      lock_settings(self, gru_layer_settings)
+      lock_settings(cell, gru_cell_settings)
       plan
     },
 

@@ -392,10 +392,12 @@ layer_object <- function(x) {
   x
 }
 
-# Settings a layer decides things from, locked so that changing them anywhere but
+# Settings a layer has decided things from, locked so that changing them anywhere but
 # through the handle (which tells the layer) fails loudly instead of being ignored.
-lock_settings <- function(obj, names) {
-  for (name in names) lockBinding(name, obj)
+lock_settings <- function(obj, names, lock = TRUE) {
+  for (name in names) {
+    if (lock) lockBinding(name, obj) else unlockBinding(name, obj)
+  }
   invisible(obj)
 }
 

@@ -170,9 +170,19 @@ test_that("setting a field through the handle tells the layer", {
   gru$return_sequences <- TRUE
   expect_null(gru$fast_call)
   expect_identical(dim(gru(x)), c(1L, 2L, 2L))
-  # settings the plan is made from can't be changed behind the layer's back
+  # once a plan is made from them, its settings can't be changed behind the layer's back
   expect_error(layer_object(gru)$go_backwards <- TRUE, "locked")
   expect_error(gru$cell$activation <- resolve_activation("relu"), "locked")
+  # before, they can (wrappers set up the layers they make so)
+  fresh <- layer_object(layer_gru(units = 2, return_sequences = TRUE))
+  fresh$go_backwards <- TRUE
+  fresh$cell$activation <- resolve_activation("relu")
+  reference <- layer_rnn(cell = rnn_cell_gru(2, activation = "relu"), go_backwards = TRUE,
+                         return_sequences = TRUE)
+  invisible(reference(x))
+  invisible(fresh$handle(x))
+  set_weights(reference, get_weights(fresh$handle))
+  expect_equal(fresh$handle(x), reference(x), tolerance = 1e-6)
 })
 
 test_that("inputs are coerced to double arrays and initial states to matrices", {
