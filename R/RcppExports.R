@@ -49,16 +49,16 @@ cudnn_release_cpp <- function() {
     .Call(`_rgru_cudnn_release_cpp`)
 }
 
-cudnn_gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
-    .Call(`_rgru_cudnn_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
+gru_config_cpp <- function(settings) {
+    .Call(`_rgru_gru_config_cpp`, settings)
 }
 
-cudnn_gru_backward_cpp <- function(tape, d_sequence, d_final_state) {
-    .Call(`_rgru_cudnn_gru_backward_cpp`, tape, d_sequence, d_final_state)
+gru_config_info_cpp <- function(config) {
+    .Call(`_rgru_gru_config_info_cpp`, config)
 }
 
-gru_forward_cpp <- function(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape) {
-    .Call(`_rgru_gru_forward_cpp`, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape)
+gru_forward_cpp <- function(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape) {
+    .Call(`_rgru_gru_forward_cpp`, config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape)
 }
 
 gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {

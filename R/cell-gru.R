@@ -33,7 +33,7 @@ rnn_cell_gru <- function(units, activation = "tanh", recurrent_activation = "sig
                          bias_regularizer = NULL, kernel_constraint = NULL,
                          recurrent_constraint = NULL, bias_constraint = NULL, dropout = 0,
                          recurrent_dropout = 0, reset_after = TRUE, seed = NULL, ...) {
-  if (missing(units)) abort_arg("units", NULL, "a positive integer")
+  if (missing(units)) abort_argument("units", NULL, "a positive integer")
   args <- layer_common_args(list(...), "rnn_cell_gru")
   cell <- do.call(GruCell$new, c(formal_args(rnn_cell_gru, environment()), args), quote = TRUE)
   cell$handle
@@ -79,7 +79,7 @@ GruCell <- R6::R6Class(
                           name = NULL, dtype = NULL, trainable = TRUE, input_shape = NULL,
                           batch_size = NULL, batch_input_shape = NULL,
                           activity_regularizer = NULL) {
-      self$units <- check_positive_integer(units, "units")
+      self$units <- check_units(units)
       self$activation <- resolve_activation(activation, "activation")
       self$recurrent_activation <- resolve_activation(recurrent_activation, "recurrent_activation")
       self$use_bias <- check_bool(use_bias, "use_bias")
@@ -114,6 +114,7 @@ GruCell <- R6::R6Class(
 
     build = function(input_shape) {
       input_dim <- input_shape[length(input_shape)]
+      check_weight_count(input_dim, 3 * self$units, "kernel", "inputs' features")
       prefix <- if (is.null(self$path_owner)) self$name else paste0(self$path_owner, "/", self$name)
       u3 <- 3L * self$units
       self$add_weight("kernel", c(input_dim, u3), self$kernel_initializer,
@@ -181,7 +182,7 @@ GruCell <- R6::R6Class(
       self$prepare(batch_shape_of(inputs))
       batch <- nrow(inputs)
       states <- initial_state %||% self$initial_states(batch)
-      self$check_initial_state_shapes(lapply(states, batch_shape_of), batch)
+      self$check_initial_state_shapes(lapply(states, value_shape), batch)
       masks <- self$dropout_masks(batch, ncol(inputs), isTRUE(training))
       step <- self$step_forward(inputs, states, masks)
       list(outputs = list(step$output, list(step$output)), mask = NULL, tape = step$cache)
@@ -222,22 +223,60 @@ keep_mask <- function(rows, cols, rate, gates = 1L) {
   array(keep / (1 - rate), dims)
 }
 
+# `shapes`: the states' shapes (NA for an unknown size); `batch`: the inputs'
+# batch size, or NA when unknown.
 check_state_shapes <- function(shapes, units, batch, n_states) {
   if (length(shapes) != n_states) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg initial_state} must hold {n_states} state matri{?x/ces}.",
       x = "Got {length(shapes)}."
-    ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+    ), class = "shape")
   }
   for (i in seq_along(shapes)) {
     s <- shapes[[i]]
     ok <- length(s) == 2 && (is.na(s[2]) || s[2] == units[[i]])
     if (!ok) {
-      cli::cli_abort(c(
+      rgru_abort(c(
         "{.arg initial_state} must have shape (batch, {units[[i]]}).",
         x = "Got shape {format_tuple(s)}."
-      ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+      ), class = "shape")
     }
+    if (!is.na(batch) && !is.na(s[1]) && s[1] != batch) {
+      rgru_abort(c(
+        "{.arg initial_state} must have one row per sample: shape ({batch}, {units[[i]]}).",
+        x = "Got shape {format_tuple(s)}."
+      ), class = "shape")
+    }
+  }
+  invisible(TRUE)
+}
+
+# A weight matrix holds fewer than 2^31 values: R's limit for an ordinary
+# array, and 17 GB in float64 already.
+max_weight_count <- .Machine$integer.max
+
+# The largest `units` whose recurrent kernel (units, 3 * units) stays within it.
+max_units <- floor(sqrt(max_weight_count / 3))
+
+check_units <- function(units) {
+  units <- check_positive_integer(units, "units")
+  if (units > max_units) {
+    rgru_abort(c(
+      "{.arg units} must be at most {max_units}, not {units}.",
+      i = "The recurrent kernel (units, 3 * units) must hold fewer than 2^31 weights."
+    ))
+  }
+  units
+}
+
+# `rows` x `cols` weights within max_weight_count, or a classed error naming what
+# made them too many.
+check_weight_count <- function(rows, cols, weight, what) {
+  if (as.double(rows) * cols > max_weight_count) {
+    rgru_abort(c(
+      "The {weight} ({rows}, {cols}) would hold more than 2^31 weights.",
+      i = "Use fewer {.arg units} or fewer {what}."
+    ), class = "shape")
   }
   invisible(TRUE)
 }
@@ -365,10 +404,10 @@ gru_step_backward <- function(cache, d_h_new, kernel, recurrent_kernel, reset_af
 apply_activation <- function(act, x) {
   y <- act$fn(x)
   if (!is.numeric(y) || length(y) != length(x)) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "An activation function must return a numeric array shaped like its input.",
       x = "It returned {.obj_type_friendly {y}} of length {length(y)} for an input of length {length(x)}."
-    ), class = c("rgru_error_activation", "rgru_error"), call = NULL)
+    ), class = "activation")
   }
   dim(y) <- dim(x)
   y

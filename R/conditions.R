@@ -135,3 +135,10 @@ describe_value <- function(x) {
 with_article <- function(word) {
   paste(if (grepl("^[aeiou]", word)) "an" else "a", word)
 }
+
+# The R side of the C++ glue's errors (src/rcpp-glue.h): every failure in C++ reaches R
+# through here, as an error of class `rgru_error_<family>`. The message is C++'s own
+# text, shown as is (no cli markup is interpreted in it).
+abort_from_cpp <- function(family, message) {
+  rgru_abort("{message}", class = family)
+}

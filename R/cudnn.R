@@ -1,5 +1,8 @@
 # The R side of the cuDNN backend: whether it can run here, whether a layer's
-# configuration lets it run, and which backend the last GRU call used.
+# configuration lets it run (checked when a layer makes its engine plan, R/layer-gru.R),
+# and which backend the last GRU call used. Its calls go through the engines' one
+# boundary (R/engine.R): gru_forward_cpp() with a configuration whose backend is "cudnn";
+# its options reach C++ through engine_run_options().
 #
 # State kept in `cudnn_state` (package-private; the only mutable state of this file):
 #   runtime       the cached result of cuda_runtime_info_cpp(). The CUDA runtime fixes
@@ -152,12 +155,6 @@ last_gru_backend <- function() {
   cudnn_state$last_backend
 }
 
-#' Whether float32 cuDNN calls may use TF32 tensor cores
-#' @noRd
-cudnn_allow_tf32 <- function() {
-  isTRUE(getOption("rgru.cudnn_allow_tf32", FALSE))
-}
-
 #' Frees the cuDNN backend's cached device memory
 #'
 #' Packed weights, descriptors and workspace are kept between calls for speed; this
@@ -165,32 +162,4 @@ cudnn_allow_tf32 <- function() {
 #' @noRd
 cudnn_release <- function() {
   invisible(cudnn_release_cpp())
-}
-
-#' Run the cuDNN GRU, with errors as classed R conditions
-#'
-#' The same arguments and results as `cudnn_gru_forward_cpp()` /
-#' `cudnn_gru_backward_cpp()` (see the CPU engine's `gru_forward_cpp()`); any failure
-#' (no GPU, a configuration cuDNN cannot run, a CUDA or cuDNN error such as running
-#' out of device memory, whose message says how many bytes were asked for) becomes an
-#' error of class `rgru_error_cudnn`.
-#' @param ... Passed on to the C++ entry point.
-#' @noRd
-cudnn_gru_forward <- function(...) {
-  cudnn_call(cudnn_gru_forward_cpp(...), "forward")
-}
-
-#' @rdname cudnn_gru_forward
-#' @noRd
-cudnn_gru_backward <- function(...) {
-  cudnn_call(cudnn_gru_backward_cpp(...), "backward")
-}
-
-cudnn_call <- function(expr, pass) {
-  tryCatch(expr, error = function(e) {
-    cli::cli_abort(
-      c("The cuDNN GRU {pass} pass failed.", x = "{conditionMessage(e)}"),
-      class = c("rgru_error_cudnn", "rgru_error"), call = NULL, parent = e
-    )
-  })
 }

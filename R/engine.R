@@ -1,7 +1,9 @@
-# The native CPU engine's run settings and self-description. The engine itself is
-# reached through gru_forward_cpp() / gru_backward_cpp() (src/rcpp-gru.cpp).
+# The R side of the boundary to the GRU engines (src/rcpp-glue.h): the configuration a
+# layer makes once, the run options R reads and passes in (C++ never reads options), and
+# the CPU engine's self-description. Calls go through gru_forward_cpp(config, options,
+# arrays...) and gru_backward_cpp(tape, ...) (src/rcpp-gru.cpp), for both backends.
 #
-# Options read on every engine call:
+# Options, read on every engine call:
 #   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes;
 #                     default (and at most) the machine's cores. Results are identical for
 #                     any value. On a busy machine set 1, or OMP_WAIT_POLICY=passive
@@ -9,6 +11,37 @@
 #   rgru.gemm         "auto" (default: R's BLAS, unless it is a slow reference BLAS or
 #                     OpenBLAS running kernels older than the CPU, then Eigen's GEMM),
 #                     "blas" or "eigen".
+#   rgru.cudnn_allow_tf32, rgru.cudnn_algorithm: the cuDNN backend's (see ?rgru-cudnn).
+
+#' An engine configuration: everything about a GRU call that depends only on the layer
+#'
+#' Made once per layer (and again when a setting changes), so that a call checks only its
+#' arrays. `activation` and `recurrent_activation` are the engine's names (elementwise
+#' Keras activations); `backend` is `"cpu"` or `"cudnn"`.
+#' @return An external pointer of class `rgru_engine_config`.
+#' @noRd
+engine_config <- function(units, input_dim, activation = "tanh",
+                          recurrent_activation = "sigmoid", use_bias = TRUE,
+                          reset_after = TRUE, go_backwards = FALSE, return_sequences = TRUE,
+                          dtype = "float32", backend = "cpu") {
+  gru_config_cpp(list(
+    units = units, input_dim = input_dim, activation = activation,
+    recurrent_activation = recurrent_activation, use_bias = use_bias,
+    reset_after = reset_after, go_backwards = go_backwards,
+    return_sequences = return_sequences, dtype = dtype, backend = backend
+  ))
+}
+
+#' The run options of an engine call
+#'
+#' Read from `options()` on every call, with one `options()` call (this is on every
+#' layer call's path; the fast path of a CPU layer reads the first two itself, see
+#' R/layer-gru.R); C++ checks the values (src/rcpp-glue.h) and never reads options.
+#' @noRd
+engine_run_options <- function() {
+  # In the order src/rcpp-glue.h reads them.
+  options("rgru.num_threads", "rgru.gemm", "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm")
+}
 
 #' Describe the CPU engine's matrix-multiply backend
 #'

@@ -24,7 +24,10 @@
 #'   array (batch, timesteps, features) is computed on at once.
 #' @param units Positive integer, dimensionality of the output space.
 #' @param activation Activation function: a Keras activation name, an R
-#'   function (computed on a slower R path), or `NULL` for linear.
+#'   function, or `NULL` for linear. Keras's elementwise activations run on the
+#'   C++ engine; R functions and the activations along an axis (`"softmax"`,
+#'   `"log_softmax"`, `"sparsemax"`, `"glu"`) on a slower R path, as in
+#'   [layer_rnn()].
 #' @param recurrent_activation Activation of the update and reset gates.
 #' @param use_bias Whether the layer uses bias vectors.
 #' @param kernel_initializer,recurrent_initializer,bias_initializer
@@ -68,6 +71,11 @@
 #' (batch, timesteps) matrix, `TRUE` for steps to use; `training = TRUE`
 #' applies dropout; `initial_state` a (batch, units) matrix or a list of one.
 #'
+#' A built layer decides once how it computes (backend, engine configuration),
+#' so `gru(x)` on a double array costs little more than the engine's own work.
+#' Its settings can be changed afterwards through the layer
+#' (`gru$return_sequences <- TRUE`), which makes it decide again.
+#'
 #' @returns A GRU layer, the sequential model `object` (invisibly), a symbolic
 #'   tensor, or an array, depending on `object` (see above).
 #' @family gru rnn layers
@@ -99,7 +107,7 @@ layer_gru <- function(object, units, activation = "tanh", recurrent_activation =
                       go_backwards = FALSE, stateful = FALSE, unroll = FALSE,
                       reset_after = TRUE, use_cudnn = "auto", ...) {
   object <- if (missing(object)) NULL else object
-  if (missing(units)) abort_arg("units", NULL, "a positive integer")
+  if (missing(units)) abort_argument("units", NULL, "a positive integer")
   args <- layer_common_args(list(...), "layer_gru",
                             also = c("zero_output_for_mask", "implementation"))
   layer <- do.call(GruLayer$new, c(formal_args(layer_gru, environment()), args), quote = TRUE)
@@ -124,10 +132,10 @@ GruLayer <- R6::R6Class(
                           trainable = TRUE, input_shape = NULL, batch_size = NULL,
                           batch_input_shape = NULL) {
       ok <- identical(use_cudnn, "auto") || isTRUE(use_cudnn) || isFALSE(use_cudnn)
-      if (!ok) abort_arg("use_cudnn", use_cudnn, "\"auto\", TRUE or FALSE")
+      if (!ok) abort_argument("use_cudnn", use_cudnn, "\"auto\", `TRUE` or `FALSE`")
       # Keras 3 keeps `implementation` only for old code: the numbers are the same.
       if (!(is_scalar_number(implementation) && implementation %in% 1:2)) {
-        abort_arg("implementation", implementation, "1 or 2")
+        abort_argument("implementation", implementation, "1 or 2")
       }
       self$use_cudnn <- use_cudnn
       cell <- GruCell$new(..., name = "gru_cell", dtype = dtype, trainable = trainable)
@@ -148,47 +156,64 @@ GruLayer <- R6::R6Class(
              zero_output_for_mask = self$zero_output_for_mask, use_cudnn = self$use_cudnn))
     },
 
-    # NULL when cuDNN can run this call, otherwise the reason it can't.
-    cudnn_obstacle = function(mask) {
-      if (!cudnn_usable()) return("no CUDA GPU with cuDNN is available to this build of rgru")
-      cell <- self$cell
-      cudnn_unmet_condition(
-        activation = cell$activation, recurrent_activation = cell$recurrent_activation,
-        dropout = cell$dropout, recurrent_dropout = cell$recurrent_dropout,
-        unroll = self$unroll, use_bias = cell$use_bias, reset_after = cell$reset_after,
-        mask = mask
-      )
+    settings_changed = function() {
+      private$plan <- NULL
+      self$fast_call <- NULL
+      lock_settings(self, gru_layer_settings, lock = FALSE)
+      lock_settings(self$cell, gru_cell_settings, lock = FALSE)
+      invisible(self)
     },
 
-    select_backend = function(mask) {
-      if (!isFALSE(self$use_cudnn)) {
-        obstacle <- self$cudnn_obstacle(mask)
-        if (is.null(obstacle)) return("cudnn")
-        if (isTRUE(self$use_cudnn)) {
-          cli::cli_abort(c(
-            "{.code use_cudnn = TRUE} was given, but cuDNN can't run layer {.val {self$name}}.",
-            x = obstacle,
-            i = "Use {.code use_cudnn = \"auto\"} to fall back to the CPU engine."
-          ), class = c("rgru_error_cudnn", "rgru_error"), call = NULL)
-        }
+    # What every call of the built layer shares, decided once: the backend, the engine
+    # configuration, the weights' variables, and a fast path for plain arrays.
+    engine_plan = function() {
+      private$plan %||% self$make_plan()
+    },
+
+    # The settings the plan is made from are locked while it stands: changed through
+    # the layer's handle (`gru$return_sequences <- TRUE`), they drop it (settings_changed());
+    # changed any other way, they fail loudly instead of being ignored.
+    make_plan = function() {
+      cell <- self$cell
+      plan <- gru_engine_plan(self, cell)
+      private$plan <- plan
+      self$fast_call <- plan$fast$call
+      lock_settings(self, gru_layer_settings)
+      lock_settings(cell, gru_cell_settings)
+      plan
+    },
+
+    forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL,
+                       keep_tape = TRUE) {
+      fast <- private$plan$fast
+      if (!is.null(fast) && is.null(mask) && is.null(initial_state) &&
+          !(isTRUE(training) && private$plan$dropout)) {
+        res <- fast$forward(inputs, keep_tape)
+        if (!is.null(res)) return(res)
       }
-      builtin <- !is.null(self$cell$activation$name) &&
-        !is.null(self$cell$recurrent_activation$name)
-      if (builtin) "cpu" else "r"
+      super$forward(inputs, mask = mask, training = training, initial_state = initial_state,
+                    keep_tape = keep_tape)
     },
 
     run_sequence = function(x, initial_state, mask, masks, keep_tape) {
-      backend <- self$select_backend(mask)
+      plan <- self$engine_plan()
+      backend <- plan$backend
+      config <- plan$config
+      if (backend == "cudnn" && !is.null(mask)) {
+        obstacle <- mask_unmet_condition(mask)
+        if (!is.null(obstacle)) {
+          if (isTRUE(self$use_cudnn)) abort_cudnn_required(self$name, obstacle)
+          backend <- "cpu"
+          config <- plan$cpu_config
+        }
+      }
       self$last_backend <- backend
       record_gru_backend(backend)
       if (backend == "r") return(super$run_sequence(x, initial_state, mask, masks, keep_tape))
-      cell <- self$cell
-      forward_fn <- if (backend == "cudnn") cudnn_gru_forward else gru_forward_cpp
-      res <- forward_fn(
-        x, cell$kernel_value(), cell$recurrent_value(), cell$bias_value(),
-        if (is.null(initial_state)) NULL else initial_state[[1]], mask,
-        masks$input, masks$recurrent, cell$activation$name, cell$recurrent_activation$name,
-        cell$reset_after, self$go_backwards, self$return_sequences, self$dtype, keep_tape
+      res <- gru_forward_cpp(
+        config, engine_run_options(), x, plan$kernel$value, plan$recurrent_kernel$value,
+        plan$bias$value, if (is.null(initial_state)) NULL else initial_state[[1]], mask,
+        masks$input, masks$recurrent, keep_tape
       )
       # Keras outputs zeros before a sample's first kept step (its "previous
       # output" starts at zero), and at every masked step with
@@ -205,21 +230,32 @@ GruLayer <- R6::R6Class(
            final_states = list(res$final_state), tape = res$tape, lead = lead)
     },
 
+    backward = function(tape, d_outputs) {
+      run <- tape$run
+      if (is.null(run)) abort_no_tape(self$name)
+      if (!isTRUE(run$fast)) return(super$backward(tape, d_outputs))
+      d_state <- NULL
+      if (run$return_state) {
+        d_state <- d_outputs[[2L]]
+        d_outputs <- d_outputs[[1L]]
+      }
+      d_final <- if (run$return_sequences) d_state else add_or_null(d_outputs, d_state)
+      # gru_backward_cpp()'s routine, called directly as the fast forward calls its own.
+      g <- .Call(`_rgru_gru_backward_cpp`, run$tape, if (run$return_sequences) d_outputs,
+                 d_final, TRUE)
+      # The engines' gradients are already shaped like the cell's weights.
+      list(d_inputs = g$d_x, grads = engine_grads(g))
+    },
+
     backward_sequence = function(run, d_sequence, d_last, d_states) {
       if (is.null(run$engine)) return(super$backward_sequence(run, d_sequence, d_last, d_states))
-      if (is.null(run$tape)) {
-        cli::cli_abort("Layer {.val {self$name}} ran forward without keeping a tape; backward is impossible.",
-                       class = c("rgru_error_backward", "rgru_error"), call = NULL)
-      }
+      if (is.null(run$tape)) abort_no_tape(self$name)
       if (!is.null(run$lead)) {
         if (!is.null(d_sequence)) d_sequence <- d_sequence * as.vector(!run$lead)
         if (!is.null(d_last)) d_last <- d_last * !run$lead[, ncol(run$lead)]
       }
-      d_final <- add_or_null(d_last, d_states[[1]])
-      backward_fn <- if (run$engine == "cudnn") cudnn_gru_backward else gru_backward_cpp
-      g <- backward_fn(run$tape, d_sequence, d_final)
-      list(d_x = g$d_x, d_initial_states = list(g$d_initial_state),
-           grads = compact_grads(list(g$d_kernel, g$d_recurrent_kernel, g$d_bias)))
+      g <- gru_backward_cpp(run$tape, d_sequence, add_or_null(d_last, d_states[[1]]))
+      list(d_x = g$d_x, d_initial_states = list(g$d_initial_state), grads = engine_grads(g))
     }
   ),
   active = list(
@@ -237,8 +273,160 @@ GruLayer <- R6::R6Class(
     kernel_constraint = function() self$cell$kernel_constraint,
     recurrent_constraint = function() self$cell$recurrent_constraint,
     bias_constraint = function() self$cell$bias_constraint
+  ),
+  private = list(
+    plan = NULL
   )
 )
+
+# The settings an engine plan is made from.
+gru_layer_settings <- c("return_sequences", "return_state", "go_backwards", "stateful",
+                        "unroll", "use_cudnn", "dtype", "cell")
+gru_cell_settings <- c("units", "activation", "recurrent_activation", "use_bias",
+                       "reset_after", "dropout", "recurrent_dropout", "dtype")
+
+# Whether the C++ and cuDNN engines compute an activation: Keras's elementwise
+# built-ins. R functions and the functions along an axis (softmax, log_softmax,
+# sparsemax, glu) run on the cell's R step.
+engine_computes <- function(activation) {
+  !is.null(activation$name) && isTRUE(activation$elementwise)
+}
+
+# The plan of a built GRU layer (see GruLayer$engine_plan()). Its `fast` closures
+# compute a call without a mask or initial state on the engine: the per-call work is
+# checking that `x` is a plain double array of the built feature size, reading the
+# options, and one .Call; they return NULL for anything else, which then takes the
+# general path.
+gru_engine_plan <- function(layer, cell) {
+  vars <- cell$variables
+  plan <- list(
+    kernel = vars[[1]], recurrent_kernel = vars[[2]],
+    bias = if (cell$use_bias) vars[[3]],
+    dropout = cell$dropout > 0 || cell$recurrent_dropout > 0
+  )
+  obstacle <- if (!isFALSE(layer$use_cudnn)) gru_cudnn_obstacle(layer, cell)
+  if (isTRUE(layer$use_cudnn) && !is.null(obstacle)) {
+    abort_cudnn_required(layer$name, obstacle)
+  }
+  if (!engine_computes(cell$activation) || !engine_computes(cell$recurrent_activation)) {
+    plan$backend <- "r"
+    return(plan)
+  }
+  cudnn <- !isFALSE(layer$use_cudnn) && is.null(obstacle)
+  input_dim <- cell$built_input_shape[[2]]
+  config_for <- function(backend) {
+    engine_config(
+      units = cell$units, input_dim = input_dim, activation = cell$activation$name,
+      recurrent_activation = cell$recurrent_activation$name, use_bias = cell$use_bias,
+      reset_after = cell$reset_after, go_backwards = layer$go_backwards,
+      return_sequences = layer$return_sequences, dtype = layer$dtype, backend = backend
+    )
+  }
+  plan$backend <- if (cudnn) "cudnn" else "cpu"
+  plan$config <- config_for(plan$backend)
+  plan$cpu_config <- if (cudnn) config_for("cpu") else plan$config
+  plan$fast <- gru_fast_paths(layer, plan, input_dim)
+  plan
+}
+
+# The fast path's closures, over everything decided when the plan was made. Every
+# operation here is paid on each call: builtins and .subset2() rather than `$` on R6
+# objects (whose class makes `$` look for S3 methods), writes only when a value changes.
+gru_fast_paths <- function(layer, plan, input_dim) {
+  backend <- plan$backend
+  config <- plan$config
+  kernel <- plan$kernel
+  recurrent_kernel <- plan$recurrent_kernel
+  bias <- plan$bias
+  return_sequences <- layer$return_sequences
+  return_state <- layer$return_state
+  stateful <- layer$stateful
+  out_mask <- if (return_state) list(NULL, NULL)
+  cudnn <- backend == "cudnn"
+  # The engine's list(sequence, final_state, tape), or NULL when `x` is not for here.
+  # It calls gru_forward_cpp()'s routine directly (sparing its R wrapper's promises) and
+  # reads the options as engine_run_options() does, a CPU call only the first two.
+  engine_call <- function(x, keep_tape) {
+    d <- dim(x)
+    if (!is.double(x) || length(d) != 3L || d[[3L]] != input_dim || d[[1L]] < 1L ||
+        d[[2L]] < 1L || is.object(x)) {
+      return(NULL)
+    }
+    state <- NULL
+    if (stateful) {
+      states <- .subset2(layer, "states")
+      if (is.null(states) || nrow(states[[1L]]) != d[[1L]]) return(NULL)
+      state <- states[[1L]]
+    }
+    run_options <- if (cudnn) engine_run_options() else options("rgru.num_threads", "rgru.gemm")
+    res <- .Call(
+      `_rgru_gru_forward_cpp`, config, run_options, x, .subset2(kernel, "value"),
+      .subset2(recurrent_kernel, "value"), if (!is.null(bias)) .subset2(bias, "value"),
+      state, NULL, NULL, NULL, keep_tape
+    )
+    last <- .subset2(layer, "last_backend")
+    if (is.null(last) || last != backend) assign("last_backend", backend, envir = layer)
+    last <- .subset2(cudnn_state, "last_backend")
+    if (is.null(last) || last != backend) cudnn_state$last_backend <- backend
+    if (stateful) assign("states", list(.subset2(res, "final_state")), envir = layer)
+    res
+  }
+  list(
+    # the handle's `layer(x)`
+    call = function(x) {
+      res <- engine_call(x, FALSE)
+      if (is.null(res)) return(NULL)
+      output <- .subset2(res, if (return_sequences) "sequence" else "final_state")
+      if (return_state) list(output, .subset2(res, "final_state")) else output
+    },
+    # the protocol's forward()
+    forward = function(x, keep_tape) {
+      res <- engine_call(x, keep_tape)
+      if (is.null(res)) return(NULL)
+      output <- .subset2(res, if (return_sequences) "sequence" else "final_state")
+      # The general path's tape (R/layer-rnn.R), marked for the fast backward.
+      tape <- if (keep_tape) {
+        final_state <- .subset2(res, "final_state")
+        list(run = list(engine = backend, sequence = .subset2(res, "sequence"),
+                        last_output = final_state, final_states = list(final_state),
+                        tape = .subset2(res, "tape"), lead = NULL, fast = TRUE,
+                        return_sequences = return_sequences, return_state = return_state),
+             given_state = FALSE, input_dim = dim(x))
+      }
+      list(outputs = if (return_state) list(output, .subset2(res, "final_state")) else output,
+           mask = out_mask, tape = tape)
+    }
+  )
+}
+
+# NULL when cuDNN can run every unmasked call of this layer, else the reason it can't.
+gru_cudnn_obstacle <- function(layer, cell) {
+  if (!cudnn_usable()) return("no CUDA GPU with cuDNN is available to this build of rgru")
+  cudnn_unmet_condition(
+    activation = cell$activation, recurrent_activation = cell$recurrent_activation,
+    dropout = cell$dropout, recurrent_dropout = cell$recurrent_dropout,
+    unroll = layer$unroll, use_bias = cell$use_bias, reset_after = cell$reset_after
+  )
+}
+
+abort_cudnn_required <- function(name, obstacle) {
+  rgru_abort(c(
+    "{.code use_cudnn = TRUE} was given, but cuDNN can't run layer {.val {name}}.",
+    x = obstacle,
+    i = "Use {.code use_cudnn = \"auto\"} to fall back to the CPU engine."
+  ), class = "cudnn")
+}
+
+abort_no_tape <- function(name) {
+  rgru_abort("Layer {.val {name}} ran forward without keeping a tape; backward is impossible.",
+             class = "backward")
+}
+
+# The engines' weight gradients, in the cell's weight order.
+engine_grads <- function(g) {
+  if (is.null(g$d_bias)) list(g$d_kernel, g$d_recurrent_kernel)
+  else list(g$d_kernel, g$d_recurrent_kernel, g$d_bias)
+}
 
 # (batch, timesteps) in processing order: TRUE before a sample's first kept
 # step. NULL when no sample starts with a masked step.

@@ -37,10 +37,10 @@ layer_rnn <- function(object, cell, return_sequences = FALSE, return_state = FAL
   object <- if (missing(object)) NULL else object
   args <- layer_common_args(list(...), "layer_rnn")
   expected <- "a cell made by `rnn_cell_gru()` or `rnn_cells_stack()`, or a list of cells"
-  if (missing(cell)) abort_arg("cell", NULL, expected)
+  if (missing(cell)) abort_argument("cell", NULL, expected)
   if (is.list(cell) && !is.object(cell)) cell <- rnn_cells_stack(cell)
   cell_obj <- layer_object(cell)
-  if (!inherits(cell_obj, c("RgruGruCell", "RgruStackedCells"))) abort_arg("cell", cell, expected)
+  if (!inherits(cell_obj, c("RgruGruCell", "RgruStackedCells"))) abort_argument("cell", cell, expected)
   layer <- do.call(RnnLayer$new, c(list(
     cell = cell_obj, return_sequences = return_sequences, return_state = return_state,
     go_backwards = go_backwards, stateful = stateful, unroll = unroll,
@@ -95,31 +95,20 @@ RnnLayer <- R6::R6Class(
       check_feature_shape(self, input_shape, rank = 3L,
                           what = "a 3-D array (batch, timesteps, features)")
       if (!is.na(input_shape[2]) && input_shape[2] < 1) {
-        cli::cli_abort("{.arg inputs} must have at least one timestep.",
-                       class = c("rgru_error_shape", "rgru_error"), call = NULL)
+        rgru_abort("{.arg inputs} must have at least one timestep.", class = "shape")
       }
       cell_dim <- self$cell$built_input_shape
       if (self$cell$built && !is.na(input_shape[3]) && cell_dim[2] != input_shape[3]) {
-        cli::cli_abort(c(
+        rgru_abort(c(
           "{.arg inputs} of layer {.val {self$name}} must have {cell_dim[2]} features (its cell's size).",
           x = "Got shape {format_tuple(input_shape)}."
-        ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+        ), class = "shape")
       }
       invisible(TRUE)
     },
     check_initial_state_shapes = function(shapes, batch = NA) {
       sizes <- self$cell$state_size()
       check_state_shapes(shapes, sizes, batch, n_states = length(sizes))
-      for (i in seq_along(shapes)) {
-        s <- shapes[[i]]
-        if (!is.na(batch) && !is.na(s[1]) && s[1] != batch) {
-          cli::cli_abort(c(
-            "{.arg initial_state} must have one row per sample: shape ({batch}, {sizes[[i]]}).",
-            x = "Got shape {format_tuple(s)}."
-          ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
-        }
-      }
-      invisible(TRUE)
     },
     compute_output_shape = function(input_shape) {
       units <- self$cell$units
@@ -185,10 +174,10 @@ RnnLayer <- R6::R6Class(
       if (is.null(self$states)) {
         self$states <- self$cell$initial_states(batch)
       } else if (nrow(self$states[[1]]) != batch) {
-        cli::cli_abort(c(
+        rgru_abort(c(
           "Stateful layer {.val {self$name}} was used with batch size {nrow(self$states[[1]])}; it can't take batch size {batch}.",
           i = "Feed batches of a fixed size, or call {.code layer$reset_state()} on a new layer."
-        ), class = c("rgru_error_stateful", "rgru_error"), call = NULL)
+        ), class = "stateful")
       }
       self$states
     },
@@ -227,10 +216,10 @@ coerce_sequence_mask <- function(mask, dims) {
     all(dim(mask) == dims) && !anyNA(mask)
   if (!ok) {
     shape <- if (is.null(dim(mask))) length(mask) else dim(mask)
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg mask} must be a logical matrix of shape ({dims[1]}, {dims[2]}) (batch, timesteps) without NA.",
       x = "Got {.obj_type_friendly {mask}} of shape {format_tuple(shape)}."
-    ), class = c("rgru_error_mask", "rgru_error"), call = NULL)
+    ), class = "mask")
   }
   mask <- mask != 0
   dim(mask) <- dims
@@ -239,9 +228,8 @@ coerce_sequence_mask <- function(mask, dims) {
 
 check_finite_dims <- function(x) {
   if (any(dim(x) == 0)) {
-    cli::cli_abort(c("{.arg inputs} must not have an empty dimension.",
-                     x = "Got shape {format_tuple(dim(x))}."),
-                   class = c("rgru_error_shape", "rgru_error"), call = NULL)
+    rgru_abort(c("{.arg inputs} must not have an empty dimension.",
+                 x = "Got shape {format_tuple(dim(x))}."), class = "shape")
   }
 }
 

@@ -72,20 +72,30 @@ layer_common_args <- function(dots, layer_fn, also = character()) {
              "batch_input_shape", "activity_regularizer", also)
   unknown <- setdiff(names(dots) %||% rep("", length(dots)), known)
   if (length(dots) > 0 && (is.null(names(dots)) || any(names(dots) == ""))) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "All arguments in {.arg ...} of {.fn {layer_fn}} must be named.",
       i = "Keras's common layer keywords are {.arg {known}}."
-    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+    ))
   }
   if (length(unknown) > 0) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "Unrecognized {cli::qty(length(unknown))}argument{?s} {.arg {unknown}} passed to {.code {layer_fn}()}.",
       i = "Keras's common layer keywords are {.arg {known}}."
-    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+    ))
   }
   dots
 }
 
+# The layer protocol. A layer subclass overrides what it needs of:
+#   build(input_shape)              creates its weights with add_weight()
+#   forward_impl() / forward(inputs, mask, training, initial_state, keep_tape)
+#                                   -> list(outputs, mask, tape)
+#   backward(tape, d_outputs)       -> list(d_inputs, grads), grads aligned with $weights
+#   compute_output_shape(), compute_output_mask(), check_input_shape(), layer_config(),
+#   sublayers(), coerce_inputs(), call_handle()
+# and may set `fast_call` (below) once built. Every layer's settings are fixed at
+# construction unless changed through its handle (`layer$name <- value`), which calls
+# settings_changed() afterwards.
 Layer <- R6::R6Class(
   "RgruLayer",
   cloneable = FALSE,
@@ -101,6 +111,11 @@ Layer <- R6::R6Class(
     built_input_shape = NULL,
     variables = list(),
     handle = NULL,
+    # NULL, or a function(inputs) the handle calls first for `layer(inputs)` with no
+    # other arguments: it returns the outputs, or NULL to take the general path
+    # (call_handle()). Set by layers that decide once, when built, how plain arrays are
+    # computed (layer_gru()); cleared by settings_changed().
+    fast_call = NULL,
 
     initialize = function(name = NULL, dtype = NULL, trainable = TRUE, input_shape = NULL,
                           batch_size = NULL, batch_input_shape = NULL,
@@ -108,10 +123,11 @@ Layer <- R6::R6Class(
       self$name <- if (is.null(name)) unique_layer_name(default_name) else check_string(name, "name")
       self$dtype <- check_dtype(dtype %||% "float32", "dtype")
       private$trainable_flag <- check_bool(trainable, "trainable")
+      batch <- if (is.null(batch_size)) NA_integer_ else
+        as.integer(check_positive_integer(batch_size, "batch_size"))
       if (!is.null(batch_input_shape)) {
         self$declared_input_shape <- arg_shape(batch_input_shape, "batch_input_shape", batch = TRUE)
       } else if (!is.null(input_shape)) {
-        batch <- if (is.null(batch_size)) NA_integer_ else check_positive_integer(batch_size, "batch_size")
         self$declared_input_shape <- c(batch, arg_shape(input_shape, "input_shape"))
       }
       self$activity_regularizer <- resolve_regularizer(activity_regularizer, "activity_regularizer")
@@ -126,6 +142,7 @@ Layer <- R6::R6Class(
         self$build(input_shape)
         self$built <- TRUE
         self$built_input_shape <- input_shape
+        layer_structure_changed()
       }
       invisible(self)
     },
@@ -142,6 +159,7 @@ Layer <- R6::R6Class(
         constraint = constraint, dtype = self$dtype
       )
       self$variables <- c(self$variables, list(v))
+      layer_structure_changed()
       v
     },
 
@@ -160,15 +178,25 @@ Layer <- R6::R6Class(
     },
     # Checks the input shape before and after building (the rank is known
     # before, the feature sizes only after), then builds.
+    # A shape accepted once is accepted again until a layer's structure or settings
+    # change: every forward() prepares, and most see one shape call after call.
     prepare = function(input_shape) {
+      accepted <- private$accepted_shape
+      if (!is.null(accepted) && accepted$version == layer_structure$version &&
+          identical(accepted$shape, input_shape)) {
+        return(invisible(self))
+      }
       self$check_input_shape(input_shape)
       if (!self$built) {
         self$maybe_build(input_shape)
         self$check_input_shape(input_shape)
       }
+      private$accepted_shape <- list(shape = input_shape, version = layer_structure$version)
       invisible(self)
     },
-    # Raises a classed error when inputs of this shape can't be fed to the layer.
+    # Raises a classed error when inputs of this shape can't be fed to the layer. It
+    # depends only on the shape and on what the layer was built or set up with (see
+    # prepare()).
     check_input_shape = function(input_shape) invisible(TRUE),
     check_initial_state_shapes = function(shapes) invisible(TRUE),
 
@@ -207,7 +235,15 @@ Layer <- R6::R6Class(
     set_weights = function(weights) {
       assign_weights(self$weights, weights)
       invisible(self$handle)
-    }
+    },
+    # Layers owning other layers (a GRU its cell, models their layers) override this.
+    sublayers = function() list(),
+    # What `layer(inputs, ...)` does once composition has ruled out a model to add to.
+    call_handle = function(inputs, ...) call_layer(self, inputs, ...),
+    coerce_inputs = function(inputs) as_input_array(inputs, "inputs"),
+    # Called after a setting changed through the handle; layers that decided something
+    # from their settings forget it here.
+    settings_changed = function() invisible(self)
   ),
   active = list(
     trainable = function(value) {
@@ -216,16 +252,26 @@ Layer <- R6::R6Class(
       for (v in self$weights) v$trainable <- private$trainable_flag
       for (l in self$sublayers()) l$trainable <- private$trainable_flag
     },
-    weights = function() unique_variables(c(self$variables, unlist(
-      lapply(self$sublayers(), function(l) l$weights), recursive = FALSE
-    ))),
+    # Cached until a layer anywhere is built, adds a weight or changes its sublayers
+    # (layer_structure_changed()): training reads it several times a step.
+    weights = function() {
+      cache <- private$weights_cache
+      if (!is.null(cache) && cache$version == layer_structure$version) return(cache$weights)
+      weights <- unique_variables(c(self$variables, unlist(
+        lapply(self$sublayers(), function(l) l$weights), recursive = FALSE
+      )))
+      private$weights_cache <- list(version = layer_structure$version, weights = weights)
+      weights
+    },
     trainable_weights = function() {
       if (!private$trainable_flag) return(list())
-      Filter(function(v) isTRUE(v$trainable), self$weights)
+      weights <- self$weights
+      weights[vapply(weights, is_trainable, TRUE)]
     },
     non_trainable_weights = function() {
-      if (!private$trainable_flag) return(self$weights)
-      Filter(function(v) !isTRUE(v$trainable), self$weights)
+      weights <- self$weights
+      if (!private$trainable_flag) return(weights)
+      weights[!vapply(weights, is_trainable, TRUE)]
     },
     input_shape = function() self$built_input_shape %||% self$declared_input_shape,
     # Keras's layer.losses: the penalty of each regularized trainable weight, at
@@ -236,12 +282,23 @@ Layer <- R6::R6Class(
     }
   ),
   private = list(
-    trainable_flag = TRUE
+    trainable_flag = TRUE,
+    weights_cache = NULL,
+    accepted_shape = NULL
   )
 )
 
-# Layers owning other layers (a GRU its cell, models their layers) override this.
-Layer$set("public", "sublayers", function() list())
+# Counts changes to the tree of layers, their variables and their settings anywhere in
+# the session; what layers cache (weights, accepted input shapes) is valid while it
+# stands. A layer whose sublayers() change after it was made (other than a Model's
+# `layer_objects`, which does this itself) calls layer_structure_changed().
+layer_structure <- new.env(parent = emptyenv())
+layer_structure$version <- 0L
+
+layer_structure_changed <- function() {
+  layer_structure$version <- layer_structure$version + 1L
+  invisible()
+}
 
 # Gradients shaped exactly like their variables' values (NULL stays NULL).
 conform_grads <- function(variables, grads) {
@@ -254,6 +311,8 @@ conform_grads <- function(variables, grads) {
   })
 }
 
+is_trainable <- function(v) isTRUE(.subset2(v, "trainable"))
+
 unique_variables <- function(vars) {
   if (length(vars) == 0) return(list())
   ids <- vapply(vars, function(v) v$id, integer(1))
@@ -262,10 +321,10 @@ unique_variables <- function(vars) {
 
 assign_weights <- function(variables, weights) {
   if (!is.list(weights) || length(weights) != length(variables)) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg weights} must be a list of {length(variables)} array{?s}, one per weight.",
       x = "Got {.obj_type_friendly {weights}} of length {length(weights)}."
-    ), class = c("rgru_error_weights", "rgru_error"), call = NULL)
+    ), class = "weights")
   }
   for (i in seq_along(variables)) {
     v <- variables[[i]]
@@ -273,10 +332,10 @@ assign_weights <- function(variables, weights) {
     want <- value_shape(v$value)
     got <- if (is.numeric(w) || is.logical(w)) value_shape(w) else NULL
     if (is.null(got) || length(got) != length(want) || any(got != want)) {
-      cli::cli_abort(c(
+      rgru_abort(c(
         "Weight {i} ({.field {v$path}}) must be a numeric array of shape {format_tuple(want)}.",
         x = "Got {.obj_type_friendly {w}} of shape {if (is.null(got)) 'NULL' else format_tuple(got)}."
-      ), class = c("rgru_error_weights", "rgru_error"), call = NULL)
+      ), class = "weights")
     }
     value <- as.numeric(w)
     if (length(want) > 1 || !is.null(dim(v$value))) dim(value) <- dim(v$value)
@@ -289,7 +348,16 @@ assign_weights <- function(variables, weights) {
 
 layer_handle <- function(layer) {
   force(layer)
-  handle <- function(object, ...) compose_layer(object, layer, ...)
+  handle <- function(object, ...) {
+    if (...length() == 0L && !missing(object)) {
+      fast <- .subset2(layer, "fast_call")
+      if (!is.null(fast)) {
+        outputs <- fast(object)
+        if (!is.null(outputs)) return(outputs)
+      }
+    }
+    compose_layer(object, layer, ...)
+  }
   class(handle) <- c(layer_handle_classes(layer), "rgru_layer", "function")
   handle
 }
@@ -339,14 +407,29 @@ layer_object <- function(x) {
       all(mapply(function(a, b) identical(layer_object(a), b), value, obj$layer_objects))) {
     return(x)
   }
+  locked <- exists(name, envir = obj, inherits = FALSE) && bindingIsLocked(name, obj) &&
+    !is.function(obj[[name]])
+  if (locked) unlockBinding(name, obj)
   obj[[name]] <- value
+  if (locked) lockBinding(name, obj)
+  obj$settings_changed()
+  layer_structure_changed()
   x
+}
+
+# Settings a layer has decided things from, locked so that changing them anywhere but
+# through the handle (which tells the layer) fails loudly instead of being ignored.
+lock_settings <- function(obj, names, lock = TRUE) {
+  for (name in names) {
+    if (lock) lockBinding(name, obj) else unlockBinding(name, obj)
+  }
+  invisible(obj)
 }
 
 #' @rawNamespace S3method(utils::.DollarNames, rgru_layer)
 .DollarNames.rgru_layer <- function(x, pattern = "") {
   obj <- layer_object(x)
-  nms <- setdiff(ls(obj, all.names = FALSE), c("clone", "initialize", "handle"))
+  nms <- setdiff(ls(obj, all.names = FALSE), c("clone", "initialize", "handle", "fast_call"))
   grep(pattern, nms, value = TRUE)
 }
 
@@ -377,13 +460,13 @@ create_layer <- function(layer, object) {
 
 compose_layer <- function(object, layer, ...) {
   if (missing(object) || is.null(object)) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "A layer must be called on inputs.",
       i = "Call {.code layer(inputs)} with an array, a {.fn keras_input} tensor or a sequential model."
-    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+    ), class = "input")
   }
   if (inherits(object, "rgru_model_sequential")) {
-    if (...length() > 0) cli::cli_warn("Arguments in {.arg ...} are ignored when adding a layer to a model.")
+    if (...length() > 0) rgru_warn("Arguments in {.arg ...} are ignored when adding a layer to a model.")
     layer_object(object)$add(layer)
     return(invisible(object))
   }
@@ -394,11 +477,11 @@ compose_layer <- function(object, layer, ...) {
 call_layer <- function(layer, inputs, mask = NULL, training = NULL, initial_state = NULL, ...) {
   if (...length() > 0) {
     extra <- names(list(...)) %||% rep("", ...length())
-    cli::cli_abort(c(
+    rgru_abort(c(
       "Unexpected arguments in a call of layer {.val {layer$name}}.",
       i = "A layer is called as {.code layer(inputs, mask = NULL, training = NULL, initial_state = NULL)}.",
       x = "Also got {.arg {ifelse(extra == '', '<unnamed>', extra)}}."
-    ), class = c("rgru_error_argument", "rgru_error"), call = NULL)
+    ))
   }
   if (!is.null(training)) training <- check_bool(training, "training")
   if (is_symbolic_input(inputs) || is_symbolic_input(initial_state)) {
@@ -412,27 +495,21 @@ call_layer <- function(layer, inputs, mask = NULL, training = NULL, initial_stat
   result$outputs
 }
 
-Layer$set("public", "call_handle", function(inputs, ...) call_layer(self, inputs, ...))
-
-Layer$set("public", "coerce_inputs", function(inputs) {
-  as_input_array(inputs, "inputs")
-})
-
 # Arrays in, with the dimension (batch, ...) kept: a vector becomes a column.
 as_input_array <- function(x, arg) {
   if (is.data.frame(x)) x <- as.matrix(x)
   if (is.logical(x)) storage.mode(x) <- "double"
   if (!is.numeric(x) || is.object(x) && !is.array(x) && !is.matrix(x)) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg {arg}} must be a numeric array.",
       x = "Got {.obj_type_friendly {x}}."
-    ), class = c("rgru_error_input", "rgru_error"), call = NULL)
+    ), class = "input")
   }
   if (length(x) == 0) {
-    cli::cli_abort(c(
+    rgru_abort(c(
       "{.arg {arg}} must not be empty.",
       x = "Got an array of shape {format_tuple(value_shape(x))}."
-    ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+    ), class = "shape")
   }
   if (is.null(dim(x))) x <- array(x, dim = c(length(x), 1L))
   storage.mode(x) <- "double"
@@ -444,10 +521,10 @@ coerce_initial_state <- function(initial_state) {
   lapply(states, function(s) {
     s <- as_input_array(s, "initial_state")
     if (length(dim(s)) != 2) {
-      cli::cli_abort(c(
+      rgru_abort(c(
         "{.arg initial_state} must be a matrix (batch, units) or a list of them.",
         x = "Got an array of shape {format_tuple(dim(s))}."
-      ), class = c("rgru_error_shape", "rgru_error"), call = NULL)
+      ), class = "shape")
     }
     s
   })
@@ -463,8 +540,8 @@ batch_shape_of <- function(x) {
 # Argument checks shared by the layers (the scalar ones are api-support's
 # check_*() in utils.R).
 
-abort_arg <- function(arg, value, expected, class = "rgru_error_argument") {
-  abort_expected(value, arg, expected, class = class)
+abort_arg <- function(arg, value, expected, class = "argument") {
+  abort_argument(arg, value, expected, class = class)
 }
 
 # A shape without (batch = FALSE) or with its batch axis; NA/NULL entries unknown.
@@ -473,13 +550,14 @@ arg_shape <- function(x, arg, batch = FALSE) {
     scalar <- function(d) is.null(d) || (is.numeric(d) || is.logical(d)) && length(d) == 1
     if (!all(vapply(x, scalar, logical(1)))) {
       abort_arg(arg, x, "a vector of positive integers (NA for an unknown size)",
-                class = "rgru_error_shape")
+                class = "shape")
     }
     x <- vapply(unclass(x), function(d) if (is.null(d)) NA_real_ else as.numeric(d), numeric(1))
   }
+  # NA is an unknown size; NaN is no size at all.
   ok <- (is.numeric(x) || is.logical(x) && all(is.na(x))) && length(x) >= 1 &&
-    all(is.na(x) | (x >= 1 & x == round(x) & x <= .Machine$integer.max))
+    !any(is.nan(x)) && all(is.na(x) | (x >= 1 & x == round(x) & x <= .Machine$integer.max))
   if (!ok) abort_arg(arg, x, "a vector of positive integers (NA for an unknown size)",
-                     class = "rgru_error_shape")
+                     class = "shape")
   as.integer(x)
 }

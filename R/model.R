@@ -7,18 +7,32 @@ Model <- R6::R6Class(
   inherit = Layer,
   cloneable = FALSE,
   public = list(
-    layer_objects = list(),
     sublayers = function() self$layer_objects,
     # Grads of layer `layer` (aligned with its weights) added into `acc`
-    # (aligned with the model's weights), matching variables by identity.
+    # (aligned with the model's weights), matching variables by identity; where each
+    # layer's weights sit among the model's is kept while the layer tree stands.
     accumulate_grads = function(acc, layer, grads) {
-      ids <- vapply(self$weights, function(v) v$id, integer(1))
-      layer_vars <- layer$weights
-      for (k in seq_along(layer_vars)) {
+      positions <- private$weight_positions
+      if (is.null(positions) || positions$version != layer_structure$version) {
+        positions <- list(version = layer_structure$version, layers = list(), at = list())
+      }
+      j <- NULL
+      for (i in seq_along(positions$layers)) {
+        if (identical(positions$layers[[i]], layer)) {
+          j <- positions$at[[i]]
+          break
+        }
+      }
+      if (is.null(j)) {
+        j <- match(ids_of(layer$weights), ids_of(self$weights))
+        positions$layers <- c(positions$layers, list(layer))
+        positions$at <- c(positions$at, list(j))
+      }
+      private$weight_positions <- positions
+      for (k in seq_along(j)) {
         g <- if (k <= length(grads)) grads[[k]]
         if (is.null(g)) next
-        j <- match(layer_vars[[k]]$id, ids)
-        acc[[j]] <- if (is.null(acc[[j]])) g else acc[[j]] + g
+        acc[[j[k]]] <- if (is.null(acc[[j[k]]])) g else acc[[j[k]]] + g
       }
       acc
     },
@@ -41,16 +55,28 @@ Model <- R6::R6Class(
     }
   ),
   active = list(
-    layers = function() lapply(self$layer_objects, function(l) l$handle)
+    layers = function() lapply(self$layer_objects, function(l) l$handle),
+    # The model's layers; changing them changes its weights (see Layer's `weights`).
+    layer_objects = function(value) {
+      if (missing(value)) return(private$layer_list)
+      private$layer_list <- value
+      layer_structure_changed()
+    }
+  ),
+  private = list(
+    layer_list = list(),
+    weight_positions = NULL
   )
 )
+
+ids_of <- function(variables) vapply(variables, function(v) .subset2(v, "id"), integer(1))
 
 # A layer's forward inside a model, with its activity-regularizer penalty.
 model_layer_forward <- function(layer, inputs, mask, training, initial_state, keep_tape) {
   res <- layer$forward(inputs, mask = mask, training = training,
                        initial_state = initial_state, keep_tape = keep_tape)
   loss <- res$activity_loss %||% 0
-  reg <- layer$activity_regularizer
+  reg <- .subset2(layer, "activity_regularizer")
   if (!is.null(reg)) {
     for (out in output_list(res$outputs)) loss <- loss + reg$penalty(out) / batch_size_of(out)
   }
@@ -59,7 +85,7 @@ model_layer_forward <- function(layer, inputs, mask, training, initial_state, ke
 }
 
 model_layer_backward <- function(layer, res, d_outputs) {
-  reg <- layer$activity_regularizer
+  reg <- .subset2(layer, "activity_regularizer")
   if (!is.null(reg)) {
     penalty_gradient <- function(d, out) (d %||% 0) + reg$gradient(out) / batch_size_of(out)
     if (is.list(res$outputs)) {
@@ -122,16 +148,20 @@ predict.rgru_model <- function(object, x, batch_size = NULL,
     as_input_array(x, "x")
   n <- if (is.list(inputs)) dim(inputs[[1]])[1] else dim(inputs)[1]
   if (is.list(inputs) && any(vapply(inputs, function(a) dim(a)[1], integer(1)) != n)) {
-    cli::cli_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
-                   class = c("rgru_error_input", "rgru_error"), call = NULL)
+    rgru_abort("All arrays in {.arg x} must have the same number of samples (first axis).",
+               class = "input")
   }
-  starts <- seq(1L, n, by = batch_size)
+  infer <- function(batch) {
+    fast_sequential_outputs(model, batch) %||%
+      model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+  }
+  starts <- seq.int(1L, n, by = batch_size)
   progress <- batch_progress(resolve_verbose(verbose), length(starts), environment())
   pieces <- lapply(seq_along(starts), function(b) {
     rows <- starts[b]:min(n, starts[b] + batch_size - 1L)
-    batch <- if (is.list(inputs)) lapply(inputs, slice_rows, rows = rows) else
-      slice_rows(inputs, rows)
-    out <- model$forward(batch, training = FALSE, keep_tape = FALSE)$outputs
+    batch <- if (length(starts) == 1L) inputs else if (is.list(inputs))
+      lapply(inputs, slice_rows, rows = rows) else slice_rows(inputs, rows)
+    out <- infer(batch)
     progress$update(b, list())
     out
   })
@@ -140,6 +170,37 @@ predict.rgru_model <- function(object, x, batch_size = NULL,
     return(lapply(seq_along(pieces[[1]]), function(i) bind_rows_arrays(lapply(pieces, `[[`, i))))
   }
   bind_rows_arrays(pieces)
+}
+
+# Inference through a built sequential model whose first layer has a fast path
+# (R/layer.R's `fast_call`): what Sequential$forward() computes without a mask, with
+# the layers' fast calls and, for a layer without one, its forward(). NULL when the
+# first layer takes no fast path or `x` doesn't have the model's input shape: then
+# predict() runs the model's forward(), which says why.
+fast_sequential_outputs <- function(model, x) {
+  if (!inherits(model, "RgruSequential") || !isTRUE(.subset2(model, "built"))) return(NULL)
+  layers <- .subset2(model, "layer_objects")
+  if (length(layers) == 0L || is.null(.subset2(layers[[1L]], "fast_call"))) return(NULL)
+  want <- .subset2(model, "built_input_shape")
+  d <- dim(x)
+  if (length(d) != length(want) || any(d[-1L] != want[-1L], na.rm = TRUE)) return(NULL)
+  outputs <- .subset2(layers[[1L]], "fast_call")(x)
+  if (is.null(outputs)) return(NULL)
+  # A fast call's outputs carry no mask; once a layer makes one, the rest run as in
+  # Sequential$forward().
+  mask <- NULL
+  for (layer in layers[-1L]) {
+    fast <- if (is.null(mask)) .subset2(layer, "fast_call")
+    fast_outputs <- if (!is.null(fast)) fast(outputs)
+    if (is.null(fast_outputs)) {
+      res <- model_layer_forward(layer, outputs, mask, FALSE, NULL, FALSE)
+      outputs <- res$outputs
+      mask <- res$mask
+    } else {
+      outputs <- fast_outputs
+    }
+  }
+  outputs
 }
 
 slice_rows <- function(x, rows) {

@@ -22,8 +22,12 @@ output_names_of <- function(model_obj, n_out) {
   paste0("output_", seq_len(n_out))
 }
 
+# Where each of `subset` is in `variables`, by identity (NA where absent). The
+# trainable weights are usually the weights themselves, in order: tried first.
 variable_index <- function(variables, subset) {
-  vapply(subset, function(v) {
+  vapply(seq_along(subset), function(k) {
+    v <- subset[[k]]
+    if (k <= length(variables) && identical(variables[[k]], v)) return(k)
     for (i in seq_along(variables)) if (identical(variables[[i]], v)) return(i)
     NA_integer_
   }, 1L)
@@ -59,13 +63,15 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
   y_pred <- as_output_list(fw$outputs)
   y <- as_output_list(y)
   if (length(y) != length(y_pred)) {
-    cli::cli_abort(
+    rgru_abort(
       c("{.arg y} must have one target array per model output ({length(y_pred)}).",
         "x" = "It has {length(y)}."),
-      class = c("rgru_error_shape", "rgru_error")
+      class = "shape"
     )
   }
-  names_out <- output_names_of(model_obj, length(y_pred))
+  # Resolved once, with the compiled losses and metrics, and kept in the state.
+  if (is.null(state$resolved)) state$output_names <- output_names_of(model_obj, length(y_pred))
+  names_out <- state$output_names
   if (!is.null(names(y)) && all(names(y) %in% names_out)) y <- y[names_out]
   if (is.null(state$resolved)) {
     state$resolved <- resolve_compiled(state, y, y_pred, names_out)
@@ -121,8 +127,9 @@ batch_gradients <- function(model_obj, step) {
   grads <- add_regularization_gradients(grads, step$trainable)
   for (i in seq_along(grads)) {
     g <- grads[[i]]
-    if (!is.null(g) && !is.null(dim(step$trainable[[i]]$value))) {
-      dim(g) <- dim(step$trainable[[i]]$value)
+    want <- dim(.subset2(step$trainable[[i]], "value"))
+    if (!is.null(g) && !is.null(want) && !identical(dim(g), want)) {
+      dim(g) <- want
       grads[[i]] <- g
     }
   }

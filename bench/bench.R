@@ -1,4 +1,5 @@
-# Benchmark: rgru's CPU engine against PyTorch's nn.GRU, side by side in one run.
+# Benchmark: rgru's CPU engine against PyTorch's nn.GRU, side by side in one run (the
+# public API, layer(x), predict() and a training step, is bench/bench-api.R).
 #
 #   OPENBLAS_NUM_THREADS=1 Rscript bench/bench.R 1 [quick]
 #
@@ -24,10 +25,8 @@ args <- commandArgs(trailingOnly = TRUE)
 threads <- if (length(args) >= 1) as.integer(args[[1]]) else 1L
 quick <- length(args) >= 2 && args[[2]] == "quick"
 options(rgru.num_threads = threads)
-forward <- utils::getFromNamespace("gru_forward_cpp", "rgru")
-backward <- utils::getFromNamespace("gru_backward_cpp", "rgru")
-info <- utils::getFromNamespace("engine_info", "rgru")()
-gemm_gflops <- utils::getFromNamespace("engine_gemm_gflops_cpp", "rgru")
+source("bench/common.R")
+gemm_gflops <- rgru_internal("engine_gemm_gflops_cpp")
 
 grid <- expand.grid(units = c(4, 64, 256), features = c(8, 64), timesteps = c(10, 100),
   batch = c(1, 32, 256), mode = c("inference", "training"), dtype = c("float32", "float64"),
@@ -35,34 +34,9 @@ grid <- expand.grid(units = c(4, 64, 256), features = c(8, 64), timesteps = c(10
 if (quick) grid <- grid[grid$batch != 32 & grid$features == 64, ]
 grid$flop <- with(grid, 2 * timesteps * batch * 3 * units * (features + units) *
   ifelse(mode == "training", 3, 1))
-rounds <- 3L
 turn_seconds <- 0.15
 
-clock <- function() {
-  t <- proc.time()
-  if (threads == 1L) t[["user.self"]] + t[["sys.self"]] else t[["elapsed"]]
-}
-
-# Warms up by calling fn for ~seconds (at least twice), then times as many calls as fill
-# ~seconds. The warm-up reaches steady state on both sides: PyTorch frees its tensors at
-# once, R its arrays only at the next garbage collection, so R's heap needs a few dozen
-# calls to settle (float32 inference B=256 T=10 F=8 H=64: 4.9 ms per call over the first
-# ~60 calls of a fresh R, 2.2 ms after).
-seconds_per_call <- function(fn, seconds) {
-  calls <- 0
-  start <- Sys.time()
-  repeat {
-    fn()
-    calls <- calls + 1
-    elapsed <- as.numeric(Sys.time() - start, units = "secs")
-    if (calls >= 2 && elapsed >= seconds) break
-  }
-  reps <- as.integer(min(100000, max(2, seconds / (elapsed / calls))))
-  start <- clock()
-  for (i in seq_len(reps)) fn()
-  (clock() - start) / reps
-}
-
+# The engine as a layer calls it: its configuration made once, the options read per call.
 time_ours <- function(case, seconds) {
   set.seed(1)
   B <- case$batch; TT <- case$timesteps; F <- case$features; H <- case$units
@@ -72,41 +46,16 @@ time_ours <- function(case, seconds) {
   bias <- matrix(0, 2, 3 * H)
   training <- case$mode == "training"
   upstream <- array(1, c(B, TT, H))
+  config <- engine_config(units = H, input_dim = F, dtype = case$dtype)
   call <- function() {
-    out <- forward(x, kernel, recurrent, bias, NULL, NULL, NULL, NULL, "tanh", "sigmoid",
-      TRUE, FALSE, TRUE, case$dtype, training)
+    out <- forward(config, engine_run_options(), x, kernel, recurrent, bias, NULL, NULL,
+      NULL, NULL, training)
     if (training) backward(out$tape, upstream, NULL)
   }
   seconds_per_call(call, seconds)
 }
 
-# PyTorch runs in one long-lived process that answers one case per line.
-torch_process <- local({
-  dir <- tempfile("rgru-bench-")
-  dir.create(dir)
-  requests <- file.path(dir, "requests")
-  replies <- file.path(dir, "replies")
-  stopifnot(system2("mkfifo", c(requests, replies)) == 0)
-  system(sprintf("OPENBLAS_NUM_THREADS=%d /usr/bin/python3 bench/bench_torch.py %d < %s > %s",
-    threads, threads, shQuote(requests), shQuote(replies)), wait = FALSE)
-  list(to = fifo(requests, "w", blocking = TRUE), from = fifo(replies, "r", blocking = TRUE))
-})
-
-time_torch <- function(case, seconds) {
-  writeLines(paste(case$dtype, case$mode, case$batch, case$timesteps, case$features,
-    case$units, seconds), torch_process$to)
-  flush(torch_process$to)
-  reply <- readLines(torch_process$from, n = 1)
-  if (length(reply) != 1) stop("bench_torch.py stopped answering")
-  as.numeric(strsplit(reply, " ")[[1]][[8]])
-}
-
-# Median turn of each side over `rounds` alternating turns.
-time_both <- function(case, seconds = turn_seconds) {
-  turns <- vapply(seq_len(rounds), function(r)
-    c(ours = time_ours(case, seconds), torch = time_torch(case, seconds)), numeric(2))
-  apply(turns, 1, stats::median)
-}
+torch <- start_torch()
 
 cat(sprintf("rgru engine: %s | threads %d | sigmoid/tanh kernels %s | Eigen SIMD %s\n",
   info$gemm, threads, info$activations, info$simd))
@@ -128,11 +77,12 @@ cat(sprintf("fresh memory: %.1f us per 4 KiB page (new R vector, zero-filled)\n"
 
 tiny <- list(batch = 1, timesteps = 10, features = 8, units = 4, dtype = "float32",
   mode = "inference")
-tiny_times <- time_both(tiny, 1)
+tiny_times <- time_both(time_ours, torch, tiny, 1)
 cat(sprintf("tiny call (B=1 T=10 F=8 H=4, float32 inference): ours %.1f us, torch %.1f us\n",
   tiny_times[["ours"]] * 1e6, tiny_times[["torch"]] * 1e6))
 
-times <- vapply(seq_len(nrow(grid)), function(i) time_both(grid[i, ]), numeric(2))
+times <- vapply(seq_len(nrow(grid)), function(i) time_both(time_ours, torch, grid[i, ], turn_seconds),
+  numeric(2))
 grid$ours <- times["ours", ]
 grid$torch <- times["torch", ]
 grid$ratio <- grid$ours / grid$torch
@@ -145,9 +95,7 @@ table <- data.frame(
   ours_ms = sprintf("%.3f", grid$ours * 1e3), torch_ms = sprintf("%.3f", grid$torch * 1e3),
   ratio = sprintf("%.2f", grid$ratio), GFLOPs = sprintf("%.1f", grid$gflops),
   pct_peak = sprintf("%.0f", grid$peak_pct))
-cat("\n| ", paste(names(table), collapse = " | "), " |\n|", strrep("---|", ncol(table)), "\n",
-  sep = "")
-for (i in seq_len(nrow(table))) cat("| ", paste(unlist(table[i, ]), collapse = " | "), " |\n", sep = "")
+print_table(table)
 for (m in c("inference", "training")) {
   r <- grid$ratio[grid$mode == m]
   cat(sprintf("\n%s: ratio ours/torch median %.2f, worst %.2f, cases <= %s: %d of %d", m,
@@ -155,4 +103,4 @@ for (m in c("inference", "training")) {
     sum(r <= if (m == "inference") 1.0 else 1.2), length(r)))
 }
 cat("\n")
-close(torch_process$to)
+close(torch$to)

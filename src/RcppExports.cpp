@@ -93,13 +93,13 @@ BEGIN_RCPP
 END_RCPP
 }
 // cudnn_pack_weights_cpp
-Rcpp::NumericVector cudnn_pack_weights_cpp(Rcpp::NumericMatrix kernel, Rcpp::NumericMatrix recurrent_kernel, Rcpp::NumericMatrix bias);
+Rcpp::NumericVector cudnn_pack_weights_cpp(SEXP kernel, SEXP recurrent_kernel, SEXP bias);
 RcppExport SEXP _rgru_cudnn_pack_weights_cpp(SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type kernel(kernelSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type recurrent_kernel(recurrent_kernelSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type bias(biasSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type recurrent_kernel(recurrent_kernelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type bias(biasSEXP);
     rcpp_result_gen = Rcpp::wrap(cudnn_pack_weights_cpp(kernel, recurrent_kernel, bias));
     return rcpp_result_gen;
 END_RCPP
@@ -117,23 +117,23 @@ BEGIN_RCPP
 END_RCPP
 }
 // cudnn_sequence_lengths_cpp
-Rcpp::IntegerVector cudnn_sequence_lengths_cpp(Rcpp::LogicalMatrix mask);
+Rcpp::IntegerVector cudnn_sequence_lengths_cpp(SEXP mask);
 RcppExport SEXP _rgru_cudnn_sequence_lengths_cpp(SEXP maskSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::LogicalMatrix >::type mask(maskSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type mask(maskSEXP);
     rcpp_result_gen = Rcpp::wrap(cudnn_sequence_lengths_cpp(mask));
     return rcpp_result_gen;
 END_RCPP
 }
 // cudnn_layout_apply_cpp
-Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, Rcpp::NumericVector a, Rcpp::IntegerVector lengths, bool go_backwards, SEXP initial_state, bool tiled);
+Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, SEXP a, SEXP lengths, bool go_backwards, SEXP initial_state, bool tiled);
 RcppExport SEXP _rgru_cudnn_layout_apply_cpp(SEXP opSEXP, SEXP aSEXP, SEXP lengthsSEXP, SEXP go_backwardsSEXP, SEXP initial_stateSEXP, SEXP tiledSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type a(aSEXP);
-    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type lengths(lengthsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type a(aSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type lengths(lengthsSEXP);
     Rcpp::traits::input_parameter< bool >::type go_backwards(go_backwardsSEXP);
     Rcpp::traits::input_parameter< SEXP >::type initial_state(initial_stateSEXP);
     Rcpp::traits::input_parameter< bool >::type tiled(tiledSEXP);
@@ -159,47 +159,33 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cudnn_gru_forward_cpp
-Rcpp::List cudnn_gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, std::string activation, std::string recurrent_activation, bool reset_after, bool go_backwards, bool return_sequences, std::string dtype, bool keep_tape);
-RcppExport SEXP _rgru_cudnn_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
+// gru_config_cpp
+SEXP gru_config_cpp(SEXP settings);
+RcppExport SEXP _rgru_gru_config_cpp(SEXP settingsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type recurrent_kernel(recurrent_kernelSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type bias(biasSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type initial_state(initial_stateSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type mask(maskSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type input_dropout(input_dropoutSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type recurrent_dropout(recurrent_dropoutSEXP);
-    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
-    Rcpp::traits::input_parameter< std::string >::type recurrent_activation(recurrent_activationSEXP);
-    Rcpp::traits::input_parameter< bool >::type reset_after(reset_afterSEXP);
-    Rcpp::traits::input_parameter< bool >::type go_backwards(go_backwardsSEXP);
-    Rcpp::traits::input_parameter< bool >::type return_sequences(return_sequencesSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< bool >::type keep_tape(keep_tapeSEXP);
-    rcpp_result_gen = Rcpp::wrap(cudnn_gru_forward_cpp(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape));
+    Rcpp::traits::input_parameter< SEXP >::type settings(settingsSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_config_cpp(settings));
     return rcpp_result_gen;
 END_RCPP
 }
-// cudnn_gru_backward_cpp
-Rcpp::List cudnn_gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state);
-RcppExport SEXP _rgru_cudnn_gru_backward_cpp(SEXP tapeSEXP, SEXP d_sequenceSEXP, SEXP d_final_stateSEXP) {
+// gru_config_info_cpp
+Rcpp::List gru_config_info_cpp(SEXP config);
+RcppExport SEXP _rgru_gru_config_info_cpp(SEXP configSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< SEXP >::type tape(tapeSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type d_sequence(d_sequenceSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type d_final_state(d_final_stateSEXP);
-    rcpp_result_gen = Rcpp::wrap(cudnn_gru_backward_cpp(tape, d_sequence, d_final_state));
+    Rcpp::traits::input_parameter< SEXP >::type config(configSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_config_info_cpp(config));
     return rcpp_result_gen;
 END_RCPP
 }
 // gru_forward_cpp
-Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, SEXP activation, SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards, SEXP return_sequences, SEXP dtype, SEXP keep_tape);
-RcppExport SEXP _rgru_gru_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP activationSEXP, SEXP recurrent_activationSEXP, SEXP reset_afterSEXP, SEXP go_backwardsSEXP, SEXP return_sequencesSEXP, SEXP dtypeSEXP, SEXP keep_tapeSEXP) {
+Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape);
+RcppExport SEXP _rgru_gru_forward_cpp(SEXP configSEXP, SEXP optionsSEXP, SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP keep_tapeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type config(configSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type options(optionsSEXP);
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< SEXP >::type kernel(kernelSEXP);
     Rcpp::traits::input_parameter< SEXP >::type recurrent_kernel(recurrent_kernelSEXP);
@@ -208,14 +194,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type mask(maskSEXP);
     Rcpp::traits::input_parameter< SEXP >::type input_dropout(input_dropoutSEXP);
     Rcpp::traits::input_parameter< SEXP >::type recurrent_dropout(recurrent_dropoutSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type activation(activationSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type recurrent_activation(recurrent_activationSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type reset_after(reset_afterSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type go_backwards(go_backwardsSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type return_sequences(return_sequencesSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type keep_tape(keep_tapeSEXP);
-    rcpp_result_gen = Rcpp::wrap(gru_forward_cpp(x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, activation, recurrent_activation, reset_after, go_backwards, return_sequences, dtype, keep_tape));
+    Rcpp::traits::input_parameter< bool >::type keep_tape(keep_tapeSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_forward_cpp(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -335,9 +315,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 6},
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 0},
     {"_rgru_cudnn_release_cpp", (DL_FUNC) &_rgru_cudnn_release_cpp, 0},
-    {"_rgru_cudnn_gru_forward_cpp", (DL_FUNC) &_rgru_cudnn_gru_forward_cpp, 15},
-    {"_rgru_cudnn_gru_backward_cpp", (DL_FUNC) &_rgru_cudnn_gru_backward_cpp, 3},
-    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 15},
+    {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
+    {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
+    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 11},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
     {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},

@@ -1,6 +1,7 @@
-// Run settings for the CPU engine, shared by the engine's glue files: the
-// `rgru.num_threads` and `rgru.gemm` options, the BLAS R links to, the BLAS's own
-// thread count while an engine call runs, and the R arrays results are returned in.
+// The CPU engine's surroundings, shared by its glue files: the cores there are, the BLAS
+// R links to and its own thread count while an engine call runs, and the R arrays results
+// are returned in. The boundary itself (configurations, run options, checks, errors) is
+// rcpp-glue.h.
 #ifndef RGRU_RCPP_ENGINE_H
 #define RGRU_RCPP_ENGINE_H
 
@@ -31,12 +32,20 @@ inline int available_threads() {
 #endif
 }
 
-// options(rgru.num_threads = n) when set to a positive number (at most the cores), else
-// every core, as PyTorch does: the engine only threads work large enough to gain, and on
+// The threads a call runs on, given the thread count R passes in (options(rgru.num_threads),
+// read and checked in R/engine.R): that many, at most the cores; 0 means every core, as
+// PyTorch does: the engine only threads work large enough to gain, and on
 // an idle 2-core machine two threads ran batch 256 x 100 steps x 256 units 1.4-2x faster.
 // On a machine whose cores are busy with other work, OpenMP's default spin-waiting can
 // make two threads slower than one (4x measured on our shared VM): set the option to 1
 // there, or OMP_WAIT_POLICY=passive before starting R.
+inline int threads_for(int requested) {
+  const int cores = available_threads();
+  return requested >= 1 && requested < cores ? requested : cores;
+}
+
+// options(rgru.num_threads) as engine_info() reports it (rcpp-engine-info.cpp); the GRU
+// calls never read options, R passes them in.
 inline int engine_threads() {
   SEXP opt = Rf_GetOption1(Rf_install("rgru.num_threads"));
   if ((TYPEOF(opt) == INTSXP || TYPEOF(opt) == REALSXP) && Rf_xlength(opt) == 1) {
@@ -120,9 +129,18 @@ const BlasFacts& blas_facts();
 // every element); large ones live in recycled memory (rcpp-result-arrays.cpp).
 Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims);
 
-// options(rgru.gemm = "auto" | "blas" | "eigen"); "auto" uses R's BLAS unless it is a
-// slow reference BLAS, or OpenBLAS running kernels older than the CPU (see BlasFacts),
-// where Eigen's GEMM is faster.
+// "auto" (the GEMM for R's BLAS as it is: R's BLAS unless it is a slow reference BLAS,
+// or OpenBLAS running kernels older than the CPU, see BlasFacts, where Eigen's GEMM is
+// faster), "blas" or "eigen".
+inline rgru::GemmBackend gemm_for(const std::string& choice) {
+  if (choice == "blas") return rgru::GemmBackend::blas;
+  if (choice == "eigen") return rgru::GemmBackend::eigen;
+  const BlasFacts& blas = blas_facts();
+  return blas.slow_reference || blas.older_kernels ? rgru::GemmBackend::eigen
+                                                   : rgru::GemmBackend::blas;
+}
+
+// options(rgru.gemm) as engine_info() reports it (rcpp-engine-info.cpp).
 rgru::GemmBackend engine_gemm();
 
 }  // namespace rgru_engine

@@ -1,5 +1,7 @@
-// R glue for the CPU GRU engine: converts R objects to the core's types, one call per
-// sequence batch. Every contract violation becomes an R error, never a crash.
+// R glue for the GRU engines: the configuration a layer makes once (gru_config_cpp()),
+// and the one forward and backward entry point for both backends, which checks a call's
+// arrays against the configuration and hands them to the CPU engine (here) or to cuDNN
+// (rcpp-cudnn.cpp). One call per sequence batch; every failure is a classed R error.
 #define RGRU_USE_BLAS 1
 #include <Rcpp.h>
 
@@ -8,60 +10,78 @@
 #include <type_traits>
 #include <vector>
 
-#include "rgru/engine.hpp"
 #include "rcpp-engine.h"
+#include "rcpp-glue.h"
+#include "rgru/engine.hpp"
 
 namespace {
 
 using rgru::index_t;
+using rgru_glue::abort;
+using rgru_glue::EngineConfig;
 
-[[noreturn]] void fail(const std::string& msg) { throw rgru::invalid_argument(msg); }
+// --- settings of a configuration -------------------------------------------------------
 
-std::string dims_text(SEXP x) {
-  SEXP d = Rf_getAttrib(x, R_DimSymbol);
-  if (Rf_isNull(d)) return "a vector of length " + std::to_string(Rf_xlength(x));
-  std::string s = "(";
-  for (R_xlen_t i = 0; i < Rf_xlength(d); ++i)
-    s += (i ? ", " : "") + std::to_string(INTEGER(d)[i]);
-  return s + ")";
+SEXP setting(SEXP settings, const char* name) {
+  SEXP names = Rf_getAttrib(settings, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < Rf_xlength(settings); ++i) {
+    if (std::string(CHAR(STRING_ELT(names, i))) == name) return VECTOR_ELT(settings, i);
+  }
+  abort("argument", std::string("`settings` must have an element `") + name + "`.");
 }
 
-// The dims of a numeric (double or integer) array; fails for anything else.
-std::vector<index_t> numeric_dims(SEXP x, const char* what) {
-  if (Rf_isNull(x) || !(TYPEOF(x) == REALSXP || TYPEOF(x) == INTSXP || TYPEOF(x) == LGLSXP))
-    fail(std::string("`") + what + "` must be a numeric array, not " + Rf_type2char(TYPEOF(x)));
-  SEXP d = Rf_getAttrib(x, R_DimSymbol);
-  std::vector<index_t> out;
-  if (Rf_isNull(d)) {
-    out.push_back(Rf_xlength(x));
-  } else {
-    for (R_xlen_t i = 0; i < Rf_xlength(d); ++i) out.push_back(INTEGER(d)[i]);
-  }
-  return out;
+bool flag_setting(SEXP settings, const char* name) {
+  SEXP x = setting(settings, name);
+  if (TYPEOF(x) != LGLSXP || Rf_xlength(x) != 1 || LOGICAL(x)[0] == NA_LOGICAL)
+    abort("argument", std::string("`") + name + "` must be TRUE or FALSE, not " +
+                          rgru_glue::describe(x) + ".");
+  return LOGICAL(x)[0] != 0;
 }
 
-void expect_dims(SEXP x, const char* what, const std::vector<index_t>& want) {
-  std::vector<index_t> got = numeric_dims(x, what);
-  if (got != want) {
-    std::string w = "(";
-    for (size_t i = 0; i < want.size(); ++i) w += (i ? ", " : "") + std::to_string(want[i]);
-    fail(std::string("`") + what + "` must have dimensions " + w + "), not " + dims_text(x));
+std::string text_setting(SEXP settings, const char* name) {
+  SEXP x = setting(settings, name);
+  if (TYPEOF(x) != STRSXP || Rf_xlength(x) != 1 || STRING_ELT(x, 0) == NA_STRING)
+    abort("argument", std::string("`") + name + "` must be a single string, not " +
+                          rgru_glue::describe(x) + ".");
+  return CHAR(STRING_ELT(x, 0));
+}
+
+index_t size_setting(SEXP settings, const char* name) {
+  SEXP x = setting(settings, name);
+  const bool scalar = (TYPEOF(x) == INTSXP || TYPEOF(x) == REALSXP) && Rf_xlength(x) == 1;
+  const double v = scalar ? Rf_asReal(x) : NA_REAL;
+  if (ISNAN(v) || v < 1 || v > R_XLEN_T_MAX || v != static_cast<double>(static_cast<index_t>(v)))
+    abort("argument", std::string("`") + name + "` must be a positive integer, not " +
+                          rgru_glue::describe(x) + ".");
+  return static_cast<index_t>(v);
+}
+
+rgru::Activation activation_setting(SEXP settings, const char* name) {
+  const std::string value = text_setting(settings, name);
+  try {
+    return rgru::activation_from_name(value);
+  } catch (const rgru::invalid_argument& e) {
+    abort("argument", std::string("`") + name + "`: " + e.what() + ".");
   }
 }
 
-template <typename T>
-std::vector<T> to_vector(SEXP x) {
-  const R_xlen_t n = Rf_xlength(x);
-  std::vector<T> out(static_cast<size_t>(n));
-  if (TYPEOF(x) == REALSXP) {
-    const double* p = REAL(x);
-    for (R_xlen_t i = 0; i < n; ++i) out[i] = static_cast<T>(p[i]);
-  } else {
-    const int* p = TYPEOF(x) == INTSXP ? INTEGER(x) : LOGICAL(x);
-    for (R_xlen_t i = 0; i < n; ++i)
-      out[i] = p[i] == NA_INTEGER ? static_cast<T>(NA_REAL) : static_cast<T>(p[i]);
-  }
-  return out;
+// The engine's name for an activation (the first in its table, so "silu" for "swish").
+const char* activation_name(rgru::Activation a) {
+  int count = 0;
+  const rgru::ActivationName* table = rgru::activation_names(&count);
+  for (int i = 0; i < count; ++i)
+    if (table[i].value == a) return table[i].name;
+  return "unknown";
+}
+
+// --- the CPU engine --------------------------------------------------------------------
+
+rgru::EngineOptions engine_options(const rgru_glue::RunOptions& o) {
+  static const char* const choices[] = {"auto", "blas", "eigen"};
+  rgru::EngineOptions opt;
+  opt.num_threads = rgru_engine::threads_for(o.threads);
+  opt.gemm = rgru_engine::gemm_for(choices[o.gemm]);
+  return opt;
 }
 
 using rgru_engine::new_result_array;
@@ -73,23 +93,18 @@ SEXP to_r(const T* p, const std::vector<index_t>& dims) {
   return out;
 }
 
-// Read-only T view of an R numeric: R's own memory for float64 doubles, else a copy.
+// Read-only T view of an R double array: R's own memory for float64, else a copy.
 template <typename T>
 class NumericView {
  public:
   explicit NumericView(SEXP x) {
     if (Rf_isNull(x)) return;
-    if (std::is_same<T, double>::value && TYPEOF(x) == REALSXP) {
+    if (std::is_same<T, double>::value) {
       data_ = reinterpret_cast<const T*>(REAL(x));
     } else {
       const R_xlen_t n = Rf_xlength(x);
       copy_.resize(static_cast<size_t>(n));
-      if (TYPEOF(x) == REALSXP) {
-        std::copy(REAL(x), REAL(x) + n, copy_.data());
-      } else {
-        std::vector<T> v = to_vector<T>(x);
-        std::copy(v.begin(), v.end(), copy_.data());
-      }
+      std::copy(REAL(x), REAL(x) + n, copy_.data());
       data_ = copy_.data();
     }
   }
@@ -111,38 +126,33 @@ struct EngineTape {
   rgru::Buffer<double> x_f64;
   bool bias_present = false;
   Rcpp::RObject bias_dim;  // dim attribute of the bias the forward call got
-};
-
-struct ForwardArgs {
-  rgru::GruDims dims;
-  rgru::GruConfig config;
-  std::vector<int> mask;
-  int input_gates = 1, recurrent_gates = 1;
+  // Backward runs as its forward did (threads, GEMM).
+  rgru::EngineOptions options;
 };
 
 void store_copy(EngineTape* holder, rgru::Buffer<float>&& b) { holder->x_f32 = std::move(b); }
 void store_copy(EngineTape* holder, rgru::Buffer<double>&& b) { holder->x_f64 = std::move(b); }
 
 template <typename T>
-Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent_kernel,
-                       SEXP bias, SEXP initial_state, SEXP input_dropout,
-                       SEXP recurrent_dropout, bool keep_tape, const rgru::EngineOptions& opt) {
+Rcpp::List run_forward(const EngineConfig& c, const rgru::EngineOptions& opt,
+                       const rgru_glue::CallArrays& a, bool keep_tape) {
   const rgru::GruDims& d = a.dims;
+  const rgru::GruConfig& config = c.gru;
   const index_t H3 = 3 * d.units;
-  NumericView<T> xv(x), kv(kernel), uv(recurrent_kernel), h0(initial_state), dpi(input_dropout),
-      dpr(recurrent_dropout);
+  NumericView<T> xv(a.x), kv(a.kernel), uv(a.recurrent_kernel), h0(a.initial_state),
+      dpi(a.input_dropout), dpr(a.recurrent_dropout);
   std::vector<T> bi, br;
-  if (!Rf_isNull(bias)) {
-    std::vector<T> bv = to_vector<T>(bias);
-    if (a.config.reset_after) {
+  if (!Rf_isNull(a.bias)) {
+    const double* bv = REAL(a.bias);
+    if (config.reset_after) {
       bi.resize(H3);
       br.resize(H3);
-      for (index_t c = 0; c < H3; ++c) {
-        bi[c] = bv[2 * c];
-        br[c] = bv[2 * c + 1];
+      for (index_t j = 0; j < H3; ++j) {
+        bi[j] = static_cast<T>(bv[2 * j]);
+        br[j] = static_cast<T>(bv[2 * j + 1]);
       }
     } else {
-      bi = bv;
+      bi.assign(bv, bv + H3);
     }
   }
   rgru::GruWeights<T> w;
@@ -153,23 +163,23 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   rgru::GruInputs<T> in;
   in.x = xv.data();
   in.initial_state = h0.data();
-  in.mask = a.mask.empty() ? nullptr : a.mask.data();
+  in.mask = a.mask;
   in.input_dropout = dpi.data();
   in.recurrent_dropout = dpr.data();
-  in.input_dropout_gates = a.input_gates;
-  in.recurrent_dropout_gates = a.recurrent_gates;
+  in.input_dropout_gates = a.input_dropout_gates;
+  in.recurrent_dropout_gates = a.recurrent_dropout_gates;
 
   // float64 results are written straight into the R arrays returned.
   const bool direct = std::is_same<T, double>::value;
-  SEXP seq_r = a.config.return_sequences ? SEXP(new_result_array({d.batch, d.timesteps, d.units}))
-                                         : R_NilValue;
+  SEXP seq_r = config.return_sequences ? SEXP(new_result_array({d.batch, d.timesteps, d.units}))
+                                       : R_NilValue;
   Rcpp::RObject seq_guard(seq_r);
   Rcpp::NumericVector fin_r = new_result_array({d.batch, d.units});
   // Not zero-filled: the engine writes every element (the fill cost ~10% at batch 256).
-  rgru::Buffer<T> seq(a.config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
+  rgru::Buffer<T> seq(config.return_sequences && !direct ? d.batch * d.timesteps * d.units : 0);
   rgru::Buffer<T> fin(direct ? 0 : d.batch * d.units);
   rgru::GruOutputs<T> out;
-  out.sequence = !a.config.return_sequences ? nullptr
+  out.sequence = !config.return_sequences ? nullptr
                  : direct ? reinterpret_cast<T*>(REAL(seq_r)) : seq.data();
   out.final_state = direct ? reinterpret_cast<T*>(REAL(fin_r)) : fin.data();
 
@@ -180,11 +190,11 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
   }
   {
     rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
-    rgru::gru_forward<T>(d, a.config, w, in, out, tape.get(), opt);
+    rgru::gru_forward<T>(d, config, w, in, out, tape.get(), opt);
   }
 
   if (!direct) {
-    if (a.config.return_sequences) std::copy(seq.data(), seq.data() + seq.size(), REAL(seq_r));
+    if (config.return_sequences) std::copy(seq.data(), seq.data() + seq.size(), REAL(seq_r));
     std::copy(fin.data(), fin.data() + fin.size(), fin_r.begin());
   }
   Rcpp::List res = Rcpp::List::create(Rcpp::Named("sequence") = seq_r,
@@ -192,13 +202,14 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
                                       Rcpp::Named("tape") = R_NilValue);
   if (keep_tape) {
     EngineTape* holder = new EngineTape();
-    holder->bias_present = !Rf_isNull(bias);
-    holder->bias_dim = Rf_isNull(bias) ? R_NilValue : Rf_getAttrib(bias, R_DimSymbol);
-    if (!xv.is_copy()) holder->x_r = x;
+    Rcpp::XPtr<EngineTape> ptr(holder, true);
+    holder->options = opt;
+    holder->bias_present = !Rf_isNull(a.bias);
+    holder->bias_dim = Rf_isNull(a.bias) ? R_NilValue : Rf_getAttrib(a.bias, R_DimSymbol);
+    if (!xv.is_copy()) holder->x_r = a.x;
     else store_copy(holder, xv.release_copy());
     if constexpr (std::is_same<T, float>::value) holder->f32 = std::move(tape);
     else holder->f64 = std::move(tape);
-    Rcpp::XPtr<EngineTape> ptr(holder, true);
     ptr.attr("class") = "rgru_engine_tape";
     res["tape"] = ptr;
   }
@@ -207,12 +218,11 @@ Rcpp::List run_forward(const ForwardArgs& a, SEXP x, SEXP kernel, SEXP recurrent
 
 template <typename T>
 Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
-                        SEXP d_sequence, SEXP d_final_state,
-                        const rgru::EngineOptions& opt) {
+                        SEXP d_sequence, SEXP d_final_state) {
   const rgru::GruDims& d = tape.dims;
   const index_t H3 = 3 * d.units;
-  if (!Rf_isNull(d_sequence)) expect_dims(d_sequence, "d_sequence", {d.batch, d.timesteps, d.units});
-  if (!Rf_isNull(d_final_state)) expect_dims(d_final_state, "d_final_state", {d.batch, d.units});
+  rgru_glue::check_upstream(d_sequence, "d_sequence", {d.batch, d.timesteps, d.units});
+  rgru_glue::check_upstream(d_final_state, "d_final_state", {d.batch, d.units});
   NumericView<T> dseq(d_sequence), dfin(d_final_state);
   // float64 gradients are written straight into the R arrays returned.
   const bool direct = std::is_same<T, double>::value;
@@ -231,7 +241,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   g.d_recurrent_bias = dbr.empty() ? nullptr : dbr.data();
   {
     rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
-    rgru::gru_backward<T>(tape, g, opt);
+    rgru::gru_backward<T>(tape, g, holder.options);
   }
   if (!direct) std::copy(dx_own.data(), dx_own.data() + dx_own.size(), dx_r.begin());
 
@@ -239,9 +249,9 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   if (holder.bias_present) {
     std::vector<T> bias(tape.config.reset_after ? 2 * H3 : H3);
     if (tape.config.reset_after) {
-      for (index_t c = 0; c < H3; ++c) {
-        bias[2 * c] = dbi[c];
-        bias[2 * c + 1] = dbr[c];
+      for (index_t j = 0; j < H3; ++j) {
+        bias[2 * j] = dbi[j];
+        bias[2 * j + 1] = dbr[j];
       }
     } else {
       bias = dbi;
@@ -258,113 +268,106 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
       Rcpp::Named("d_bias") = d_bias);
 }
 
-bool flag(SEXP x, const char* what) {
-  if (TYPEOF(x) != LGLSXP || Rf_xlength(x) != 1 || LOGICAL(x)[0] == NA_LOGICAL)
-    fail(std::string("`") + what + "` must be TRUE or FALSE");
-  return LOGICAL(x)[0] != 0;
-}
-
-std::string text(SEXP x, const char* what) {
-  if (TYPEOF(x) != STRSXP || Rf_xlength(x) != 1 || STRING_ELT(x, 0) == NA_STRING)
-    fail(std::string("`") + what + "` must be a single string");
-  return CHAR(STRING_ELT(x, 0));
-}
-
-int dropout_gates(SEXP m, const char* what, index_t batch, index_t dim) {
-  if (Rf_isNull(m)) return 1;
-  std::vector<index_t> got = numeric_dims(m, what);
-  if (got == std::vector<index_t>{batch, dim}) return 1;
-  if (got == std::vector<index_t>{batch, dim, 3}) return 3;
-  fail(std::string("`") + what + "` must have dimensions (" + std::to_string(batch) + ", " +
-       std::to_string(dim) + ") or (" + std::to_string(batch) + ", " + std::to_string(dim) +
-       ", 3), not " + dims_text(m));
-}
-
-rgru::EngineOptions engine_options() {
-  rgru::EngineOptions opt;
-  opt.num_threads = rgru_engine::engine_threads();
-  opt.gemm = rgru_engine::engine_gemm();
-  return opt;
-}
-
 }  // namespace
 
-// [[Rcpp::export(rng = false)]]
-Rcpp::List gru_forward_cpp(SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias,
-                           SEXP initial_state, SEXP mask, SEXP input_dropout,
-                           SEXP recurrent_dropout, SEXP activation,
-                           SEXP recurrent_activation, SEXP reset_after, SEXP go_backwards,
-                           SEXP return_sequences, SEXP dtype, SEXP keep_tape) {
-  try {
-    ForwardArgs a;
-    std::vector<index_t> xd = numeric_dims(x, "x");
-    if (xd.size() != 3) fail("`x` must be a 3-d array (batch, timesteps, features), not " + dims_text(x));
-    std::vector<index_t> kd = numeric_dims(kernel, "kernel");
-    std::vector<index_t> ud = numeric_dims(recurrent_kernel, "recurrent_kernel");
-    if (ud.size() != 2 || ud[1] != 3 * ud[0])
-      fail("`recurrent_kernel` must be a (units, 3 * units) matrix, not " + dims_text(recurrent_kernel));
-    a.dims.batch = xd[0];
-    a.dims.timesteps = xd[1];
-    a.dims.input_dim = xd[2];
-    a.dims.units = ud[0];
-    rgru::check_dims(a.dims);
-    const index_t B = xd[0], T_ = xd[1], F = xd[2], H = ud[0];
-    expect_dims(kernel, "kernel", {F, 3 * H});
-    a.config.reset_after = flag(reset_after, "reset_after");
-    a.config.go_backwards = flag(go_backwards, "go_backwards");
-    a.config.return_sequences = flag(return_sequences, "return_sequences");
-    a.config.activation = rgru::activation_from_name(text(activation, "activation"));
-    a.config.recurrent_activation =
-        rgru::activation_from_name(text(recurrent_activation, "recurrent_activation"));
-    const bool tape = flag(keep_tape, "keep_tape");
-    const std::string type = text(dtype, "dtype");
-    if (type != "float32" && type != "float64")
-      fail("`dtype` must be \"float32\" or \"float64\", not \"" + type + "\"");
-    if (!Rf_isNull(bias)) {
-      if (a.config.reset_after) expect_dims(bias, "bias", {2, 3 * H});
-      else if (Rf_xlength(bias) != 3 * H || numeric_dims(bias, "bias").size() > 1)
-        fail("`bias` must be a vector of length " + std::to_string(3 * H) + " (3 * units), not " +
-             dims_text(bias));
-    }
-    if (!Rf_isNull(initial_state)) expect_dims(initial_state, "initial_state", {B, H});
-    if (!Rf_isNull(mask)) {
-      expect_dims(mask, "mask", {B, T_});
-      if (TYPEOF(mask) != LGLSXP) fail("`mask` must be a logical matrix");
-      a.mask.assign(LOGICAL(mask), LOGICAL(mask) + B * T_);
-      for (int v : a.mask)
-        if (v == NA_LOGICAL) fail("`mask` must not contain NA");
-    }
-    a.input_gates = dropout_gates(input_dropout, "input_dropout", B, F);
-    a.recurrent_gates = dropout_gates(recurrent_dropout, "recurrent_dropout", B, H);
-    const rgru::EngineOptions opt = engine_options();
-    if (type == "float32")
-      return run_forward<float>(a, x, kernel, recurrent_kernel, bias, initial_state,
-                                input_dropout, recurrent_dropout, tape, opt);
-    return run_forward<double>(a, x, kernel, recurrent_kernel, bias, initial_state, input_dropout,
-                               recurrent_dropout, tape, opt);
-  } catch (const rgru::invalid_argument& e) {
-    Rcpp::stop(e.what());
-  } catch (const std::bad_alloc&) {
-    Rcpp::stop("not enough memory for this GRU call");
-  }
+Rcpp::List rgru_glue::cpu_forward(const EngineConfig& c, const RunOptions& o,
+                                  const CallArrays& a, bool keep_tape) {
+  const rgru::EngineOptions opt = engine_options(o);
+  if (c.float64) return run_forward<double>(c, opt, a, keep_tape);
+  return run_forward<float>(c, opt, a, keep_tape);
 }
 
-// One backward pass per tape by default: release = TRUE frees the tape's caches as soon
-// as the gradients are computed (as PyTorch frees its graph), instead of holding
-// hundreds of megabytes until R's garbage collector finalises the tape.
+// The engine configuration of one layer, made when its settings change: a named list
+// with units, input_dim, activation, recurrent_activation (engine activation names),
+// use_bias, reset_after, go_backwards, return_sequences, dtype ("float32", "float64")
+// and backend ("cpu", "cudnn").
+// [[Rcpp::export(rng = false)]]
+SEXP gru_config_cpp(SEXP settings) {
+  return rgru_glue::guarded([&]() -> SEXP {
+    if (TYPEOF(settings) != VECSXP || Rf_isNull(Rf_getAttrib(settings, R_NamesSymbol)))
+      abort("argument", "`settings` must be a named list, not " +
+                            rgru_glue::describe(settings) + ".");
+    std::unique_ptr<EngineConfig> c(new EngineConfig());
+    c->units = size_setting(settings, "units");
+    c->input_dim = size_setting(settings, "input_dim");
+    c->gru.activation = activation_setting(settings, "activation");
+    c->gru.recurrent_activation = activation_setting(settings, "recurrent_activation");
+    c->use_bias = flag_setting(settings, "use_bias");
+    c->gru.reset_after = flag_setting(settings, "reset_after");
+    c->gru.go_backwards = flag_setting(settings, "go_backwards");
+    c->gru.return_sequences = flag_setting(settings, "return_sequences");
+    const std::string dtype = text_setting(settings, "dtype");
+    if (dtype != "float32" && dtype != "float64")
+      abort("argument", "`dtype` must be \"float32\" or \"float64\", not \"" + dtype + "\".");
+    c->float64 = dtype == "float64";
+    const std::string backend = text_setting(settings, "backend");
+    if (backend != "cpu" && backend != "cudnn")
+      abort("argument", "`backend` must be \"cpu\" or \"cudnn\", not \"" + backend + "\".");
+    c->backend = backend == "cudnn" ? rgru_glue::Backend::cudnn : rgru_glue::Backend::cpu;
+    Rcpp::XPtr<EngineConfig> ptr(c.release(), true);
+    ptr.attr("class") = "rgru_engine_config";
+    return ptr;
+  });
+}
+
+// What a configuration holds, as the list gru_config_cpp() was given.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List gru_config_info_cpp(SEXP config) {
+  return rgru_glue::guarded([&] {
+    const EngineConfig& c = rgru_glue::config_of(config);
+    return Rcpp::List::create(
+        Rcpp::Named("units") = static_cast<double>(c.units),
+        Rcpp::Named("input_dim") = static_cast<double>(c.input_dim),
+        Rcpp::Named("activation") = activation_name(c.gru.activation),
+        Rcpp::Named("recurrent_activation") = activation_name(c.gru.recurrent_activation),
+        Rcpp::Named("use_bias") = c.use_bias, Rcpp::Named("reset_after") = c.gru.reset_after,
+        Rcpp::Named("go_backwards") = c.gru.go_backwards,
+        Rcpp::Named("return_sequences") = c.gru.return_sequences,
+        Rcpp::Named("dtype") = c.float64 ? "float64" : "float32",
+        Rcpp::Named("backend") = c.backend == rgru_glue::Backend::cudnn ? "cudnn" : "cpu");
+  });
+}
+
+// One forward pass over a batch of sequences on the configuration's backend. Returns
+// list(sequence (batch, timesteps, units) or NULL, final_state (batch, units), tape: for
+// gru_backward_cpp() with keep_tape, else NULL).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel,
+                           SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask,
+                           SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape) {
+  return rgru_glue::guarded([&] {
+    const EngineConfig& c = rgru_glue::config_of(config);
+    const bool cudnn = c.backend == rgru_glue::Backend::cudnn;
+    const rgru_glue::RunOptions o = rgru_glue::run_options_of(options, cudnn);
+    const rgru_glue::CallArrays a =
+        rgru_glue::check_call(c, x, kernel, recurrent_kernel, bias, initial_state, mask,
+                              input_dropout, recurrent_dropout);
+    if (cudnn) return rgru_glue::cudnn_forward(c, o, a, keep_tape);
+    return rgru_glue::cpu_forward(c, o, a, keep_tape);
+  });
+}
+
+// Gradients from a forward pass's tape: list(d_x, d_initial_state, d_kernel,
+// d_recurrent_kernel, d_bias). d_sequence and d_final_state may be NULL (zero). One
+// backward pass per tape by default: release = TRUE frees the tape's caches as soon as
+// the gradients are computed (as PyTorch frees its graph), instead of holding hundreds of
+// megabytes until R's garbage collector finalises the tape.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release = true) {
-  try {
+  return rgru_glue::guarded([&] {
+    if (rgru_glue::is_cudnn_tape(tape))
+      return rgru_glue::cudnn_backward(tape, d_sequence, d_final_state, release);
     if (TYPEOF(tape) != EXTPTRSXP || !Rf_inherits(tape, "rgru_engine_tape"))
-      fail("`tape` must be the tape returned by gru_forward_cpp(keep_tape = TRUE)");
+      abort("argument", "`tape` must be the tape of gru_forward_cpp(keep_tape = TRUE), not " +
+                            rgru_glue::describe(tape) + ".");
     EngineTape* holder = static_cast<EngineTape*>(R_ExternalPtrAddr(tape));
-    if (holder == nullptr) fail("`tape` is no longer valid (was it saved and reloaded?)");
+    if (holder == nullptr) abort("argument", "`tape` is no longer valid (was it saved and reloaded?).");
     if (!holder->f32 && !holder->f64)
-      fail("`tape` was already used by a backward pass and released; keep it with release = FALSE");
-    const rgru::EngineOptions opt = engine_options();
+      abort("argument", "`tape` was already used by a backward pass and released; keep it "
+                        "with release = FALSE.");
     Rcpp::List res = holder->f32
-                         ? run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state, opt)
-                         : run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state, opt);
+                         ? run_backward<float>(*holder, *holder->f32, d_sequence, d_final_state)
+                         : run_backward<double>(*holder, *holder->f64, d_sequence, d_final_state);
     if (release) {
       holder->f32.reset();
       holder->f64.reset();
@@ -373,9 +376,5 @@ Rcpp::List gru_backward_cpp(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool
       holder->x_f64.clear();
     }
     return res;
-  } catch (const rgru::invalid_argument& e) {
-    Rcpp::stop(e.what());
-  } catch (const std::bad_alloc&) {
-    Rcpp::stop("not enough memory for this GRU call");
-  }
+  });
 }

@@ -106,10 +106,36 @@ engine_args <- function(B = 2, TT = 3, F = 2, H = 3, reset_after = TRUE, use_bia
   )
 }
 
-engine_forward <- function(a, dtype = "float64", keep_tape = FALSE, return_sequences = TRUE) {
-  gru_forward_cpp(a$x, a$kernel, a$recurrent_kernel, a$bias, a$initial_state, a$mask,
-    a$input_dropout, a$recurrent_dropout, a$activation, a$recurrent_activation,
-    a$reset_after, a$go_backwards, return_sequences, dtype, keep_tape)
+# An engine configuration for engine_args()-style arguments: the sizes come from x and
+# the recurrent kernel (when they are malformed, from the kernel, so that a call reaches
+# the checks of the arrays).
+engine_args_config <- function(a, dtype = "float64", return_sequences = TRUE, backend = "cpu") {
+  input_dim <- if (length(dim(a$x)) == 3) dim(a$x)[3] else NROW(a$kernel)
+  units <- if (length(dim(a$recurrent_kernel)) == 2) nrow(a$recurrent_kernel) else
+    NCOL(a$kernel) %/% 3
+  engine_config(units = units, input_dim = input_dim, activation = a$activation,
+    recurrent_activation = a$recurrent_activation, use_bias = !is.null(a$bias),
+    reset_after = a$reset_after, go_backwards = a$go_backwards,
+    return_sequences = return_sequences, dtype = dtype, backend = backend)
+}
+
+engine_forward <- function(a, dtype = "float64", keep_tape = FALSE, return_sequences = TRUE,
+                           backend = "cpu") {
+  config <- engine_args_config(a, dtype, return_sequences, backend)
+  gru_forward_cpp(config, engine_run_options(), a$x, a$kernel, a$recurrent_kernel, a$bias,
+    a$initial_state, a$mask, a$input_dropout, a$recurrent_dropout, keep_tape)
+}
+
+# One engine call with arrays and settings given one by one.
+engine_call <- function(x, kernel, recurrent_kernel, bias = NULL, initial_state = NULL,
+                        mask = NULL, activation = "tanh", recurrent_activation = "sigmoid",
+                        reset_after = TRUE, go_backwards = FALSE, return_sequences = TRUE,
+                        dtype = "float64", keep_tape = FALSE, backend = "cpu") {
+  a <- list(x = x, kernel = kernel, recurrent_kernel = recurrent_kernel, bias = bias,
+    initial_state = initial_state, mask = mask, activation = activation,
+    recurrent_activation = recurrent_activation, reset_after = reset_after,
+    go_backwards = go_backwards)
+  engine_forward(a, dtype, keep_tape, return_sequences, backend)
 }
 
 # A scalar loss with random weights on every output, so every gradient path is used.

@@ -56,3 +56,27 @@ test_that("cells reject bad arguments and inputs", {
   expect_error(cell(matrix(0, 1, 3), list(matrix(0, 1, 5))), class = "rgru_error_shape")
   expect_error(cell(matrix(0, 1, 3), list(matrix(0, 1, 2)), foo = 1), class = "rgru_error_argument")
 })
+
+test_that("a cell called with a state of the wrong batch size is a classed error", {
+  cell <- rnn_cell_gru(2)
+  x <- matrix(0, 3, 4)
+  for (state in list(matrix(0, 2, 2), matrix(0, 1, 2), 0, c(0, 0))) {
+    expect_error(cell(x, list(state)), class = "rgru_error_shape")
+  }
+  expect_error(cell(x, list(matrix(0, 3, 2), matrix(0, 3, 2))), class = "rgru_error_shape")
+  expect_identical(dim(cell(x, list(matrix(0, 3, 2)))[[1]]), c(3L, 2L))
+})
+
+test_that("units are bounded so the weights fit, with classed errors naming units", {
+  for (units in list(715827883, 1e6, .Machine$integer.max, 26755)) {
+    err <- expect_error(rnn_cell_gru(units), class = "rgru_error_argument")
+    expect_match(conditionMessage(err), "units")
+    expect_error(layer_gru(units = units), class = "rgru_error_argument")
+  }
+  expect_error(rnn_cell_gru(2^31), class = "rgru_error_argument")
+  expect_identical(rnn_cell_gru(26754)$units, 26754L)
+  # the kernel (features, 3 * units) is bounded too, once the features are known
+  cell <- obj(rnn_cell_gru(20000))
+  err <- expect_error(cell$maybe_build(c(NA, 40000L)), class = "rgru_error_shape")
+  expect_match(conditionMessage(err), "units")
+})

@@ -17,14 +17,17 @@ gpu_case <- function(batch, steps, input_dim, units, lengths = NULL, h0 = TRUE, 
 }
 
 run_both <- function(case, go_backwards, return_sequences, dtype) {
-  args <- list(case$x, case$kernel, case$recurrent, case$bias, case$h0, case$mask, NULL, NULL,
-               "tanh", "sigmoid", TRUE, go_backwards, return_sequences, dtype, TRUE)
-  cpu <- do.call(gru_forward_cpp, args)
-  gpu <- do.call(cudnn_gru_forward_cpp, args)
+  run <- function(backend) {
+    engine_call(case$x, case$kernel, case$recurrent, case$bias, case$h0, case$mask,
+                go_backwards = go_backwards, return_sequences = return_sequences,
+                dtype = dtype, keep_tape = TRUE, backend = backend)
+  }
+  cpu <- run("cpu")
+  gpu <- run("cudnn")
   d_seq <- if (return_sequences) case$d_seq else NULL
   list(cpu = cpu, gpu = gpu,
        cpu_grad = gru_backward_cpp(cpu$tape, d_seq, case$d_final),
-       gpu_grad = cudnn_gru_backward_cpp(gpu$tape, d_seq, case$d_final))
+       gpu_grad = gru_backward_cpp(gpu$tape, d_seq, case$d_final))
 }
 
 expect_close <- function(got, want, tol) {
@@ -60,31 +63,32 @@ test_that("cuDNN matches the CPU engine: outputs and all gradients", {
 test_that("changed weights are re-uploaded and a tape can be replayed", {
   skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
   case <- gpu_case(2, 3, 2, 3)
-  fwd <- function(kernel) {
-    cudnn_gru_forward_cpp(case$x, kernel, case$recurrent, case$bias, NULL, NULL, NULL, NULL,
-                          "tanh", "sigmoid", TRUE, FALSE, TRUE, "float64", TRUE)
+  fwd <- function(kernel, backend = "cudnn") {
+    engine_call(case$x, kernel, case$recurrent, case$bias, keep_tape = TRUE, backend = backend)
   }
   a <- fwd(case$kernel)
   b <- fwd(case$kernel * 2)
-  cpu_b <- gru_forward_cpp(case$x, case$kernel * 2, case$recurrent, case$bias, NULL, NULL, NULL,
-                           NULL, "tanh", "sigmoid", TRUE, FALSE, TRUE, "float64", FALSE)
+  cpu_b <- fwd(case$kernel * 2, "cpu")
   expect_close(b$sequence, cpu_b$sequence, 1e-9)
   expect_false(isTRUE(all.equal(a$sequence, b$sequence)))
-  g1 <- cudnn_gru_backward_cpp(a$tape, case$d_seq, NULL)
-  g2 <- cudnn_gru_backward_cpp(a$tape, case$d_seq, NULL)
+  g1 <- gru_backward_cpp(a$tape, case$d_seq, NULL, release = FALSE)
+  g2 <- gru_backward_cpp(a$tape, case$d_seq, NULL)
   expect_equal(g1, g2, tolerance = 1e-12)
+  expect_error(gru_backward_cpp(a$tape, case$d_seq, NULL), "no longer valid",
+               class = "rgru_error_cudnn")
 })
 
 test_that("cuDNN refuses what it cannot run, with R errors", {
   skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
   case <- gpu_case(2, 3, 2, 3)
   call <- function(mask = NULL, activation = "tanh", bias = case$bias) {
-    cudnn_gru_forward_cpp(case$x, case$kernel, case$recurrent, bias, NULL, mask, NULL, NULL,
-                          activation, "sigmoid", TRUE, FALSE, TRUE, "float32", FALSE)
+    engine_call(case$x, case$kernel, case$recurrent, bias, mask = mask, activation = activation,
+                dtype = "float32", backend = "cudnn")
   }
-  expect_error(call(mask = rbind(c(FALSE, TRUE, TRUE), c(TRUE, TRUE, TRUE))), "right-padded")
-  expect_error(call(activation = "relu"), "tanh")
-  expect_error(call(bias = NULL), "use_bias")
+  expect_error(call(mask = rbind(c(FALSE, TRUE, TRUE), c(TRUE, TRUE, TRUE))), "right-padded",
+               class = "rgru_error_cudnn")
+  expect_error(call(activation = "relu"), "tanh", class = "rgru_error_cudnn")
+  expect_error(call(bias = NULL), "use_bias", class = "rgru_error_cudnn")
   expect_true(cudnn_release())
   expect_silent(call())
 })
@@ -92,11 +96,12 @@ test_that("cuDNN refuses what it cannot run, with R errors", {
 test_that("TF32 is opt-in", {
   skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
   case <- gpu_case(8, 10, 64, 64)
-  cpu <- gru_forward_cpp(case$x, case$kernel, case$recurrent, case$bias, NULL, NULL, NULL, NULL,
-                         "tanh", "sigmoid", TRUE, FALSE, TRUE, "float32", FALSE)
-  gpu <- withr::with_options(list(rgru.cudnn_allow_tf32 = TRUE), cudnn_gru_forward_cpp(
-    case$x, case$kernel, case$recurrent, case$bias, NULL, NULL, NULL, NULL, "tanh", "sigmoid",
-    TRUE, FALSE, TRUE, "float32", FALSE))
+  run <- function(backend) {
+    engine_call(case$x, case$kernel, case$recurrent, case$bias, dtype = "float32",
+                backend = backend)
+  }
+  cpu <- run("cpu")
+  gpu <- withr::with_options(list(rgru.cudnn_allow_tf32 = TRUE), run("cudnn"))
   # TF32 may or may not be used by the chosen kernels; it must stay close either way.
   expect_close(gpu$sequence, cpu$sequence, 1e-2)
 })

@@ -31,16 +31,16 @@ test_that("cudnn_usable() agrees with the runtime probe and is cached", {
   expect_identical(cudnn_usable(), cudnn_usable(refresh = TRUE))
 })
 
-test_that("without a usable GPU the cuDNN entry points fail with a clean R error", {
+test_that("without a usable GPU a cuDNN configuration fails with a classed error", {
   skip_if(cudnn_usable(), "a GPU is visible")
   x <- array(stats::rnorm(24), c(2, 3, 4))
   expect_error(
-    cudnn_gru_forward_cpp(x, matrix(0, 4, 6), matrix(0, 2, 6), matrix(0, 2, 6), NULL, NULL,
-                          NULL, NULL, "tanh", "sigmoid", TRUE, FALSE, TRUE, "float32", FALSE),
-    if (cuda_runtime_info_cpp()$built_with_cuda) "needs a GPU" else "built without CUDA"
+    engine_call(x, matrix(0, 4, 6), matrix(0, 2, 6), matrix(0, 2, 6), dtype = "float32",
+                backend = "cudnn"),
+    if (cuda_runtime_info_cpp()$built_with_cuda) "needs a GPU" else "built without CUDA",
+    class = "rgru_error_cudnn"
   )
-  expect_error(cudnn_gru_backward_cpp(NULL, NULL, NULL),
-               if (cuda_runtime_info_cpp()$built_with_cuda) "must be the tape" else "without CUDA")
+  expect_error(gru_backward_cpp(NULL, NULL, NULL), "must be the tape", class = "rgru_error_argument")
   expect_false(cudnn_release())
 })
 
@@ -249,7 +249,6 @@ test_that("the gradient layout conversions are the adjoints of the forward ones"
 })
 
 test_that("cuDNN's semantics through the layout conversions match the CPU engine", {
-  skip_if_not(exists("gru_forward_cpp", mode = "function"), "CPU engine not built")
   set.seed(4)
   batch <- 3; steps <- 4; input_dim <- 2; units <- 3
   kernel <- matrix(stats::rnorm(input_dim * 3 * units, sd = 0.5), input_dim)
@@ -260,26 +259,13 @@ test_that("cuDNN's semantics through the layout conversions match the CPU engine
   lengths <- c(4L, 2L, 1L)
   mask <- outer(lengths, seq_len(steps), ">=")
   for (go_backwards in c(FALSE, TRUE)) {
-    cpu <- gru_forward_cpp(x, kernel, recurrent, bias, h0, mask, NULL, NULL, "tanh", "sigmoid",
-                           TRUE, go_backwards, TRUE, "float64", FALSE)
+    cpu <- engine_call(x, kernel, recurrent, bias, h0, mask, go_backwards = go_backwards)
     xc <- cudnn_layout_apply_cpp("to_input", x, lengths, go_backwards)
     got <- cudnn_semantics_gru(xc, lengths, h0, kernel, recurrent, bias)
     expect_equal(cudnn_layout_apply_cpp("from_output", got$y, lengths, go_backwards, h0),
                  cpu$sequence, tolerance = 1e-12)
     expect_equal(got$hy, cpu$final_state, tolerance = 1e-12)
   }
-})
-
-test_that("cudnn_gru_forward() and cudnn_gru_backward() raise classed errors", {
-  skip_if(cudnn_usable(), "a GPU is visible")
-  x <- array(0, c(1, 1, 1))
-  err <- expect_error(
-    cudnn_gru_forward(x, matrix(0, 1, 3), matrix(0, 1, 3), matrix(0, 2, 3), NULL, NULL, NULL,
-                      NULL, "tanh", "sigmoid", TRUE, FALSE, TRUE, "float64", FALSE),
-    class = "rgru_error_cudnn"
-  )
-  expect_match(conditionMessage(err), "forward pass failed")
-  expect_error(cudnn_gru_backward(NULL, NULL, NULL), class = "rgru_error_cudnn")
 })
 
 test_that("the GPU kernels' tiled transposes equal the reference conversions", {

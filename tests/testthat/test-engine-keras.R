@@ -11,9 +11,9 @@ keras_constant_gru <- function(x, units, reset_after = TRUE, use_bias = TRUE,
                                return_sequences = FALSE, dtype = "float32") {
   input_dim <- dim(x)[3]
   bias <- if (!use_bias) NULL else if (reset_after) matrix(0.03, 2, 3 * units) else rep(0.03, 3 * units)
-  out <- gru_forward_cpp(x, matrix(0.01, input_dim, 3 * units), matrix(0.02, units, 3 * units),
-    bias, initial_state, mask, NULL, NULL, "tanh", "sigmoid", reset_after, go_backwards,
-    return_sequences, dtype, FALSE)
+  out <- engine_call(x, matrix(0.01, input_dim, 3 * units), matrix(0.02, units, 3 * units),
+    bias, initial_state, mask, reset_after = reset_after, go_backwards = go_backwards,
+    return_sequences = return_sequences, dtype = dtype)
   if (return_sequences) out$sequence else out$final_state
 }
 

@@ -2,9 +2,8 @@
 # tools/torch-fixtures.py wrote with python3-torch: outputs and every gradient.
 
 torch_case <- function(f, dtype) {
-  out <- gru_forward_cpp(f$x, f$kernel, f$recurrent_kernel, f$bias, f$initial_state,
-    if (is.null(f$mask)) NULL else f$mask > 0, NULL, NULL, "tanh", "sigmoid",
-    TRUE, FALSE, TRUE, dtype, TRUE)
+  out <- engine_call(f$x, f$kernel, f$recurrent_kernel, f$bias, f$initial_state,
+    mask = if (is.null(f$mask)) NULL else f$mask > 0, dtype = dtype, keep_tape = TRUE)
   out$grads <- gru_backward_cpp(out$tape, f$w_seq, f$w_fin)
   out
 }

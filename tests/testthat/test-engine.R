@@ -136,7 +136,7 @@ test_that("bad shapes, types and names reaching C++ are R errors", {
     engine_forward(b)
   }
   expect_error(call_with(x = matrix(1, 2, 2)), "3-d array")
-  expect_error(call_with(x = array("a", c(2, 3, 2))), "numeric")
+  expect_error(call_with(x = array("a", c(2, 3, 2))), "double")
   expect_error(call_with(kernel = matrix(0, 3, 9)), "kernel")
   expect_error(call_with(kernel = NULL), "kernel")
   expect_error(call_with(recurrent_kernel = matrix(0, 3, 8)), "recurrent_kernel")
@@ -163,8 +163,8 @@ test_that("gelu keeps full relative precision far into the negative tail", {
   # z = linear(0) = 0 and hh = gelu(x), so the one-step state is gelu(x) itself.
   x <- array(c(-8, -6, -3, 0.5, 4), c(5, 1, 1))
   kernel <- matrix(c(0, 0, 1), 1, 3)
-  out <- gru_forward_cpp(x, kernel, matrix(0, 1, 3), NULL, NULL, NULL, NULL, NULL,
-    "gelu", "linear", TRUE, FALSE, FALSE, "float64", FALSE)
+  out <- engine_call(x, kernel, matrix(0, 1, 3), activation = "gelu",
+    recurrent_activation = "linear", return_sequences = FALSE)
   expected <- as.vector(x) * pnorm(as.vector(x))
   expect_equal(as.vector(out$final_state), expected, tolerance = 1e-13)
 })
@@ -193,4 +193,101 @@ test_that("the gate pass is exact whether a step's samples form one group or sev
       }
     }
   }
+})
+
+test_that("a configuration is checked once, when it is made", {
+  config <- engine_config(units = 3, input_dim = 2, activation = "relu", reset_after = FALSE,
+                          go_backwards = TRUE, return_sequences = FALSE, dtype = "float64")
+  expect_s3_class(config, "rgru_engine_config")
+  expect_identical(gru_config_info_cpp(config), list(
+    units = 3, input_dim = 2, activation = "relu", recurrent_activation = "sigmoid",
+    use_bias = TRUE, reset_after = FALSE, go_backwards = TRUE, return_sequences = FALSE,
+    dtype = "float64", backend = "cpu"))
+  expect_identical(gru_config_info_cpp(gru_config_cpp(gru_config_info_cpp(config))),
+                   gru_config_info_cpp(config))
+  expect_error(engine_config(units = 0, input_dim = 2), "units", class = "rgru_error_argument")
+  expect_error(engine_config(units = 2, input_dim = 1.5), "input_dim",
+               class = "rgru_error_argument")
+  expect_error(engine_config(units = 2, input_dim = 2, activation = "softmax"), "softmax",
+               class = "rgru_error_argument")
+  expect_error(engine_config(units = 2, input_dim = 2, dtype = "float16"), "dtype",
+               class = "rgru_error_argument")
+  expect_error(engine_config(units = 2, input_dim = 2, backend = "tpu"), "backend",
+               class = "rgru_error_argument")
+  expect_error(engine_config(units = 2, input_dim = 2, go_backwards = NA), "go_backwards",
+               class = "rgru_error_argument")
+  expect_error(gru_config_cpp(list(units = 2)), "input_dim", class = "rgru_error_argument")
+  expect_error(gru_config_cpp(1), "named list", class = "rgru_error_argument")
+  a <- engine_args()
+  expect_error(gru_forward_cpp(NULL, engine_run_options(), a$x, a$kernel, a$recurrent_kernel,
+                               a$bias, NULL, NULL, NULL, NULL, FALSE),
+               "config", class = "rgru_error_argument")
+  # the arrays are checked against the configuration, not against each other
+  wide <- engine_config(units = 3, input_dim = 5)
+  expect_error(gru_forward_cpp(wide, engine_run_options(), a$x, a$kernel, a$recurrent_kernel,
+                               a$bias, NULL, NULL, NULL, NULL, FALSE),
+               "`x`", class = "rgru_error_shape")
+  no_bias <- engine_config(units = 3, input_dim = 2, use_bias = FALSE)
+  expect_error(gru_forward_cpp(no_bias, engine_run_options(), a$x, a$kernel,
+                               a$recurrent_kernel, a$bias, NULL, NULL, NULL, NULL, FALSE),
+               "bias", class = "rgru_error_argument")
+})
+
+test_that("R reads the run options and C++ checks what it is given", {
+  expect_identical(names(engine_run_options()), c("rgru.num_threads", "rgru.gemm",
+                   "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm"))
+  a <- engine_args()
+  run <- function(...) withr::with_options(list(...), engine_forward(a))
+  reference <- engine_forward(a)
+  expect_equal(run(rgru.num_threads = 1, rgru.gemm = "eigen")$final_state,
+               run(rgru.num_threads = 2.7, rgru.gemm = "blas")$final_state, tolerance = 1e-12)
+  for (bad in list(0, -1, "two", NA, c(1, 2), TRUE)) {
+    expect_error(run(rgru.num_threads = bad), "rgru.num_threads", class = "rgru_error_argument")
+  }
+  for (bad in list("fast", NA_character_, 1, c("blas", "eigen"))) {
+    expect_error(run(rgru.gemm = bad), "rgru.gemm", class = "rgru_error_argument")
+  }
+  # cuDNN's options are cuDNN's: the CPU engine does not read them
+  expect_identical(run(rgru.cudnn_allow_tf32 = "yes", rgru.cudnn_algorithm = "fast"), reference)
+  if (!cudnn_usable()) {
+    cudnn <- function(...) withr::with_options(list(...),
+      engine_forward(a, backend = "cudnn"))
+    expect_error(cudnn(rgru.cudnn_allow_tf32 = "yes"), "rgru.cudnn_allow_tf32",
+                 class = "rgru_error_argument")
+    expect_error(cudnn(rgru.cudnn_algorithm = "fast"), "rgru.cudnn_algorithm",
+                 class = "rgru_error_argument")
+  }
+  expect_error(gru_forward_cpp(engine_args_config(a), list(), a$x, a$kernel,
+                               a$recurrent_kernel, a$bias, NULL, NULL, NULL, NULL, FALSE),
+               "options", class = "rgru_error_argument")
+  # a CPU call may pass the CPU's two options only; cuDNN's calls need all four
+  two <- options("rgru.num_threads", "rgru.gemm")
+  expect_identical(gru_forward_cpp(engine_args_config(a), two, a$x, a$kernel,
+                                   a$recurrent_kernel, a$bias, NULL, NULL, NULL, NULL, FALSE),
+                   reference)
+  expect_error(gru_forward_cpp(engine_args_config(a, backend = "cudnn"), two, a$x, a$kernel,
+                               a$recurrent_kernel, a$bias, NULL, NULL, NULL, NULL, FALSE),
+               "options", class = "rgru_error_argument")
+})
+
+test_that("failures in C++ reach R as classed conditions with the user's call", {
+  gru <- layer_gru(units = 2)
+  x <- array(0, c(1, 2, 3))
+  invisible(gru(x))
+  err <- withr::with_options(list(rgru.gemm = "fast"),
+                             expect_error(gru(x), class = "rgru_error_argument"))
+  expect_match(conditionMessage(err), "rgru.gemm")
+  expect_identical(conditionCall(err), quote(gru(x)))
+  # the same through a model
+  model <- keras_model_sequential(input_shape = c(2, 3)) |> layer_gru(2)
+  err <- withr::with_options(list(rgru.num_threads = 0),
+                             expect_error(predict(model, x), class = "rgru_error_argument"))
+  expect_match(conditionMessage(err), "rgru.num_threads")
+  # messages are C++'s text as written, braces included
+  expect_error(gru_config_cpp(list(units = 2, input_dim = 2, activation = "{x}",
+                                   recurrent_activation = "sigmoid", use_bias = TRUE,
+                                   reset_after = TRUE, go_backwards = FALSE,
+                                   return_sequences = TRUE, dtype = "float32",
+                                   backend = "cpu")),
+               "{x}", fixed = TRUE, class = "rgru_error_argument")
 })

@@ -125,6 +125,74 @@ test_that("activations given as R functions match the built-in names exactly", {
   expect_equal(g_name$last_backend, "cpu")
 })
 
+test_that("activations along an axis run on the R step, as in layer_rnn(rnn_cell_gru())", {
+  x <- fixed_array(c(2, 4, 3))
+  for (act in c("softmax", "log_softmax", "sparsemax")) {
+    for (args in list(list(activation = act), list(recurrent_activation = act))) {
+      gru <- do.call(layer_gru, c(list(units = 3, return_sequences = TRUE,
+                                       dtype = "float64"), args))
+      out <- gru(x)
+      expect_equal(gru$last_backend, "r", label = act)
+      rnn <- layer_rnn(cell = do.call(rnn_cell_gru, c(list(3, dtype = "float64"), args)),
+                       return_sequences = TRUE)
+      invisible(rnn(x))
+      set_weights(rnn, get_weights(gru))
+      expect_equal(out, rnn(x), tolerance = 1e-12, label = act)
+    }
+  }
+  # glu halves the units, so no GRU state can pass through it: the same classed error
+  for (units in c(3, 4)) {
+    gru_error <- expect_error(layer_gru(x, units, activation = "glu"), class = "rgru_error")
+    rnn_error <- expect_error(layer_rnn(x, rnn_cell_gru(units, activation = "glu")),
+                              class = "rgru_error")
+    expect_identical(class(gru_error), class(rnn_error))
+  }
+})
+
+test_that("the engine plan follows the layer's settings and weights", {
+  x <- fixed_array(c(2, 4, 3))
+  gru <- layer_gru(units = 2, dtype = "float64")
+  first <- gru(x)
+  expect_false(is.null(gru$fast_call))
+  w <- get_weights(gru)
+  w[[1]][] <- 0.5
+  set_weights(gru, w)
+  changed <- gru(x)
+  expect_false(isTRUE(all.equal(changed, first)))
+  ref <- layer_rnn(cell = rnn_cell_gru(2, dtype = "float64"))
+  invisible(ref(x))
+  set_weights(ref, w)
+  expect_equal(changed, ref(x), tolerance = 1e-12)
+  gru$go_backwards <- TRUE
+  ref_back <- layer_rnn(cell = rnn_cell_gru(2, dtype = "float64"), go_backwards = TRUE)
+  invisible(ref_back(x))
+  set_weights(ref_back, w)
+  expect_equal(gru(x), ref_back(x), tolerance = 1e-12)
+  expect_equal(gru(x), ref_back(x), tolerance = 1e-12)
+  # what the fast path does not take goes the general way, with its errors
+  expect_error(gru(x[, , 1:2]), class = "rgru_error_shape")
+  expect_error(gru(array(0, c(0, 4, 3))), class = "rgru_error_shape")
+  integers <- array(1:24, c(2, 4, 3))
+  expect_equal(gru(integers), gru(integers + 0))
+})
+
+test_that("a stateful layer carries its state on the fast path too", {
+  x <- fixed_array(c(2, 3, 3))
+  stateful <- layer_gru(units = 2, stateful = TRUE, dtype = "float64")
+  plain <- layer_gru(units = 2, return_state = TRUE, dtype = "float64")
+  invisible(stateful(x)); invisible(plain(x))
+  set_weights(plain, get_weights(stateful))
+  stateful$reset_state()
+  state <- NULL
+  for (i in 1:3) {
+    out <- stateful(x)
+    ref <- if (is.null(state)) plain(x) else plain(x, initial_state = state)
+    expect_equal(out, ref[[1]], tolerance = 1e-12)
+    state <- ref[[2]]
+  }
+  expect_error(stateful(x[1, , , drop = FALSE]), class = "rgru_error_stateful")
+})
+
 test_that("dropout applies only with training = TRUE and is reproducible from seed", {
   x <- fixed_array(c(4, 5, 3))
   g <- layer_gru(units = 3, dropout = 0.5, recurrent_dropout = 0.3, seed = 11, dtype = "float64")
@@ -341,18 +409,18 @@ test_that("layer_gru() and layer_rnn(rnn_cell_gru()) equal PyTorch's nn.GRU, val
 })
 
 test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions hold", {
-  # Stand-ins for a GPU build: cuDNN is "usable" and its entry points are the CPU
-  # engine's, counting calls, so the dispatch rules are testable anywhere.
+  # Stand-ins for a GPU build: cuDNN is "usable", and configurations made for it (counted)
+  # run on the CPU engine, so the dispatch rules are testable anywhere.
   ns <- asNamespace("rgru")
-  calls <- new.env()
-  calls$n <- 0
+  asked <- new.env()
+  asked$cudnn <- 0
+  config <- ns$engine_config
   fake <- list(
     cudnn_usable = function(refresh = FALSE) TRUE,
-    cudnn_gru_forward_cpp = function(...) {
-      calls$n <- calls$n + 1
-      ns$gru_forward_cpp(...)
-    },
-    cudnn_gru_backward_cpp = function(...) ns$gru_backward_cpp(...)
+    engine_config = function(..., backend = "cpu") {
+      if (backend == "cudnn") asked$cudnn <- asked$cudnn + 1
+      config(..., backend = "cpu")
+    }
   )
   saved <- mget(names(fake), envir = ns)
   for (nm in names(fake)) utils::assignInNamespace(nm, fake[[nm]], "rgru")
@@ -362,7 +430,7 @@ test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions 
   auto <- layer_gru(units = 2, return_sequences = TRUE)
   out <- auto(x)
   expect_equal(auto$last_backend, "cudnn")
-  expect_equal(calls$n, 1)
+  expect_equal(asked$cudnn, 1)
   right_padded <- rbind(c(TRUE, TRUE, FALSE, FALSE), rep(TRUE, 4))
   invisible(auto(x, mask = right_padded))
   expect_equal(auto$last_backend, "cudnn")

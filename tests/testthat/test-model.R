@@ -86,3 +86,31 @@ test_that("long names and shapes wrap and truncate as in Keras's table", {
   local_reproducible_output(unicode = TRUE)
   expect_snapshot(summary(model))
 })
+
+test_that("predict() on the layers' fast paths gives the model's forward() numbers", {
+  set.seed(3)
+  x <- array(stats::runif(2 * 5 * 3), c(2, 5, 3))
+  x[1, 4:5, ] <- 0
+  model <- keras_model_sequential(input_shape = c(5, 3)) |>
+    layer_gru(4, return_sequences = TRUE, dtype = "float64") |>
+    layer_masking(0) |>
+    layer_gru(3, return_sequences = TRUE, dtype = "float64") |>
+    layer_gru(2, dtype = "float64") |>
+    layer_dense(2, dtype = "float64")
+  reference <- layer_object(model)$forward(x, training = FALSE)$outputs
+  for (i in 1:3) expect_equal(predict(model, x), reference, tolerance = 1e-12)
+  expect_false(is.null(layer_object(model$layers[[1]])$fast_call))
+  expect_equal(predict(model, x, batch_size = 1), reference, tolerance = 1e-12)
+  # inputs that don't match the model's input shape get the model's own error
+  expect_error(predict(model, array(0, c(2, 6, 3))), class = "rgru_error_shape")
+  expect_error(predict(model, array(0, c(2, 5, 4))), class = "rgru_error_shape")
+  # a stateful first layer advances once per batch
+  stateful <- keras_model_sequential(input_shape = c(5, 3), input_batch_size = 2) |>
+    layer_gru(2, stateful = TRUE, dtype = "float64")
+  plain <- layer_gru(units = 2, return_state = TRUE, dtype = "float64")
+  invisible(plain(x))
+  set_weights(plain, get_weights(stateful))
+  first <- plain(x)
+  expect_equal(predict(stateful, x), first[[1]], tolerance = 1e-12)
+  expect_equal(predict(stateful, x), plain(x, initial_state = first[[2]])[[1]], tolerance = 1e-12)
+})
