@@ -323,7 +323,7 @@ write_keras_layer <- function(config, where) {
     abort_unsaveable(label, "the layer class {.cls {rgru_class}} has no Keras format in rgru")
   }
   out <- list(name = config$name, trainable = isTRUE(config$trainable %||% TRUE),
-              dtype = write_dtype(config$dtype))
+              dtype = write_dtype(config$dtype))[entry$common]
   for (key in names(entry$options)) {
     out[key] <- list(keras_kind(entry$options[[key]])$write(config[[key]], where_join(label, key)))
   }

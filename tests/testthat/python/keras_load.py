@@ -23,6 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "numpy")
 import numpy as np  # noqa: E402
 
 import keras  # noqa: E402
+import lax_on_torch  # noqa: E402,F401  (Conv1D and MaxPooling1D without JAX)
 from keras.src.backend.common import dtypes as kdtypes  # noqa: E402
 
 
