@@ -48,10 +48,8 @@
 
 #
 # Keras 3.15.1's get_config() is the truth for each class's keys; the weight
-# paths follow saving_lib.py. Merging masked inputs in a functional model,
-# Keras records its mask arithmetic as operations (ExpandDims, LogicalOr, ...)
-# in the graph; read_functional() accepts only the Masking/Embedding mask
-# operations so far (keras_mask_ops).
+# paths follow saving_lib.py. In a functional model Keras records how masks
+# are computed as operations in the graph (keras_mask_ops, saving-config.R).
 
 keras_layer_registry <- new.env(parent = emptyenv())
 

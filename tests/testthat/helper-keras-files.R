@@ -187,6 +187,15 @@ roundtrip_builders <- list(
     steps <- layer_concatenate(list(layer_add(list(encoded, joined)), encoded), axis = 2)
     keras_model(list(sequence, extra), steps |> layer_global_average_pooling_1d() |> layer_dense(2))
   },
+  merging_masked = function() {
+    padded <- keras_input(c(6, 5), name = "padded")
+    extra <- keras_input(c(6, 3), name = "extra")
+    masked <- layer_masking(padded, 0)
+    forward <- layer_gru(masked, 4, return_sequences = TRUE)
+    backward <- layer_gru(masked, 4, return_sequences = TRUE, go_backwards = TRUE)
+    merged <- layer_concatenate(list(layer_add(list(forward, backward)), forward, extra))
+    keras_model(list(padded, extra), merged |> layer_gru(3) |> layer_dense(2))
+  },
   float64 = function() {
     keras_model_sequential(input_shape = c(6, 5), input_dtype = "float64") |>
       layer_gru(4, return_sequences = TRUE, dtype = "float64") |>
@@ -208,12 +217,12 @@ roundtrip_inputs <- function(name) {
     return(tokens)
   }
   x <- array(rnorm(3 * 6 * 5), c(3, 6, 5))
-  if (name %in% c("masking_functional", "bidirectional", "wrappers_masked")) {
+  if (name %in% c("masking_functional", "bidirectional", "wrappers_masked", "merging_masked")) {
     x[2, 5:6, ] <- 0
     x[3, 3, ] <- 0
   }
   if (name == "functional_multi") return(list(x, matrix(rnorm(6), 3)))
-  if (name == "merging") return(list(x, array(rnorm(3 * 6 * 3), c(3, 6, 3))))
+  if (startsWith(name, "merging")) return(list(x, array(rnorm(3 * 6 * 3), c(3, 6, 3))))
   x
 }
 

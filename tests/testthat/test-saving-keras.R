@@ -226,7 +226,7 @@ test_that("loss and metric objects keep their class and settings through .keras"
 
 test_that("weights round-trip through .weights.h5 files with Keras's layout", {
   names <- c("gru_default", "functional_multi", "rnn_gru_cell", "bidirectional",
-             "wrappers_masked", "conv_pool", "merging", "float64")
+             "wrappers_masked", "conv_pool", "merging", "merging_masked", "float64")
   models <- roundtrip_models(only = names)
   others <- roundtrip_models(seed = 1, only = names)
   for (name in names) {

@@ -5,7 +5,7 @@
 
 registry_models <- c("bidirectional_masked", "bidirectional_functional", "conv_pool_sequential",
                      "pool_options", "reshaping_sequential", "stacked_cells_masked",
-                     "merging_functional")
+                     "merging_functional", "merging_masked")
 
 test_that("Keras models of every layer class load and predict Keras's outputs (float32: 1e-5)", {
   for (name in registry_models) {
@@ -119,6 +119,21 @@ test_that("options and nested classes rgru lacks are refused, naming the class a
       config$config$layers[[6]]$config$layer$class_name <- "LSTM"
       config
     }, "LSTM"),
+    # Masks concatenated along the steps: no OR of masks, which rgru follows.
+    list("merging_masked", function(config) {
+      for (i in seq_along(config$config$layers)) {
+        layer <- config$config$layers[[i]]
+        if (identical(layer$module, "keras.src.ops.numpy") && layer$class_name == "Concatenate") {
+          config$config$layers[[i]]$config$axis <- 1
+        }
+      }
+      config
+    }, c("g3", "mask")),
+    list("merging_masked", function(config) {
+      ops <- vapply(config$config$layers, function(l) l$class_name == "ZerosLike", TRUE)
+      config$config$layers[[which(ops)[1]]]$class_name <- "Sqrt"
+      config
+    }, "Sqrt"),
     list("stacked_cells_masked", function(config) {
       config$config$layers[[3]]$config$cell$config$cells[[2]]$class_name <- "LSTMCell"
       config

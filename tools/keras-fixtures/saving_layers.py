@@ -96,14 +96,18 @@ def build(name):
         pooled = layers.GlobalAveragePooling1D(name="pool")(steps)
         return keras.Model([a, b], layers.Dense(2, name="head")(pooled), name=name)
     if name == "merging_masked":
+        # Masks merge by OR; the unmasked input "extra" keeps every step.
         a = keras.Input((T, D), name="padded")
+        extra = keras.Input((T, 2), name="extra")
         m = layers.Masking(0.0, name="mask")(a)
         g1 = layers.GRU(4, return_sequences=True, name="g1")(m)
         g2 = layers.GRU(4, return_sequences=True, go_backwards=True, name="g2")(m)
         c = layers.Concatenate(name="cat")([g1, g2])
         s = layers.Add(name="add")([g1, g2])
         out = layers.GRU(3, name="g3")(layers.Concatenate(name="cat2")([c, s]))
-        return keras.Model(a, layers.Dense(2, name="head")(out), name=name)
+        kept = layers.GRU(2, name="g4")(layers.Concatenate(name="cat3")([s, extra]))
+        head = layers.Dense(2, name="head")(layers.Concatenate(name="cat4")([out, kept]))
+        return keras.Model([a, extra], head, name=name)
     raise ValueError(name)
 
 
@@ -124,6 +128,8 @@ def inputs_for(name, rng):
         x[2, 3] = 0.0
     if name == "merging_functional":
         return [x, rng.standard_normal((B, T, 3)).astype("float32")]
+    if name == "merging_masked":
+        return [x, rng.standard_normal((B, T, 2)).astype("float32")]
     return x
 
 
