@@ -590,10 +590,13 @@ mask_record <- function(terms = character(), form = "unknown") {
 
 mask_term <- function(kind, tensor, value) sprintf("%s:%d:%.17g", kind, tensor$id, value)
 
+# Keras's legacy .h5 configs have no modules; there an operation (unlike a
+# layer, such as the Concatenate layer) has no `trainable`.
 is_mask_op_spec <- function(spec) {
   module <- spec$module
-  if (is.character(module) && length(module) == 1 && startsWith(module, "keras.src.ops")) return(TRUE)
-  is.null(module) && isTRUE(spec$class_name %in% c("NotEqual", "Any"))
+  if (is.character(module) && length(module) == 1) return(startsWith(module, "keras.src.ops"))
+  isTRUE(spec$class_name %in% keras_mask_ops) && is.list(spec$config) &&
+    is.null(spec$config$trainable)
 }
 
 read_mask_op <- function(class_name, spec, node, where, resolve, ctx) {

@@ -63,6 +63,14 @@ h5_vars_groups <- function(path) {
   sub("/?vars$", "", groups)
 }
 
+# The model.weights.h5 of the fixture archive NAME.keras, as a file.
+archive_weights <- function(name, dir = "keras", .local_envir = parent.frame()) {
+  path <- withr::local_tempfile(fileext = ".h5", .local_envir = .local_envir)
+  bytes <- rgru:::zip_read(keras_fixture(paste0(name, ".keras"), dir), "model.weights.h5")[[1]]
+  writeBin(bytes, path)
+  path
+}
+
 shared_io <- function(name) {
   io <- jsonlite::fromJSON(keras_fixture(paste0(name, ".io.json"), "keras-shared"),
                            simplifyVector = FALSE)

@@ -1,13 +1,6 @@
 # Keras's path rules for the weights file (saving_lib.py), checked against
 # files Keras wrote, including nested layers.
 
-archive_weights <- function(name, dir = "keras") {
-  path <- withr::local_tempfile(fileext = ".h5", .local_envir = parent.frame())
-  bytes <- rgru:::zip_read(keras_fixture(paste0(name, ".keras"), dir), "model.weights.h5")[[1]]
-  writeBin(bytes, path)
-  path
-}
-
 test_that("rgru places every variable where Keras put it", {
   for (name in c("gru_sequential", "gru_no_bias", "rnn_gru_cell", "embedding_mask_zero",
                  "masking_sequential", "functional_multi", "compiled_sgd")) {

@@ -7,7 +7,8 @@ Real Keras 3.15.1 (NumPy backend, see ../shared/keras-oracle/README.md):
   $PY tools/keras-fixtures/saving_layers.py tests/testthat/fixtures/keras
 
 For each model NAME: NAME.keras (model.save()), NAME.weights.h5
-(model.save_weights(), for WEIGHTS_TOO) and NAME.json (inputs and Keras's predictions, in the
+(model.save_weights(), for WEIGHTS_TOO), NAME.h5 (model.save("NAME.h5"), for
+LEGACY_TOO) and NAME.json (inputs and Keras's predictions, in the
 format of saving.py). Biases are drawn from N(0, 0.3^2) after construction.
 Masked inputs never mask a sample's first step (Keras's backends disagree on
 the output there; see README.md). Convolutions and pooling windows run on
@@ -114,9 +115,12 @@ def build(name):
 NAMES = ["bidirectional_masked", "bidirectional_functional", "conv_pool_sequential",
          "pool_options", "reshaping_sequential", "stacked_cells_masked", "merging_functional",
          "merging_masked"]
-# Weights files for the models whose layers nest (the others' layout is the
-# .keras archive's model.weights.h5, read by the same code).
-WEIGHTS_TOO = {"bidirectional_functional", "stacked_cells_masked", "conv_pool_sequential"}
+# Weights files for two models with nested layers (the others' are in the
+# .keras archive's model.weights.h5, the same layout; fixtures stay small).
+WEIGHTS_TOO = {"stacked_cells_masked", "conv_pool_sequential"}
+# Keras's legacy HDF5 (model.save("x.h5")): nested weights, and mask
+# operations in a config without modules.
+LEGACY_TOO = {"bidirectional_functional", "merging_masked"}
 MASKED = {"bidirectional_masked", "bidirectional_functional", "stacked_cells_masked",
           "merging_masked"}
 
@@ -152,6 +156,8 @@ def main():
             model.save(base + ".keras")
             if name in WEIGHTS_TOO:
                 model.save_weights(base + ".weights.h5")
+            if name in LEGACY_TOO:
+                model.save(base + ".h5")
             with open(base + ".json", "w") as f:
                 json.dump(record, f)
             y = keras.saving.load_model(base + ".keras").predict(x, verbose=0, batch_size=B)
