@@ -5,12 +5,12 @@
 #
 #   keras_layer_class(
 #     "TimeDistributed",                 # Keras's class name, as in config.json
-#     rgru_class = "RgruTimeDistributed", # class(<R6 object>)[1]; get_config()'s "rgru_class"
+#     rgru_class = "RgruTimeDistributedLayer", # class(<R6 object>)[1]
 #     options = list(layer = "layer"),   # Keras config keys -> kind (see keras_kinds below)
 #     fixed = list(),                    # Keras options rgru supports at one value only
 #     ignore = character(),              # Keras options without effect in rgru
 #     new = constructor(TimeDistributedLayer),
-#     children = function(layer) list(layer = layer$layer)
+#     children = function(layer) list(layer = layer$inner)
 #   )
 #
 # - options: the Keras config keys of the class (besides the common name,
