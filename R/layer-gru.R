@@ -159,8 +159,6 @@ GruLayer <- R6::R6Class(
     settings_changed = function() {
       private$plan <- NULL
       self$fast_call <- NULL
-      lock_settings(self, gru_layer_settings, lock = FALSE)
-      lock_settings(self$cell, gru_cell_settings, lock = FALSE)
       invisible(self)
     },
 
@@ -170,16 +168,14 @@ GruLayer <- R6::R6Class(
       private$plan %||% self$make_plan()
     },
 
-    # The settings the plan is made from are locked while it stands: changed through
-    # the layer's handle (`gru$return_sequences <- TRUE`), they drop it (settings_changed());
-    # changed any other way, they fail loudly instead of being ignored.
+    # The plan stands until a setting changes through the layer's handle
+    # (`gru$return_sequences <- TRUE`, `gru$cell$activation <- ...`), which calls
+    # settings_changed(). rgru's own code sets a layer's settings before its first call.
     make_plan = function() {
       cell <- self$cell
       plan <- gru_engine_plan(self, cell)
       private$plan <- plan
       self$fast_call <- plan$fast$call
-      lock_settings(self, gru_layer_settings)
-      lock_settings(cell, gru_cell_settings)
       plan
     },
 
@@ -278,12 +274,6 @@ GruLayer <- R6::R6Class(
     plan = NULL
   )
 )
-
-# The settings an engine plan is made from.
-gru_layer_settings <- c("return_sequences", "return_state", "go_backwards", "stateful",
-                        "unroll", "use_cudnn", "dtype", "cell")
-gru_cell_settings <- c("units", "activation", "recurrent_activation", "use_bias",
-                       "reset_after", "dropout", "recurrent_dropout", "dtype")
 
 # Whether the C++ and cuDNN engines compute an activation: Keras's elementwise
 # built-ins. R functions and the functions along an axis (softmax, log_softmax,

@@ -407,23 +407,10 @@ layer_object <- function(x) {
       all(mapply(function(a, b) identical(layer_object(a), b), value, obj$layer_objects))) {
     return(x)
   }
-  locked <- exists(name, envir = obj, inherits = FALSE) && bindingIsLocked(name, obj) &&
-    !is.function(obj[[name]])
-  if (locked) unlockBinding(name, obj)
   obj[[name]] <- value
-  if (locked) lockBinding(name, obj)
   obj$settings_changed()
   layer_structure_changed()
   x
-}
-
-# Settings a layer has decided things from, locked so that changing them anywhere but
-# through the handle (which tells the layer) fails loudly instead of being ignored.
-lock_settings <- function(obj, names, lock = TRUE) {
-  for (name in names) {
-    if (lock) lockBinding(name, obj) else unlockBinding(name, obj)
-  }
-  invisible(obj)
 }
 
 #' @rawNamespace S3method(utils::.DollarNames, rgru_layer)

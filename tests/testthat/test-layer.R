@@ -223,9 +223,15 @@ test_that("setting a field through the handle tells the layer", {
   gru$return_sequences <- TRUE
   expect_null(gru$fast_call)
   expect_identical(dim(gru(x)), c(1L, 2L, 2L))
-  # once a plan is made from them, its settings can't be changed behind the layer's back
-  expect_error(layer_object(gru)$go_backwards <- TRUE, "locked")
-  expect_error(gru$cell$activation <- resolve_activation("relu"), "locked")
+  # a setting of the cell, set through the layer's handle, drops the plan too
+  invisible(gru(x))
+  expect_false(is.null(gru$fast_call))
+  gru$cell$activation <- resolve_activation("relu")
+  expect_null(gru$fast_call)
+  relu <- layer_gru(units = 2, activation = "relu", return_sequences = TRUE)
+  invisible(relu(x))
+  set_weights(relu, get_weights(gru))
+  expect_equal(gru(x), relu(x))
   # before, they can (wrappers set up the layers they make so)
   fresh <- layer_object(layer_gru(units = 2, return_sequences = TRUE))
   fresh$go_backwards <- TRUE

@@ -31,6 +31,11 @@ g++ ${flags} -DRGRU_CPU_SETUP -Iinst/include -Isrc tools/cpp-tests/engine_check.
   -o "${out}/engine_check_setup" -l:libopenblas.so.0
 OPENBLAS_NUM_THREADS=1 "${out}/engine_check_setup"
 
+echo "== 1-D convolution and max pooling (rgru/conv1d.hpp), public headers"
+# shellcheck disable=SC2086
+g++ ${flags} -Iinst/include tools/cpp-tests/conv1d_check.cpp -o "${out}/conv1d_check"
+"${out}/conv1d_check"
+
 echo "== out-of-line code of the SIMD builds"
 shared=""
 for object in "${out}/kernels_avx2.o" "${out}/kernels_avx512.o" "${out}/eigen_gemm_avx2.o"; do
