@@ -7,12 +7,14 @@
 
 #include <rgru/gru.hpp>
 
+#include "cuda/algorithm_policy.hpp"
 #include "cuda/cudnn_layout.hpp"
 #include "cuda/layout_tiles.hpp"
 #include "rcpp-glue.h"
 
 #ifdef RGRU_HAVE_CUDA
 #include "cuda/cudnn_gru.hpp"
+#include "cuda/errors.hpp"
 #endif
 
 #include <cstdint>
@@ -20,6 +22,10 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -193,11 +199,73 @@ Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, SEXP a, SEXP lengths,
   });
 }
 
+// The algorithm a cuDNN call would run (src/cuda/algorithm_policy.hpp), for its tests.
+// [[Rcpp::export(rng = false)]]
+std::string cudnn_algorithm_choice_cpp(std::string request, bool float32, bool variable_lengths,
+                                       int units, bool training) {
+  return rgru_glue::guarded([&] {
+    using rgru::cuda::AlgorithmRequest;
+    const char* names[] = {"auto", "standard", "persist_static", "persist_dynamic",
+                           "persist_static_small_h"};
+    int i = 0;
+    while (i < 5 && request != names[i]) ++i;
+    if (i == 5) abort("argument", "unknown algorithm request \"" + request + "\".");
+    return std::string(rgru::cuda::algorithm_name(rgru::cuda::choose_algorithm(
+        static_cast<AlgorithmRequest>(i), float32, variable_lengths, units, training)));
+  });
+}
+
+// --- the process that owns CUDA (every build) -----------------------------------------
+
+namespace {
+
+// The process that first touched CUDA. A child made by fork() (parallel::mclapply) gets
+// a copy of the parent's CUDA state that it must never use: CUDA's documentation rules
+// out using a context across fork(), and the driver may hang or fail there.
+long cuda_owner_pid = 0;
+
+long current_pid() {
+#ifndef _WIN32
+  return static_cast<long>(getpid());
+#else
+  return 1;
+#endif
+}
+
+}  // namespace
+
+// TRUE in a forked child of a process that initialised CUDA.
+// [[Rcpp::export(rng = false)]]
+bool cuda_forked_cpp() { return cuda_owner_pid != 0 && cuda_owner_pid != current_pid(); }
+
+namespace {
+
+// Call before any CUDA call: records this process as CUDA's owner, or refuses in a fork.
+void claim_cuda() {
+  if (cuda_owner_pid == 0) cuda_owner_pid = current_pid();
+  if (cuda_owner_pid != current_pid()) {
+    abort("cudnn", "this process was forked from one that had initialised CUDA; a forked "
+                   "child cannot use the GPU (the CPU engine runs here).",
+          "forked_process");
+  }
+}
+
+}  // namespace
+
 // --- runtime information (every build) -----------------------------------------------
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List cuda_runtime_info_cpp() {
 #ifdef RGRU_HAVE_CUDA
+  if (cuda_forked_cpp()) {
+    return Rcpp::List::create(
+        Rcpp::Named("built_with_cuda") = true, Rcpp::Named("cuda_runtime_compiled") = R_NilValue,
+        Rcpp::Named("cuda_runtime_loaded") = R_NilValue, Rcpp::Named("cudnn_compiled") = R_NilValue,
+        Rcpp::Named("cudnn_loaded") = R_NilValue, Rcpp::Named("driver_version") = R_NilValue,
+        Rcpp::Named("gpu_count") = 0, Rcpp::Named("gpu_names") = Rcpp::CharacterVector(0),
+        Rcpp::Named("error") = "a forked child of the process that initialised CUDA");
+  }
+  if (cuda_owner_pid == 0) cuda_owner_pid = current_pid();
   const rgru::cuda::RuntimeInfo info = rgru::cuda::runtime_info();
   auto version_or_null = [](const std::string& v) -> SEXP {
     return v.empty() ? R_NilValue : Rcpp::wrap(v);
@@ -227,18 +295,53 @@ Rcpp::List cuda_runtime_info_cpp() {
 #endif
 }
 
-// Frees the cuDNN backend's cached device memory (weights, descriptors, workspace).
+// Frees the cuDNN backend's cached device memory (packed weights, descriptors,
+// workspace, and the device pools' cached blocks); the bytes the pools gave back, NA
+// where there is no GPU backend (a build without CUDA, no GPU, or a forked child).
 // [[Rcpp::export(rng = false)]]
-bool cudnn_release_cpp() {
+double cudnn_empty_cache_cpp() {
   return rgru_glue::guarded([&] {
 #ifdef RGRU_HAVE_CUDA
-    if (rgru::cuda::visible_gpu_count() == 0) return false;
-    rgru::cuda::Engine::instance().release_caches();
-    return true;
+    if (cuda_forked_cpp() || rgru::cuda::visible_gpu_count() == 0) return NA_REAL;
+    claim_cuda();
+    rgru::cuda::release_engine_caches();
+    return static_cast<double>(rgru::cuda::empty_device_caches());
 #else
-    return false;
+    return NA_REAL;
 #endif
   });
+}
+
+// The device pools' bookkeeping and the number of weight uploads (all zero without CUDA).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cudnn_memory_stats_cpp() {
+  double in_use = 0, cached = 0, allocations = 0, reuses = 0, uploads = 0;
+#ifdef RGRU_HAVE_CUDA
+  const auto totals = rgru::cuda::device_pool_totals();
+  in_use = static_cast<double>(totals.bytes_in_use);
+  cached = static_cast<double>(totals.bytes_cached);
+  allocations = static_cast<double>(totals.device_allocations);
+  reuses = static_cast<double>(totals.reuses);
+  uploads = static_cast<double>(rgru::cuda::weight_upload_count());
+#endif
+  return Rcpp::List::create(Rcpp::Named("bytes_in_use") = in_use,
+                            Rcpp::Named("bytes_cached") = cached,
+                            Rcpp::Named("device_allocations") = allocations,
+                            Rcpp::Named("reuses") = reuses,
+                            Rcpp::Named("weight_uploads") = uploads);
+}
+
+// At unload: the pools' cached blocks go back to the driver (blocks R still holds in
+// tapes stay until their finalisers run, if ever). Nothing in a forked child.
+void rgru_glue::cudnn_unload() {
+#ifdef RGRU_HAVE_CUDA
+  if (cuda_owner_pid == 0 || cuda_forked_cpp()) return;
+  try {
+    rgru::cuda::release_engine_caches();
+    rgru::cuda::empty_device_caches();
+  } catch (...) {
+  }
+#endif
 }
 
 // --- forward and backward, reached through gru_forward_cpp() / gru_backward_cpp() ------
@@ -259,7 +362,7 @@ namespace {
 }  // namespace
 
 Rcpp::List rgru_glue::cudnn_forward(const EngineConfig&, const RunOptions&, const CallArrays&,
-                                    bool) {
+                                    bool, SEXP) {
   abort_no_cuda();
 }
 
@@ -315,6 +418,7 @@ struct TapeHolder {
 };
 
 void require_gpu() {
+  claim_cuda();
   std::string why;
   if (rgru::cuda::visible_gpu_count(&why) == 0) {
     abort("cudnn", "the cuDNN backend needs a GPU, and none is visible" +
@@ -325,43 +429,63 @@ void require_gpu() {
 rgru::cuda::Options cuda_options(const rgru_glue::RunOptions& o) {
   rgru::cuda::Options c;
   c.allow_tf32 = o.allow_tf32;
-  c.algorithm = static_cast<rgru::cuda::Algorithm>(o.cudnn_algorithm);
+  c.algorithm = static_cast<rgru::cuda::AlgorithmRequest>(o.cudnn_algorithm);
   return c;
 }
 
-// Any failure inside cuDNN, CUDA or the backend's own checks is a "cudnn" error.
+// Any failure inside cuDNN, CUDA or the backend's own checks is a "cudnn" error carrying
+// the library's status name (R decides from it whether to fall back to the CPU engine);
+// running out of device memory is a "memory" error saying how much was asked for.
 template <typename Body>
 auto as_cudnn_errors(const char* pass, Body&& body) -> decltype(body()) {
+  const std::string what = std::string("The cuDNN GRU ") + pass + " pass failed: ";
   try {
     return body();
   } catch (const rgru_glue::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
     throw;
+  } catch (const rgru::cuda::device_out_of_memory& e) {
+    abort("memory", e.what(), "cudaErrorMemoryAllocation");
+  } catch (const rgru::cuda::out_of_memory& e) {
+    abort("memory", what + e.what(), e.status);
+  } catch (const rgru::cuda::error& e) {
+    abort("cudnn", what + e.what(), e.status);
   } catch (const std::exception& e) {
-    abort("cudnn", std::string("The cuDNN GRU ") + pass + " pass failed: " + e.what());
+    abort("cudnn", what + e.what());
   }
+}
+
+// The weights' key: R's version counters of the three weights when given (a double
+// vector), else a digest of their contents; tagged with the shape and precision.
+std::uint64_t weights_key_of(const rgru_glue::CallArrays& a, SEXP weights_version,
+                             std::size_t element_bytes) {
+  layout::ContentKey key;
+  key.add_value(a.dims.input_dim);
+  key.add_value(a.dims.units);
+  key.add_value(element_bytes);
+  if (TYPEOF(weights_version) == REALSXP && Rf_xlength(weights_version) == 3) {
+    key.add(REAL(weights_version), 3 * sizeof(double));
+    return key.digest();
+  }
+  key.add(REAL(a.kernel), sizeof(double) * Rf_xlength(a.kernel));
+  key.add(REAL(a.recurrent_kernel), sizeof(double) * Rf_xlength(a.recurrent_kernel));
+  key.add(REAL(a.bias), sizeof(double) * Rf_xlength(a.bias));
+  return key.digest();
 }
 
 template <typename T>
 Rcpp::List forward_as(const rgru_glue::EngineConfig& ec, const rgru::cuda::Options& options,
-                      const rgru_glue::CallArrays& a, bool keep_tape) {
+                      int device, const rgru_glue::CallArrays& a, bool keep_tape,
+                      SEXP weights_version) {
   const rgru::GruDims& d = a.dims;
   const rgru::GruConfig& c = ec.gru;
-  auto& engine = rgru::cuda::Engine::instance();
+  auto& engine = rgru::cuda::Engine::instance(device);
   const double* bias = REAL(a.bias);
-  // Digest R's doubles (tagged with the precision) so unchanged weights are neither
-  // converted nor uploaded again.
-  layout::ContentKey digest;
-  digest.add_value(d.input_dim);
-  digest.add_value(d.units);
-  digest.add_value(sizeof(T));
-  digest.add(REAL(a.kernel), sizeof(double) * Rf_xlength(a.kernel));
-  digest.add(REAL(a.recurrent_kernel), sizeof(double) * Rf_xlength(a.recurrent_kernel));
-  digest.add(bias, sizeof(double) * Rf_xlength(a.bias));
-  const std::uint64_t key = digest.digest();
+  // Unchanged weights are neither converted nor uploaded again.
+  const std::uint64_t key = weights_key_of(a, weights_version, sizeof(T));
   HostArray<T> k_h, rk_h, ib_h, rb_h;
-  if (!engine.has_weights<T>(d, options, key)) {
+  if (!engine.has_weights<T>(d, options, key, a.mask, keep_tape)) {
     std::vector<double> input_bias(3 * d.units), recurrent_bias(3 * d.units);
     for (index_t j = 0; j < 3 * d.units; ++j) {
       input_bias[j] = bias[2 * j];
@@ -412,7 +536,7 @@ Rcpp::List backward_as(TapeHolder& h, SEXP d_sequence, SEXP d_final_state) {
   g.d_recurrent_kernel = drk.get();
   g.d_input_bias = dib.get();
   g.d_recurrent_bias = drb.get();
-  rgru::cuda::Engine::instance().backward<T>(*h.tape, g);
+  rgru::cuda::Engine::backward<T>(*h.tape, g);
 
   const int B = static_cast<int>(d.batch), Tn = static_cast<int>(d.timesteps),
             I = static_cast<int>(d.input_dim), U = static_cast<int>(d.units);
@@ -432,21 +556,24 @@ Rcpp::List backward_as(TapeHolder& h, SEXP d_sequence, SEXP d_final_state) {
 // Only configurations cuDNN computes reach here (R chooses the backend, R/layer-gru.R);
 // the backend's own checks still turn anything else into an error, never a wrong result.
 Rcpp::List rgru_glue::cudnn_forward(const EngineConfig& c, const RunOptions& o,
-                                    const CallArrays& a, bool keep_tape) {
+                                    const CallArrays& a, bool keep_tape,
+                                    SEXP weights_version) {
   return as_cudnn_errors("forward", [&] {
     if (!Rf_isNull(a.input_dropout) || !Rf_isNull(a.recurrent_dropout))
-      abort("cudnn", "the cuDNN backend has no dropout; dropout calls must use the CPU engine.");
+      abort("cudnn", "the cuDNN backend takes input dropout as an already masked `x` and has "
+                     "no recurrent dropout; pass no dropout masks.");
     if (Rf_isNull(a.bias)) abort("cudnn", "the cuDNN backend needs use_bias = TRUE (a bias).");
     require_gpu();
     const rgru::cuda::Options options = cuda_options(o);
-    if (c.float64) return forward_as<double>(c, options, a, keep_tape);
-    return forward_as<float>(c, options, a, keep_tape);
+    if (c.float64) return forward_as<double>(c, options, o.device, a, keep_tape, weights_version);
+    return forward_as<float>(c, options, o.device, a, keep_tape, weights_version);
   });
 }
 
 Rcpp::List rgru_glue::cudnn_backward(SEXP tape, SEXP d_sequence, SEXP d_final_state,
                                      bool release) {
   return as_cudnn_errors("backward", [&] {
+    claim_cuda();
     TapeHolder* holder = static_cast<TapeHolder*>(R_ExternalPtrAddr(tape));
     if (holder == nullptr || !holder->tape) {
       abort("cudnn", "`tape` is no longer valid (it was released by an earlier backward "
