@@ -372,7 +372,12 @@ Rcpp::List rgru_glue::cudnn_backward(SEXP, SEXP, SEXP, bool) { abort_no_cuda(); 
 
 namespace {
 
-// An R double array seen as T: R's own memory for double, a converted copy for float.
+// Host staging in page-locked memory (see rgru::cuda::pinned_allocate()).
+template <typename T>
+using PinnedVector = std::vector<T, rgru::cuda::PinnedAllocator<T>>;
+
+// An R double array seen as T: R's own memory for double, a converted copy (pinned, so
+// its upload is asynchronous) for float.
 template <typename T>
 class HostArray {
  public:
@@ -391,11 +396,12 @@ class HostArray {
   const T* get() const { return ptr_; }
 
  private:
-  std::vector<T> copy_;
+  PinnedVector<T> copy_;
   const T* ptr_ = nullptr;
 };
 
-// Output buffer of T that ends up in an R double array.
+// Output buffer of T (pinned, so downloads are asynchronous) that ends up in an R
+// double array.
 template <typename T>
 class HostResult {
  public:
@@ -408,7 +414,7 @@ class HostResult {
   }
 
  private:
-  std::vector<T> data_;
+  PinnedVector<T> data_;
 };
 
 struct TapeHolder {

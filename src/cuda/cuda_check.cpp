@@ -92,9 +92,26 @@ class CudaDeviceLayer : public DeviceLayer {
   }
 };
 
+class PinnedHostLayer : public DeviceLayer {
+ public:
+  void* allocate(std::size_t bytes) override {
+    void* p = nullptr;
+    const cudaError_t status = cudaHostAlloc(&p, bytes, cudaHostAllocDefault);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    if (status != cudaSuccess) throw_cuda(status, "cudaHostAlloc");
+    return p;
+  }
+  void deallocate(void* p) override { cudaFreeHost(p); }
+};
+
 struct Pools {
   CudaDeviceLayer layer;
   std::map<int, DevicePool*> by_device;
+  PinnedHostLayer pinned_layer;
+  DevicePool pinned{pinned_layer};
 };
 
 Pools& pools() {
@@ -128,8 +145,15 @@ std::size_t empty_device_caches() {
     freed += entry.second->empty_cache();
   }
   if (previous >= 0) cudaSetDevice(previous);
-  return freed;
+  return freed + pools().pinned.empty_cache();
 }
+
+void* pinned_allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  return pools().pinned.acquire(bytes, "pinned host staging");
+}
+
+void pinned_free(void* p) noexcept { pools().pinned.give_back(p); }
 
 DevicePool::Stats device_pool_totals() {
   DevicePool::Stats total;

@@ -35,6 +35,28 @@ std::size_t empty_device_caches();
 // Bytes in use and cached over all pools, and how many cudaMalloc calls they took.
 DevicePool::Stats device_pool_totals();
 
+// Page-locked host memory for staging R's arrays: copies from and to it run
+// asynchronously at full bus speed (pageable memory is staged by the driver in chunks).
+// Blocks come from a pool (cudaHostAlloc costs milliseconds) emptied with the device
+// pools. Used only while the engine's stream is synchronised before the block is freed.
+void* pinned_allocate(std::size_t bytes);
+void pinned_free(void* p) noexcept;
+
+// A std::vector allocator on pinned_allocate().
+template <typename T>
+struct PinnedAllocator {
+  using value_type = T;
+  PinnedAllocator() = default;
+  template <typename U>
+  PinnedAllocator(const PinnedAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(pinned_allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { pinned_free(p); }
+  template <typename U>
+  bool operator==(const PinnedAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const PinnedAllocator<U>&) const { return false; }
+};
+
 }  // namespace cuda
 }  // namespace rgru
 
