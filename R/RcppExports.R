@@ -49,8 +49,8 @@ cuda_forked_cpp <- function() {
     .Call(`_rgru_cuda_forked_cpp`)
 }
 
-cuda_runtime_info_cpp <- function() {
-    .Call(`_rgru_cuda_runtime_info_cpp`)
+cuda_runtime_info_cpp <- function(library = NULL) {
+    .Call(`_rgru_cuda_runtime_info_cpp`, library)
 }
 
 cudnn_empty_cache_cpp <- function() {

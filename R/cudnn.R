@@ -51,6 +51,11 @@
 #'     192 (inference) or 128 (training), `"standard"` otherwise. `"standard"`,
 #'     `"persist_static"`, `"persist_dynamic"` and `"persist_static_small_h"` ask for
 #'     one; a call with a mask that shortens a sequence always runs `"standard"`.}
+#'   \item{`rgru.cuda_library`}{Where a CUDA build of rgru loads its GPU backend from
+#'     (`rgru_cuda.so`, the only part linked to the CUDA and cuDNN libraries); `NULL`
+#'     (default) is beside rgru's own library. Read once, when the backend is first
+#'     needed. Where it cannot be loaded (libcudnn or libcudart missing), rgru runs on
+#'     the CPU engine and [rgru_backend()] says why.}
 #'   \item{`rgru.cuda_device`}{The CUDA device (0, 1, ...) GRU layers run on;
 #'     `NULL` (default) is the device current when the call is made. The caller's
 #'     current device is restored after every call.}
@@ -76,7 +81,7 @@ cudnn_state <- new.env(parent = emptyenv())
 #' @noRd
 cudnn_runtime_info <- function(refresh = FALSE) {
   if (refresh || is.null(cudnn_state$runtime)) {
-    cudnn_state$runtime <- cuda_runtime_info_cpp()
+    cudnn_state$runtime <- cuda_runtime_info_cpp(getOption("rgru.cuda_library"))
   }
   cudnn_state$runtime
 }

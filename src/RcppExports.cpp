@@ -165,11 +165,12 @@ BEGIN_RCPP
 END_RCPP
 }
 // cuda_runtime_info_cpp
-Rcpp::List cuda_runtime_info_cpp();
-RcppExport SEXP _rgru_cuda_runtime_info_cpp() {
+Rcpp::List cuda_runtime_info_cpp(SEXP library);
+RcppExport SEXP _rgru_cuda_runtime_info_cpp(SEXP librarySEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cuda_runtime_info_cpp());
+    Rcpp::traits::input_parameter< SEXP >::type library(librarySEXP);
+    rcpp_result_gen = Rcpp::wrap(cuda_runtime_info_cpp(library));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -348,7 +349,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 6},
     {"_rgru_cudnn_algorithm_choice_cpp", (DL_FUNC) &_rgru_cudnn_algorithm_choice_cpp, 5},
     {"_rgru_cuda_forked_cpp", (DL_FUNC) &_rgru_cuda_forked_cpp, 0},
-    {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 0},
+    {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 1},
     {"_rgru_cudnn_empty_cache_cpp", (DL_FUNC) &_rgru_cudnn_empty_cache_cpp, 0},
     {"_rgru_cudnn_memory_stats_cpp", (DL_FUNC) &_rgru_cudnn_memory_stats_cpp, 0},
     {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},

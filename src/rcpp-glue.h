@@ -347,6 +347,21 @@ Rcpp::List cudnn_backward(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool r
 // Whether a configuration is one cuDNN's GRU computes (R checks this before choosing it).
 bool cudnn_can_run(const EngineConfig& c);
 
+// The cuDNN backend's entry points, in the shared object rgru_cuda.so (src/cuda/glue/),
+// which rgru.so loads on first use so that a CUDA build loads where the CUDA libraries
+// are absent. Both are built from this header; the ABI number guards against a stale copy.
+constexpr int kCudaBackendAbi = 1;
+struct CudaBackend {
+  int abi;
+  Rcpp::List (*runtime_info)();
+  Rcpp::List (*forward)(const EngineConfig& c, const RunOptions& o, const CallArrays& a,
+                        bool keep_tape, SEXP weights_version);
+  Rcpp::List (*backward)(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release);
+  double (*empty_cache)();  // bytes freed; NA without a GPU
+  Rcpp::List (*memory_stats)();
+  void (*unload)() noexcept;
+};
+
 }  // namespace rgru_glue
 
 #endif  // RGRU_RCPP_GLUE_H

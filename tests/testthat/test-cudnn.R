@@ -6,12 +6,14 @@ test_that("cuda_runtime_info_cpp() answers without a GPU or a driver", {
   info <- cuda_runtime_info_cpp()
   expect_named(info, c("built_with_cuda", "cuda_runtime_compiled", "cuda_runtime_loaded",
                        "cudnn_compiled", "cudnn_loaded", "driver_version", "gpu_count",
-                       "gpu_names", "error"))
+                       "gpu_names", "error", "backend_library", "backend_loaded"))
   expect_type(info$built_with_cuda, "logical")
   expect_type(info$gpu_count, "integer")
   expect_gte(info$gpu_count, 0L)
   expect_length(info$gpu_names, info$gpu_count)
   if (info$built_with_cuda) {
+    expect_true(info$backend_loaded)
+    expect_match(info$backend_library, "rgru_cuda\\.so$")
     expect_match(info$cuda_runtime_compiled, "^[0-9]+\\.[0-9]+$")
     expect_match(info$cudnn_compiled, "^[0-9]+\\.[0-9]+\\.[0-9]+$")
     expect_match(info$cudnn_loaded, "^[0-9]+\\.[0-9]+\\.[0-9]+$")
@@ -19,6 +21,7 @@ test_that("cuda_runtime_info_cpp() answers without a GPU or a driver", {
   } else {
     expect_null(info$cuda_runtime_compiled)
     expect_null(info$cudnn_loaded)
+    expect_false(info$backend_loaded)
     expect_identical(info$gpu_count, 0L)
     expect_null(info$error)
   }
@@ -483,4 +486,59 @@ test_that("dropout keeps a layer on cuDNN's side of the plan; recurrent dropout 
   expect_null(cell_args(0.5, 0))
   expect_match(cell_args(0, 0.5), "recurrent_dropout")
   expect_match(cell_args(0.5, 0.5), "recurrent_dropout")
+})
+
+# --- loading the GPU backend ----------------------------------------------------------
+
+# rgru_backend() and a GRU layer in a fresh R process whose options() are `opts`.
+backend_in_child <- function(opts) {
+  script <- tempfile(fileext = ".R")
+  out <- tempfile(fileext = ".rds")
+  writeLines(c(
+    sprintf("options(%s)", opts),
+    "library(rgru)",
+    "b <- rgru_backend()",
+    "y <- layer_gru(array(1, c(2, 3, 4)), units = 2)",
+    sprintf("saveRDS(list(backend = unclass(b), dim = dim(y), last = b$last_backend), %s)",
+            deparse(out))
+  ), script)
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", script),
+                    env = paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)),
+                    stdout = FALSE, stderr = FALSE)
+  expect_identical(status, 0L)
+  readRDS(out)
+}
+
+test_that("a CUDA build whose GPU backend cannot load still loads, runs on the CPU and says why", {
+  skip_on_cran()
+  skip_if_not(isTRUE(cuda_runtime_info_cpp()$built_with_cuda), "a build without CUDA")
+  missing <- backend_in_child('rgru.cuda_library = "/nonexistent/rgru_cuda.so"')
+  expect_false(missing$backend$cuda_backend_loaded)
+  expect_identical(missing$backend$cuda_backend_library, "/nonexistent/rgru_cuda.so")
+  expect_match(missing$backend$gpu_error, "could not be loaded.*No such file")
+  expect_match(missing$backend$default_reason, "could not be loaded")
+  expect_identical(missing$backend$default_backend, "cpu")
+  expect_identical(missing$dim, c(2L, 2L))
+  # A file that is no shared object (a damaged install) is reported the same way.
+  broken <- tempfile(fileext = ".so")
+  writeLines("not a library", broken)
+  damaged <- backend_in_child(sprintf("rgru.cuda_library = %s", deparse(broken)))
+  expect_false(damaged$backend$cuda_backend_loaded)
+  expect_match(damaged$backend$gpu_error, "could not be loaded")
+  expect_identical(damaged$dim, c(2L, 2L))
+})
+
+test_that("rgru.so links no CUDA library; the GPU backend alone does", {
+  skip_on_os(c("windows", "mac"))
+  skip_if(Sys.which("ldd") == "", "no ldd")
+  libs <- system.file("libs", package = "rgru")
+  main <- system2("ldd", file.path(libs, "rgru.so"), stdout = TRUE)
+  expect_false(any(grepl("libcudart|libcudnn", main)))
+  backend <- file.path(libs, "rgru_cuda.so")
+  if (isTRUE(cuda_runtime_info_cpp()$built_with_cuda)) {
+    expect_true(file.exists(backend))
+    expect_true(any(grepl("libcudnn", system2("ldd", backend, stdout = TRUE))))
+  } else {
+    expect_false(file.exists(backend))
+  }
 })
