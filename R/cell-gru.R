@@ -405,7 +405,7 @@ apply_activation <- function(act, x) {
   y <- act$fn(x)
   if (!is.numeric(y) || length(y) != length(x)) {
     rgru_abort(c(
-      "An activation function must return a numeric array shaped like its input.",
+      "An {.arg activation} or {.arg recurrent_activation} must return a numeric array shaped like its input.",
       x = "It returned {.obj_type_friendly {y}} of length {length(y)} for an input of length {length(x)}."
     ), class = "activation")
   }

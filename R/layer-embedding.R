@@ -1,5 +1,7 @@
 # layer_embedding(): integer indices to dense vectors; with mask_zero = TRUE the
 # index 0 is padding and masks the step for downstream recurrent layers.
+# Without mask_zero, Keras's Embedding does not support masking: an incoming
+# mask is dropped (with MasklessLayer's warning), not passed on.
 
 #' Turn integer indices into dense vectors
 #'
@@ -8,6 +10,8 @@
 #' and [layer_gru()] skips them. The mask travels between layers of a model
 #' (sequential or functional); a plain array returned by calling the layer
 #' directly carries none, so pass `mask = tokens != 0` to the next layer then.
+#' Without `mask_zero`, as in Keras, the layer does not support masking: a
+#' masked input's mask is dropped, with a warning, and later layers see none.
 #'
 #' @inheritParams layer_gru
 #' @param input_dim Size of the vocabulary (largest index + 1).
@@ -62,7 +66,7 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
 
 EmbeddingLayer <- R6::R6Class(
   "RgruEmbeddingLayer",
-  inherit = Layer,
+  inherit = MasklessLayer,
   cloneable = FALSE,
   public = list(
     class_name = "Embedding",
@@ -83,6 +87,7 @@ EmbeddingLayer <- R6::R6Class(
       self$input_length <- check_positive_integer(input_length, "input_length", allow_null = TRUE)
       self$output_dim <- check_positive_integer(output_dim, "output_dim")
       self$mask_zero <- check_bool(mask_zero, "mask_zero")
+      self$supports_masking <- self$mask_zero
       self$initializer <- resolve_initializer(embeddings_initializer, "embeddings_initializer")
       self$regularizer <- resolve_regularizer(embeddings_regularizer, "embeddings_regularizer")
       self$constraint <- resolve_constraint(embeddings_constraint, "embeddings_constraint")
@@ -126,7 +131,9 @@ EmbeddingLayer <- R6::R6Class(
       x
     },
     compute_output_shape = function(input_shape) c(input_shape, self$output_dim),
-    compute_output_mask = function(input_has_mask) self$mask_zero,
+    compute_output_mask = function(input_has_mask) {
+      self$mask_zero || super$compute_output_mask(input_has_mask)
+    },
     layer_config = function() self$config_args,
     forward_impl = function(inputs, mask, training, initial_state) {
       check_indices(inputs, self$input_dim)
@@ -134,7 +141,7 @@ EmbeddingLayer <- R6::R6Class(
       idx <- as.integer(inputs) + 1L
       out <- self$variables[[1]]$value[idx, , drop = FALSE]
       dim(out) <- c(d, self$output_dim)
-      out_mask <- if (self$mask_zero) array(inputs != 0, d) else mask
+      out_mask <- if (self$mask_zero) array(inputs != 0, d) else self$drop_mask(mask)
       list(outputs = out, mask = out_mask, tape = list(idx = idx, dims = d))
     },
     backward = function(tape, d_outputs) {

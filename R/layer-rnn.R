@@ -38,7 +38,11 @@ layer_rnn <- function(object, cell, return_sequences = FALSE, return_state = FAL
   args <- layer_common_args(list(...), "layer_rnn")
   expected <- "a cell made by `rnn_cell_gru()` or `rnn_cells_stack()`, or a list of cells"
   if (missing(cell)) abort_argument("cell", NULL, expected)
-  if (is.list(cell) && !is.object(cell)) cell <- rnn_cells_stack(cell)
+  if (is.list(cell) && !is.object(cell)) {
+    is_cell <- vapply(cell, function(c) inherits(layer_object(c), "RgruGruCell"), TRUE)
+    if (length(cell) == 0L || !all(is_cell)) abort_argument("cell", cell, expected)
+    cell <- rnn_cells_stack(cell)
+  }
   cell_obj <- layer_object(cell)
   if (!inherits(cell_obj, c("RgruGruCell", "RgruStackedCells"))) abort_argument("cell", cell, expected)
   layer <- do.call(RnnLayer$new, c(list(

@@ -536,7 +536,9 @@ as_input_array <- function(x, arg) {
     ), class = "shape")
   }
   if (is.null(dim(x))) x <- array(x, dim = c(length(x), 1L))
-  storage.mode(x) <- "double"
+  # Only when needed: on a double array also held by the caller, `storage.mode<-`
+  # leaves it marked so that the engine's call later copies it whole.
+  if (!is.double(x)) storage.mode(x) <- "double"
   x
 }
 

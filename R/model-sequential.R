@@ -62,6 +62,9 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., input_d
   if (!isFALSE(input_optional)) abort_argument("input_optional", input_optional, "FALSE")
   if (!is.null(input_name)) check_string(input_name, "input_name")
   dtype <- check_input_dtype(input_dtype %||% dots$dtype, "input_dtype")
+  # checked under keras3's names before Sequential checks them under Keras's
+  check_positive_integer(input_batch_size, "input_batch_size", allow_null = TRUE)
+  if (!is.null(input_batch_shape)) arg_shape(input_batch_shape, "input_batch_shape", batch = TRUE)
   model <- Sequential$new(
     input_shape = input_shape, name = name,
     batch_size = input_batch_size %||% dots$batch_size,

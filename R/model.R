@@ -250,6 +250,9 @@ bind_rows_arrays <- function(pieces) {
 #' get_weights(gru)[[1]]
 get_weights <- function(object, trainable = NA) {
   layer <- as_layer_object(object, "object")
+  if (!is.logical(trainable) || length(trainable) != 1L) {
+    abort_argument("trainable", trainable, "`TRUE`, `FALSE` or `NA`")
+  }
   vars <- if (is.na(trainable)) layer$weights else if (isTRUE(trainable))
     layer$trainable_weights else layer$non_trainable_weights
   lapply(vars, function(v) v$value)

@@ -21,9 +21,13 @@
 #'   `metadata.json` and `model.weights.h5`), which Python Keras 3 loads with
 #'   `keras.saving.load_model()`; and `load_model()` reads `.keras` files
 #'   written by Keras 3 (sequential and functional models of the layers rgru
-#'   has: GRU, RNN with a GRU cell, Dense, Embedding, Masking; float32 and
-#'   float64 dtype policies; compile settings and optimizer state of the SGD,
-#'   Adam, AdamW and RMSprop optimizers).
+#'   has: GRU, GRUCell, RNN, StackedRNNCells, Bidirectional, TimeDistributed,
+#'   Dense, Embedding, Masking, Conv1D, MaxPooling1D, GlobalAveragePooling1D,
+#'   GlobalMaxPooling1D, Dropout, SpatialDropout1D, Flatten, Reshape,
+#'   RepeatVector, Activation, Concatenate and Add, with the masks Keras
+#'   propagates through them; float32 and float64 dtype policies; compile
+#'   settings and optimizer state of the SGD, Adam, AdamW and RMSprop
+#'   optimizers).
 #' * `.h5` / `.hdf5`: Keras's legacy HDF5 format (Keras 2, or Keras 3's
 #'   `model.save("x.h5")`); `load_model()` reads it, `save_model()` does not
 #'   write it.

@@ -323,7 +323,7 @@ write_keras_layer <- function(config, where) {
     abort_unsaveable(label, "the layer class {.cls {rgru_class}} has no Keras format in rgru")
   }
   out <- list(name = config$name, trainable = isTRUE(config$trainable %||% TRUE),
-              dtype = write_dtype(config$dtype))
+              dtype = write_dtype(config$dtype))[entry$common]
   for (key in names(entry$options)) {
     out[key] <- list(keras_kind(entry$options[[key]])$write(config[[key]], where_join(label, key)))
   }
@@ -567,45 +567,113 @@ read_sequential <- function(config, ctx) {
 
 # Keras 3 records how masks are computed as operations in the graph: a
 # Masking layer's mask is any(not_equal(x, mask_value), axis = -1), an
-# Embedding's not_equal(tokens, 0), and the layers downstream receive it as
+# Embedding's not_equal(tokens, 0); merging layers combine their inputs' masks
+# (Concatenate: expand_dims, zeros_like/ones_like, logical_or, concatenate,
+# any; Add: logical_or), and the layers downstream receive the result as
 # their call's `mask`. rgru propagates these masks itself, so such a `mask`
 # is accepted when it is exactly the one rgru's layers carry, and the
 # operations are not layers of the rebuilt model.
-keras_mask_ops <- c("NotEqual", "Any")
+#
+# A mask is read as the OR of terms, each the step mask of one Masking
+# ("any:<tensor id>:<mask_value>") or Embedding ("eq:<tensor id>:0"), "*" for
+# all steps kept. `form` says what the operation's output holds: "raw" (a
+# not_equal, element by element), "step" (batch, steps), "expanded" (a step
+# mask broadcast over the features) or "unknown" (arithmetic rgru does not
+# follow: refused once a layer is called with it).
+keras_mask_ops <- c("NotEqual", "Any", "ExpandDims", "ZerosLike", "OnesLike", "LogicalOr",
+                    "Concatenate")
+
+mask_record <- function(terms = character(), form = "unknown") {
+  terms <- if ("*" %in% terms) "*" else sort(unique(terms))
+  structure(list(terms = terms, form = form), class = "rgru_mask_record")
+}
+
+mask_term <- function(kind, tensor, value) sprintf("%s:%d:%.17g", kind, tensor$id, value)
+
+# Keras's legacy .h5 configs have no modules; there an operation (unlike a
+# layer, such as the Concatenate layer) has no `trainable`.
+is_mask_op_spec <- function(spec) {
+  module <- spec$module
+  if (is.character(module) && length(module) == 1) return(startsWith(module, "keras.src.ops"))
+  isTRUE(spec$class_name %in% keras_mask_ops) && is.list(spec$config) &&
+    is.null(spec$config$trainable)
+}
 
 read_mask_op <- function(class_name, spec, node, where, resolve, ctx) {
+  if (!class_name %in% keras_mask_ops) {
+    abort_unsupported(ctx$file, where, "the operation {.cls {class_name}} is not one rgru has",
+                      hint = "rgru reads operations only as the masks of its layers.")
+  }
   config <- json_object(spec$config %||% list(), where_join(where, "config"), ctx)
   node <- json_object(node, where, ctx)
   args <- json_array(node$args %||% list(), where_join(where, "args"), ctx)
   if (length(args) < 1) abort_damaged(ctx$file, where, "the operation has no inputs")
-  input <- resolve(args[[1]], where_join(where, "args"))
-  if (is.null(input)) return(NULL)
-  unsupported <- function() {
-    abort_unsupported(ctx$file, where, "the operation {.cls {class_name}} is supported only as the mask of a Masking or Embedding layer")
+  inputs <- vector("list", length(args))
+  for (k in seq_along(args)) {
+    if (is.numeric(args[[k]])) {
+      inputs[k] <- list(args[[k]])
+      next
+    }
+    inputs[k] <- list(resolve(args[[k]], where_join(where, "args")))
+    if (is.null(inputs[[k]])) return(NULL)
   }
-  if (class_name == "NotEqual") {
-    if (length(args) != 2 || !is_symbolic_tensor(input) || !is.numeric(args[[2]]) || length(args[[2]]) != 1) unsupported()
-    return(structure(list(source = input$id, value = as.numeric(args[[2]]), reduced = FALSE),
-                     class = "rgru_mask_record"))
-  }
-  axis <- config$axis %||% -1
-  if (!inherits(input, "rgru_mask_record") || input$reduced || !identical(as.numeric(axis), -1) ||
-      isTRUE(config$keepdims)) unsupported()
-  input$reduced <- TRUE
-  input
+  mask_op_record(class_name, inputs, config)
 }
 
-# The mask an rgru layer's output carries, as (input tensor, value, reduced)
-# of the Masking or Embedding layer that made it.
+# What a mask operation computes, from its inputs (tensors, records, numbers).
+mask_op_record <- function(class_name, inputs, config) {
+  is_record <- function(x) inherits(x, "rgru_mask_record") && x$form != "unknown"
+  last_axis <- identical(as.numeric(config$axis %||% -1), -1)
+  x <- inputs[[1]]
+  switch(class_name,
+    NotEqual = if (length(inputs) == 2 && is_symbolic_tensor(x) && is.numeric(inputs[[2]]) &&
+                   length(inputs[[2]]) == 1) {
+      mask_record(mask_term("eq", x, inputs[[2]]), "raw")
+    },
+    Any = if (is_record(x) && last_axis && !isTRUE(config$keepdims)) {
+      if (x$form == "raw") mask_record(sub("^eq:", "any:", x$terms), "step")
+      else if (x$form == "expanded") mask_record(x$terms, "step")
+    },
+    ExpandDims = if (is_record(x) && x$form %in% c("raw", "step") && last_axis) {
+      mask_record(x$terms, "expanded")
+    },
+    ZerosLike = mask_record(character(), "expanded"),
+    OnesLike = mask_record("*", "expanded"),
+    LogicalOr = if (length(inputs) == 2 && all(vapply(inputs, is_record, TRUE))) {
+      forms <- vapply(inputs, function(r) r$form, "")
+      mask_record(c(inputs[[1]]$terms, inputs[[2]]$terms),
+                  if ("expanded" %in% forms) "expanded" else "step")
+    },
+    Concatenate = if (is.list(x) && !inherits(x, "rgru_mask_record") && last_axis &&
+                      all(vapply(x, function(r) is_record(r) && r$form == "expanded", TRUE))) {
+      mask_record(unlist(lapply(x, function(r) r$terms)), "expanded")
+    }
+  ) %||% mask_record()
+}
+
+# The mask an rgru layer's output carries, as mask terms (see mask_record()),
+# or NULL when it has none or rgru can't say which.
 mask_origin_of <- function(layer, inputs, output, origins) {
-  if (!isTRUE(output$has_mask) || !is_symbolic_tensor(inputs)) return(NULL)
-  if (inherits(layer, "RgruMaskingLayer")) {
-    return(list(source = inputs$id, value = as.numeric(layer$mask_value), reduced = TRUE))
+  if (!isTRUE(output$has_mask)) return(NULL)
+  if (is_symbolic_tensor(inputs)) {
+    if (inherits(layer, "RgruMaskingLayer")) {
+      return(mask_term("any", inputs, as.numeric(layer$mask_value)))
+    }
+    if (inherits(layer, "RgruEmbeddingLayer") && isTRUE(layer$mask_zero)) {
+      return(mask_term("eq", inputs, 0))
+    }
+    return(origins[[as.character(inputs$id)]])
   }
-  if (inherits(layer, "RgruEmbeddingLayer") && isTRUE(layer$mask_zero)) {
-    return(list(source = inputs$id, value = 0, reduced = FALSE))
-  }
-  origins[[as.character(inputs$id)]]
+  # Merging: the OR of the inputs' masks (an unmasked input keeps every
+  # step of a concatenation); a concatenation along the steps is no OR.
+  if (!inherits(layer, c("RgruAddLayer", "RgruConcatenateLayer")) ||
+      inherits(layer, "RgruConcatenateLayer") && !identical(layer$axis, -1L)) return(NULL)
+  terms <- lapply(inputs, function(t) {
+    if (!isTRUE(t$has_mask)) return("*")
+    origins[[as.character(t$id)]] %||% NA_character_
+  })
+  terms <- unlist(terms)
+  if (anyNA(terms)) NULL else mask_record(terms)$terms
 }
 
 read_functional <- function(config, ctx) {
@@ -633,7 +701,7 @@ read_functional <- function(config, ctx) {
       pending[[i]] <- list()
       next
     }
-    if (class_name %in% keras_mask_ops) {
+    if (is_mask_op_spec(spec)) {
       ops[i] <- class_name
       names[i] <- read_string(spec$name %||% spec$config$name, where_join(where_of(i), "name"), ctx)
     } else {
@@ -727,18 +795,19 @@ read_functional <- function(config, ctx) {
     inputs <- call$inputs
     origin <- if (is_symbolic_tensor(inputs)) origins[[as.character(inputs$id)]]
     mask <- call$mask
-    same <- inherits(mask, "rgru_mask_record") && !is.null(origin) &&
-      identical(origin$source, mask$source) && isTRUE(all.equal(origin$value, mask$value)) &&
-      identical(origin$reduced, mask$reduced)
+    same <- inherits(mask, "rgru_mask_record") && mask$form %in% c("raw", "step") &&
+      !is.null(origin) && setequal(origin, mask$terms)
     if (!same) {
-      abort_unsupported(ctx$file, where, "the layer is called with a mask other than its input's Masking or Embedding mask")
+      abort_unsupported(ctx$file, where, "the layer is called with a mask other than the one rgru propagates to it",
+                        hint = "rgru follows the masks of Masking and Embedding layers, and their OR through Add and Concatenate along the last axis.")
     }
   }
   repeat {
     progress <- FALSE
     for (i in seq_len(n)) {
       while (length(pending[[i]]) > 0) {
-        where <- sprintf("%s > inbound_nodes[%d]", where_of(i), length(outputs[[names[i]]]) + 1L)
+        where <- sprintf("%s (\"%s\") > inbound_nodes[%d]", where_of(i), names[i],
+                         length(outputs[[names[i]]]) + 1L)
         if (nzchar(ops[i])) {
           result <- read_mask_op(ops[i], specs[[i]], pending[[i]][[1]], where, resolve_tensors, ctx)
           if (is.null(result)) break

@@ -5,12 +5,12 @@
 #
 #   keras_layer_class(
 #     "TimeDistributed",                 # Keras's class name, as in config.json
-#     rgru_class = "RgruTimeDistributed", # class(<R6 object>)[1]; get_config()'s "rgru_class"
+#     rgru_class = "RgruTimeDistributedLayer", # class(<R6 object>)[1]
 #     options = list(layer = "layer"),   # Keras config keys -> kind (see keras_kinds below)
 #     fixed = list(),                    # Keras options rgru supports at one value only
 #     ignore = character(),              # Keras options without effect in rgru
-#     new = function(args) do.call(TimeDistributedLayer$new, args),
-#     children = function(layer) list(layer = layer$layer)
+#     new = constructor(TimeDistributedLayer),
+#     children = function(layer) list(layer = layer$inner)
 #   )
 #
 # - options: the Keras config keys of the class (besides the common name,
@@ -30,7 +30,8 @@
 #   keys are refused likewise, unless their value is null.
 # - ignore: options accepted at any value and not written (Keras 2's GRU
 #   implementation, which changes how, not what, it computes).
-# - new(args): builds the R6 layer object; `args` holds the converted options
+# - new(args): builds the R6 layer object (constructor(<R6 class>) passes
+#   `args` to its $new()); `args` holds the converted options
 #   plus name, trainable and dtype ("float32" or "float64").
 # - children(layer): the nested layers Keras saves under this layer's path in
 #   the weights file, by Keras's attribute name: a layer under
@@ -42,41 +43,28 @@
 # - variables(layer): the layer's own variables in Keras's order, stored as
 #   "<path>/vars/0", "<path>/vars/1", ...; by default its weights that no
 #   child holds, in creation order (Keras's order for every layer here).
+# - common: the keys of Keras's base layer config this class's constructor
+#   takes, written on saving (SpatialDropout1D takes no `trainable`).
 
 #
-# The Keras 3.15.1 config keys (get_config()) of the classes being added, and
-# what to watch for:
-# - Bidirectional: layer = "layer" (the forward layer), backward_layer =
-#   "layer", merge_mode = "string?"; children list(forward_layer, backward_layer).
-#   Keras sets zero_output_for_mask = TRUE on the GRUs it wraps, which the GRU
-#   entry refuses until layer_gru() has that option (or strip it in the
-#   wrapper's own kind when the wrapper zeroes masked steps itself).
-# - TimeDistributed: layer = "layer"; children list(layer).
-# - StackedRNNCells: cells = "layers"; children list(cells = the cells).
-# - Dropout: rate, seed, noise_shape. SpatialDropout1D: rate, seed.
-# - Conv1D: filters, kernel_size, strides, dilation_rate (one-element arrays
-#   in Keras: [3]), padding, data_format, groups, activation, use_bias, the
-#   initializers, regularizers, activity_regularizer and constraints.
-# - MaxPooling1D: pool_size, strides (arrays), padding, data_format.
-#   GlobalAveragePooling1D / GlobalMaxPooling1D: data_format, keepdims.
-#   Flatten: data_format. Reshape: target_shape. RepeatVector: n.
-#   Activation: activation.
-# - Concatenate: axis (0-based or negative, as Python counts). Add: none.
-#   Merging masked inputs, Keras records its mask arithmetic as operations
-#   (logical_or, ...) in the graph; read_functional() accepts only the
-#   Masking/Embedding mask operations so far (keras_mask_ops).
+# Keras 3.15.1's get_config() is the truth for each class's keys; the weight
+# paths follow saving_lib.py. In a functional model Keras records how masks
+# are computed as operations in the graph (keras_mask_ops, saving-config.R).
 
 keras_layer_registry <- new.env(parent = emptyenv())
 
 keras_layer_class <- function(class_name, rgru_class, options = list(), fixed = list(),
                               ignore = character(), new, children = function(layer) list(),
-                              variables = NULL) {
+                              variables = NULL, common = c("name", "trainable", "dtype")) {
   entry <- list(class_name = class_name, rgru_class = rgru_class, options = options,
                 fixed = fixed, ignore = ignore, new = new, children = children,
-                variables = variables)
+                variables = variables, common = common)
   keras_layer_registry[[class_name]] <- entry
   invisible(entry)
 }
+
+# The `new` of an entry whose options are its R6 class's arguments.
+constructor <- function(generator) function(args) do.call(generator$new, args, quote = TRUE)
 
 keras_entry_for_rgru_class <- function(rgru_class) {
   for (name in ls(keras_layer_registry)) {
@@ -106,12 +94,13 @@ gru_cell_options <- list(
 
 keras_layer_class(
   "GRU", rgru_class = "RgruGruLayer",
-  options = c(gru_cell_options, rnn_options, list(activity_regularizer = "regularizer")),
+  options = c(gru_cell_options, rnn_options,
+              list(zero_output_for_mask = "bool", activity_regularizer = "regularizer")),
   # Keras 2 (tf-keras) GRUs carry time_major and implementation; Keras 3 has
   # neither, and the numbers don't depend on implementation.
-  fixed = list(zero_output_for_mask = FALSE, time_major = FALSE),
+  fixed = list(time_major = FALSE),
   ignore = c("implementation", "use_cudnn"),
-  new = function(args) do.call(GruLayer$new, args),
+  new = constructor(GruLayer),
   children = function(layer) list(cell = layer$cell)
 )
 
@@ -119,7 +108,7 @@ keras_layer_class(
   "GRUCell", rgru_class = "RgruGruCell",
   options = gru_cell_options,
   ignore = "implementation",
-  new = function(args) do.call(GruCell$new, args)
+  new = constructor(GruCell)
 )
 
 keras_layer_class(
@@ -127,7 +116,7 @@ keras_layer_class(
   options = c(list(cell = "layer"), rnn_options,
               list(zero_output_for_mask = "bool", activity_regularizer = "regularizer")),
   fixed = list(time_major = FALSE),
-  new = function(args) do.call(RnnLayer$new, args),
+  new = constructor(RnnLayer),
   children = function(layer) list(cell = layer$cell)
 )
 
@@ -138,7 +127,7 @@ keras_layer_class(
                  kernel_regularizer = "regularizer", bias_regularizer = "regularizer",
                  activity_regularizer = "regularizer", kernel_constraint = "constraint",
                  bias_constraint = "constraint"),
-  new = function(args) do.call(DenseLayer$new, args)
+  new = constructor(DenseLayer)
 )
 
 keras_layer_class(
@@ -150,11 +139,132 @@ keras_layer_class(
                  embeddings_constraint = "constraint", mask_zero = "bool"),
   # Keras 2's input_length only declared the input shape.
   ignore = "input_length",
-  new = function(args) do.call(EmbeddingLayer$new, args)
+  new = constructor(EmbeddingLayer)
 )
 
 keras_layer_class(
   "Masking", rgru_class = "RgruMaskingLayer",
   options = list(mask_value = "number"),
-  new = function(args) do.call(MaskingLayer$new, args)
+  new = constructor(MaskingLayer)
+)
+
+# Keras keeps a 1-D layer's sizes (kernel_size, strides, pool_size, ...) as
+# one-element tuples: [3].
+keras_size_kind <- list(
+  read = function(x, where, ctx) {
+    if (is.list(x) && is.null(names(x)) && length(x) == 1) x <- x[[1]]
+    read_int(x, where, ctx)
+  },
+  write = function(x, where) list(as.integer(x))
+)
+
+# A tuple of whole numbers, such as Reshape's target_shape (-1 allowed).
+keras_ints_kind <- list(
+  read = function(x, where, ctx) {
+    x <- json_array(x, where, ctx)
+    vapply(seq_along(x), function(i) read_int(x[[i]], paste0(where, "[", i, "]"), ctx), 1L)
+  },
+  write = function(x, where) as.list(as.integer(x))
+)
+
+keras_layer_class(
+  "Bidirectional", rgru_class = "RgruBidirectionalLayer",
+  # Keras sets zero_output_for_mask = return_sequences on the layers it
+  # wraps; so does rgru's wrapper, and the GRU and RNN entries read it.
+  options = list(layer = "layer", backward_layer = "layer", merge_mode = "string?"),
+  new = constructor(BidirectionalLayer),
+  children = function(layer) list(forward_layer = layer$forward_layer,
+                                  backward_layer = layer$backward_layer)
+)
+
+keras_layer_class(
+  "TimeDistributed", rgru_class = "RgruTimeDistributedLayer",
+  options = list(layer = "layer"),
+  new = constructor(TimeDistributedLayer),
+  children = function(layer) list(layer = layer$inner)
+)
+
+keras_layer_class(
+  "StackedRNNCells", rgru_class = "RgruStackedCells",
+  options = list(cells = "layers"),
+  new = constructor(StackedCells),
+  children = function(layer) list(cells = layer$cells)
+)
+
+keras_layer_class(
+  "Conv1D", rgru_class = "RgruConv1DLayer",
+  options = list(filters = "int", kernel_size = keras_size_kind, strides = keras_size_kind,
+                 padding = "string", data_format = "string?",
+                 dilation_rate = keras_size_kind, groups = "int", activation = "activation",
+                 use_bias = "bool", kernel_initializer = "initializer",
+                 bias_initializer = "initializer", kernel_regularizer = "regularizer",
+                 bias_regularizer = "regularizer", activity_regularizer = "regularizer",
+                 kernel_constraint = "constraint", bias_constraint = "constraint"),
+  new = constructor(Conv1DLayer)
+)
+
+keras_layer_class(
+  "MaxPooling1D", rgru_class = "RgruMaxPooling1DLayer",
+  options = list(pool_size = keras_size_kind, strides = keras_size_kind, padding = "string",
+                 data_format = "string?"),
+  new = constructor(MaxPooling1DLayer)
+)
+
+for (pooled in c("Average", "Max")) local({
+  class_name <- sprintf("Global%sPooling1D", pooled)
+  generator <- paste0(class_name, "Layer")
+  keras_layer_class(
+    class_name, rgru_class = paste0("Rgru", generator),
+    options = list(data_format = "string?", keepdims = "bool"),
+    new = constructor(get(generator))
+  )
+})
+
+keras_layer_class(
+  "Dropout", rgru_class = "RgruDropoutLayer",
+  options = list(rate = "number", noise_shape = "shape?", seed = "int?"),
+  new = constructor(DropoutLayer)
+)
+
+keras_layer_class(
+  "SpatialDropout1D", rgru_class = "RgruSpatialDropout1DLayer",
+  options = list(rate = "number", seed = "int?"),
+  common = c("name", "dtype"),
+  new = constructor(SpatialDropout1DLayer)
+)
+
+keras_layer_class(
+  "Flatten", rgru_class = "RgruFlattenLayer",
+  options = list(data_format = "string?"),
+  new = constructor(FlattenLayer)
+)
+
+keras_layer_class(
+  "Reshape", rgru_class = "RgruReshapeLayer",
+  options = list(target_shape = keras_ints_kind),
+  new = constructor(ReshapeLayer)
+)
+
+keras_layer_class(
+  "RepeatVector", rgru_class = "RgruRepeatVectorLayer",
+  options = list(n = "int"),
+  new = constructor(RepeatVectorLayer)
+)
+
+keras_layer_class(
+  "Activation", rgru_class = "RgruActivationLayer",
+  options = list(activation = "activation"),
+  new = constructor(ActivationLayer)
+)
+
+keras_layer_class(
+  "Concatenate", rgru_class = "RgruConcatenateLayer",
+  # Keras counts axes as Python does (0 is the batch axis); so does the layer.
+  options = list(axis = "int"),
+  new = constructor(ConcatenateLayer)
+)
+
+keras_layer_class(
+  "Add", rgru_class = "RgruAddLayer",
+  new = constructor(AddLayer)
 )

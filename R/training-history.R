@@ -12,7 +12,7 @@ new_training_history <- function(params, metrics, epochs) {
 # and so do rgru's.
 #' @export
 print.keras_training_history <- function(x, ...) {
-  epochs <- min(x$params$epochs, length(x$metrics[[1]] %||% numeric()))
+  epochs <- min(x$params$epochs, if (length(x$metrics)) length(x$metrics[[1]]) else 0L)
   if (epochs > 0) {
     labels <- formatC(names(x$metrics), width = max(nchar(names(x$metrics))))
     values <- vapply(x$metrics, function(m) {

@@ -20,7 +20,6 @@ fuzz_call <- function(fn, args) do.call(fn, args, quote = TRUE)
 
 fuzz_table_layers <- function() {
   x <- fuzz_x()
-  state_batch <- "issue 14 part 4: a cell called with a state of another batch size (R/cell-gru.R)"
   common <- c("name", "dtype", "trainable", "input_shape", "batch_size")
   on_x <- function(fn) function(args) fuzz_call(fn, args)(x)
   list(
@@ -31,21 +30,7 @@ fuzz_table_layers <- function() {
                 }),
                 fixed = list(activation = list("softmax", "log_softmax", "sparsemax", "glu"),
                              units = list(715827883, 1e6),
-                             batch_size = list("a", -Inf, list()), input_shape = list(NaN)),
-                known = list(
-                  fuzz_known("activation", function(v) {
-                    is.character(v) && length(v) == 1 &&
-                      v %in% c("softmax", "log_softmax", "sparsemax", "glu")
-                  }, "issue 14 part 3: non-elementwise activations reach the engine (R/layer-gru.R)"),
-                  fuzz_known("units", function(v) {
-                    is.numeric(v) && length(v) == 1 && isTRUE(v >= 1e6 & v <= .Machine$integer.max)
-                  }, "issue 14 part 4: units is not bounded (R/cell-gru.R)"),
-                  fuzz_known("input_shape", function(v) identical(v, NaN),
-                             "issue 14 part 4: input_shape = NaN is accepted (R/layer.R)"),
-                  fuzz_known("batch_size", function(v) {
-                    !is.null(v) && !(is.numeric(v) && length(v) == 1 && isTRUE(v >= 1))
-                  }, "issue 14 part 4: a bad layer batch_size is accepted (R/layer.R)")
-                )),
+                             batch_size = list("a", -Inf, list()), input_shape = list(NaN))),
     fuzz_target("rnn_cell_gru", function(args) layer_rnn(cell = fuzz_call(rnn_cell_gru, args))(x),
                 good = function() list(units = 2),
                 args = fuzz_formals(rnn_cell_gru, c("name", "dtype", "trainable")),
@@ -82,17 +67,7 @@ fuzz_table_layers <- function() {
                 good = function() list(object = matrix(1, 2, 3), states = list(matrix(0, 2, 2))),
                 values = list(states = function() list(list(matrix(0, 3, 2)), matrix(0, 2, 5))),
                 fixed = list(states = list(list(matrix(0, 3, 2)))),
-                names = c("inputs", "initial_state"),
-                known = list(
-                  fuzz_known("states", function(v) {
-                    s <- if (is.list(v) && length(v) > 0) v[[1]] else v
-                    is.numeric(s) && length(dim(s)) == 2 && nrow(s) != 2
-                  }, state_batch),
-                  fuzz_known("object", function(v) {
-                    (is.numeric(v) || is.logical(v)) && length(v) > 0 &&
-                      (if (is.null(dim(v))) length(v) else dim(v)[[1]]) != 2
-                  }, state_batch)
-                ))
+                names = c("inputs", "initial_state"))
   )
 }
 
@@ -154,9 +129,7 @@ fuzz_table_models <- function() {
                 values = list(x = fuzz_random_arrays, batch_size = fuzz_counts, steps = fuzz_counts),
                 names = "inputs"),
     fuzz_target("get_weights", function(args) fuzz_call(get_weights, args),
-                good = function() list(object = fuzz_sequential(), trainable = NA),
-                known = list(fuzz_known("trainable", function(v) length(v) != 1 || !is.atomic(v),
-                                        "issue 14 part 4: get_weights() does not check trainable (R/model.R)"))),
+                good = function() list(object = fuzz_sequential(), trainable = NA)),
     fuzz_target("set_weights", function(args) fuzz_call(set_weights, args), good = function() {
       model <- fuzz_sequential()
       list(object = model, weights = get_weights(model))
@@ -242,7 +215,6 @@ fuzz_table_training <- function() {
 
 fuzz_table_saving <- function() {
   path <- function(ext) tempfile(fileext = ext)
-  damaged <- "issue 14 part 4: load_model() on damaged files (R/save.R, being rewritten)"
   list(
     fuzz_target("save_model", function(args) fuzz_call(save_model, args),
                 good = function() list(model = fuzz_compiled(), filepath = path(".rds"),
@@ -257,10 +229,10 @@ fuzz_table_saving <- function() {
       file <- path(".rds")
       if (is.raw(args$contents)) writeBin(args$contents, file) else saveRDS(args$contents, file)
       load_model(file)
-    }, good = function() list(contents = list()), names = c("model", "filepath"),
+    # the damage is in the file, not an argument: a classed file error is the rule
+    }, good = function() list(contents = list()), names_argument = FALSE,
     fixed = list(contents = list(1, list(config = "a", weights = list()),
-                                 as.raw(c(0x1f, 0x8b, 0:200)))),
-    known = list(fuzz_known("contents", function(v) TRUE, damaged))),
+                                 as.raw(c(0x1f, 0x8b, 0:200))))),
     fuzz_target("save_model_weights", function(args) fuzz_call(save_model_weights, args),
                 good = function() list(model = fuzz_sequential(), filepath = path(".rds"),
                                        overwrite = FALSE), names = "object"),
@@ -325,7 +297,10 @@ fuzz_table_objects <- function() {
         list(x = c(-1, 0, 2))
       }
     }),
-    fuzz_family("^random_", identity, good = function(name) list(shape = c(2, 2))),
+    fuzz_family("^random_", identity, good = function(name) {
+      # random_integer()'s bounds have no defaults, as in keras3
+      c(list(shape = c(2, 2)), if (name == "random_integer") list(minval = 0, maxval = 5))
+    }),
     fuzz_family("^callback_", fit_with, good = function(name) {
       if (name == "callback_model_checkpoint") list(filepath = tempfile(fileext = ".rds")) else list()
     }),

@@ -33,6 +33,44 @@ keras_io <- function(name) {
   io
 }
 
+# A copy of the fixture archive NAME.keras with its config.json edited by
+# `edit`, members replaced or dropped.
+edited_archive <- function(name = "gru_sequential", edit = identity, members = list(), drop = NULL) {
+  parts <- rgru:::zip_read(keras_fixture(paste0(name, ".keras")))
+  config <- jsonlite::fromJSON(rawToChar(parts[["config.json"]]), simplifyVector = FALSE)
+  parts[["config.json"]] <- charToRaw(rgru:::write_json_text(edit(config)))
+  for (m in names(members)) parts[[m]] <- members[[m]]
+  parts[drop] <- NULL
+  path <- withr::local_tempfile(fileext = ".keras", .local_envir = parent.frame())
+  rgru:::zip_write(path, parts)
+  path
+}
+
+edit_layer <- function(index, key, value) {
+  function(config) {
+    config$config$layers[[index]]$config[key] <- list(value)
+    config
+  }
+}
+
+# The groups of an HDF5 weights file that hold variables ("vars"), as paths
+# without "/vars" ("" for the model's own).
+h5_vars_groups <- function(path) {
+  h5 <- hdf5r::H5File$new(path, "r")
+  withr::defer(h5$close_all())
+  listing <- h5$ls(recursive = TRUE)
+  groups <- listing$name[listing$obj_type == "H5I_GROUP" & grepl("(^|/)vars$", listing$name)]
+  sub("/?vars$", "", groups)
+}
+
+# The model.weights.h5 of the fixture archive NAME.keras, as a file.
+archive_weights <- function(name, dir = "keras", .local_envir = parent.frame()) {
+  path <- withr::local_tempfile(fileext = ".h5", .local_envir = .local_envir)
+  bytes <- rgru:::zip_read(keras_fixture(paste0(name, ".keras"), dir), "model.weights.h5")[[1]]
+  writeBin(bytes, path)
+  path
+}
+
 shared_io <- function(name) {
   io <- jsonlite::fromJSON(keras_fixture(paste0(name, ".io.json"), "keras-shared"),
                            simplifyVector = FALSE)
@@ -122,6 +160,50 @@ roundtrip_builders <- list(
       list(shared(state), shared(layer_gru(whole, 4, name = "summary")), layer_dense(whole, 2))
     )
   },
+  bidirectional = function() {
+    keras_model_sequential(input_shape = c(6, 5)) |> layer_masking(0) |>
+      layer_bidirectional(layer_gru(units = 4, return_sequences = TRUE)) |>
+      layer_bidirectional(layer_gru(units = 3), merge_mode = "ave",
+                          backward_layer = layer_gru(units = 3, go_backwards = TRUE,
+                                                     reset_after = FALSE)) |>
+      layer_dense(2)
+  },
+  wrappers_masked = function() {
+    padded <- keras_input(c(6, 5), name = "padded")
+    hidden <- padded |> layer_masking(0) |>
+      layer_bidirectional(layer_gru(units = 4, return_sequences = TRUE), merge_mode = "mul") |>
+      layer_time_distributed(layer_dense(units = 3, activation = "tanh")) |>
+      layer_rnn(rnn_cells_stack(list(rnn_cell_gru(3), rnn_cell_gru(2, reset_after = FALSE))))
+    keras_model(padded, layer_dense(hidden, 2))
+  },
+  conv_pool = function() {
+    keras_model_sequential(input_shape = c(6, 5)) |>
+      layer_conv_1d(6, 3, padding = "causal", dilation_rate = 2, activation = "relu") |>
+      layer_dropout(0.3, noise_shape = c(NA, 1, 6), seed = 2) |> layer_spatial_dropout_1d(0.2) |>
+      layer_max_pooling_1d(2, strides = 1, padding = "same") |>
+      layer_time_distributed(layer_dense(units = 4)) |> layer_activation("sigmoid") |>
+      layer_conv_1d(4, 2, strides = 2, groups = 2, use_bias = FALSE) |>
+      layer_global_max_pooling_1d(keepdims = TRUE) |> layer_flatten() |> layer_repeat_vector(2) |>
+      layer_reshape(c(4, -1)) |> layer_global_average_pooling_1d() |> layer_dense(2)
+  },
+  merging = function() {
+    sequence <- keras_input(c(6, 5), name = "sequence")
+    extra <- keras_input(c(6, 3), name = "extra")
+    encoded <- layer_gru(sequence, 4, return_sequences = TRUE)
+    joined <- layer_concatenate(list(encoded, extra)) |> layer_gru(4, return_sequences = TRUE)
+    # R's axis 2 is Keras's axis 1: the steps.
+    steps <- layer_concatenate(list(layer_add(list(encoded, joined)), encoded), axis = 2)
+    keras_model(list(sequence, extra), steps |> layer_global_average_pooling_1d() |> layer_dense(2))
+  },
+  merging_masked = function() {
+    padded <- keras_input(c(6, 5), name = "padded")
+    extra <- keras_input(c(6, 3), name = "extra")
+    masked <- layer_masking(padded, 0)
+    forward <- layer_gru(masked, 4, return_sequences = TRUE)
+    backward <- layer_gru(masked, 4, return_sequences = TRUE, go_backwards = TRUE)
+    merged <- layer_concatenate(list(layer_add(list(forward, backward)), forward, extra))
+    keras_model(list(padded, extra), merged |> layer_gru(3) |> layer_dense(2))
+  },
   float64 = function() {
     keras_model_sequential(input_shape = c(6, 5), input_dtype = "float64") |>
       layer_gru(4, return_sequences = TRUE, dtype = "float64") |>
@@ -143,11 +225,12 @@ roundtrip_inputs <- function(name) {
     return(tokens)
   }
   x <- array(rnorm(3 * 6 * 5), c(3, 6, 5))
-  if (name == "masking_functional") {
+  if (name %in% c("masking_functional", "bidirectional", "wrappers_masked", "merging_masked")) {
     x[2, 5:6, ] <- 0
     x[3, 3, ] <- 0
   }
   if (name == "functional_multi") return(list(x, matrix(rnorm(6), 3)))
+  if (startsWith(name, "merging")) return(list(x, array(rnorm(3 * 6 * 3), c(3, 6, 3))))
   x
 }
 

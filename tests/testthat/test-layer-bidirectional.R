@@ -286,7 +286,10 @@ test_that("dropout is drawn per direction, in training only; gradients flow thro
                                                       seed = 11, dtype = "float64"),
                                     merge_mode = "mul"))
   replay <- function(x) {
-    for (direction in seeded$sublayers()) direction$cell$seed_draws <- 0L
+    for (direction in seeded$sublayers()) {
+      cell <- direction$cell
+      cell$seed_draws <- 0L
+    }
     seeded$forward(x, training = TRUE)
   }
   expect_backward_matches_fd(seeded, x, replay)

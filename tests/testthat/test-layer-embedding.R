@@ -79,3 +79,28 @@ test_that("input_length (keras 2) is accepted with Keras 3's deprecation warning
   expect_error(layer_embedding(input_dim = 10, output_dim = 3, lora_alpha = 2),
                class = "rgru_error_argument")
 })
+
+test_that("without mask_zero an incoming mask is dropped with a warning; with it, replaced (as Keras)", {
+  tokens <- rbind(c(3, 1, 0, 2), c(2, 2, 4, 1))
+  incoming <- rbind(c(TRUE, TRUE, FALSE, FALSE), c(TRUE, TRUE, TRUE, TRUE))
+  plain <- obj(layer_embedding(input_dim = 5, output_dim = 3))
+  expect_false(plain$supports_masking)
+  expect_warning(res <- plain$forward(tokens, mask = incoming), class = "rgru_warning_mask")
+  expect_null(res$mask)
+  expect_no_warning(res <- plain$forward(tokens, mask = incoming))
+  expect_null(plain$forward(tokens)$mask)
+
+  zero <- obj(layer_embedding(input_dim = 5, output_dim = 3, mask_zero = TRUE))
+  expect_true(zero$supports_masking)
+  expect_no_warning(res <- zero$forward(tokens, mask = incoming))
+  expect_identical(res$mask, tokens != 0)
+
+  model <- keras_model_sequential(input_shape = 4) |>
+    layer_masking(mask_value = 2) |>
+    layer_embedding(input_dim = 5, output_dim = 3) |>
+    layer_gru(units = 2, dtype = "float64")
+  expect_warning(out <- predict(model, tokens, verbose = 0), class = "rgru_warning_mask")
+  gru <- model$layers[[3]]
+  expect_equal(out, gru(model$layers[[2]](tokens)))
+  expect_false(isTRUE(all.equal(out, gru(model$layers[[2]](tokens), mask = tokens != 2))))
+})

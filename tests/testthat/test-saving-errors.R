@@ -1,25 +1,6 @@
 # Damaged files, unsupported Keras features and bad arguments: each one
 # classed error naming the file and what is wrong, never a partial model.
 
-# A copy of a fixture archive with its config.json edited and members replaced.
-edited_archive <- function(name = "gru_sequential", edit = identity, members = list(), drop = NULL) {
-  parts <- rgru:::zip_read(keras_fixture(paste0(name, ".keras")))
-  config <- jsonlite::fromJSON(rawToChar(parts[["config.json"]]), simplifyVector = FALSE)
-  parts[["config.json"]] <- charToRaw(rgru:::write_json_text(edit(config)))
-  for (m in names(members)) parts[[m]] <- members[[m]]
-  parts[drop] <- NULL
-  path <- withr::local_tempfile(fileext = ".keras", .local_envir = parent.frame())
-  rgru:::zip_write(path, parts)
-  path
-}
-
-edit_layer <- function(index, key, value) {
-  function(config) {
-    config$config$layers[[index]]$config[key] <- list(value)
-    config
-  }
-}
-
 test_that("truncated, empty or non-zip files are classed file errors", {
   bytes <- readBin(keras_fixture("gru_sequential.keras"), "raw", 1e6)
   for (cut in c(10, 1000, length(bytes) %/% 2, length(bytes) - 30, length(bytes) - 1)) {
@@ -89,7 +70,7 @@ test_that("layer classes and options rgru lacks are refused, naming them", {
   expect_s3_class(err, "rgru_error_unsupported")
   expect_match(conditionMessage(err), "LSTM")
   unsupported <- list(
-    zero_output_for_mask = edit_layer(2, "zero_output_for_mask", TRUE),
+    time_major = edit_layer(2, "time_major", TRUE),
     mixed_float16 = edit_layer(2, "dtype", list(module = "keras", class_name = "DTypePolicy",
                                                  config = list(name = "mixed_float16"))),
     activation = edit_layer(2, "activation", "no_such_activation"),

@@ -1,21 +1,5 @@
 # Keras's path rules for the weights file (saving_lib.py), checked against
-# files Keras wrote, including nested layers through a registry entry.
-
-# The "<path>/vars" groups of a weights file, as paths of their owners.
-h5_vars_groups <- function(path) {
-  h5 <- hdf5r::H5File$new(path, "r")
-  withr::defer(h5$close_all())
-  listing <- h5$ls(recursive = TRUE)
-  groups <- listing$name[listing$obj_type == "H5I_GROUP" & grepl("(^|/)vars$", listing$name)]
-  sub("/?vars$", "", groups)
-}
-
-archive_weights <- function(name, dir = "keras") {
-  path <- withr::local_tempfile(fileext = ".h5", .local_envir = parent.frame())
-  bytes <- rgru:::zip_read(keras_fixture(paste0(name, ".keras"), dir), "model.weights.h5")[[1]]
-  writeBin(bytes, path)
-  path
-}
+# files Keras wrote, including nested layers.
 
 test_that("rgru places every variable where Keras put it", {
   for (name in c("gru_sequential", "gru_no_bias", "rnn_gru_cell", "embedding_mask_zero",
@@ -58,61 +42,7 @@ test_that("lists of nested layers are named by class and numbered, as Keras does
                  "time_distributed"))
 })
 
-# A stand-in for Bidirectional (merge_mode "concat"), enough to read Keras's
-# bigru model through one registry entry: its forward_layer and
-# backward_layer are saved under those names.
-TestBidirectional <- R6::R6Class("RgruTestBidirectional", inherit = rgru:::Layer, public = list(
-  class_name = "Bidirectional",
-  forward_layer = NULL,
-  backward_layer = NULL,
-  supports_masking = TRUE,
-  initialize = function(args) {
-    self$forward_layer <- args$layer
-    self$backward_layer <- args$backward_layer
-    super$initialize(name = args$name, dtype = args$dtype)
-  },
-  sublayers = function() list(self$forward_layer, self$backward_layer),
-  build = function(input_shape) {
-    self$forward_layer$prepare(input_shape)
-    self$backward_layer$prepare(input_shape)
-  },
-  compute_output_shape = function(input_shape) {
-    shape <- self$forward_layer$compute_output_shape(input_shape)
-    shape[length(shape)] <- 2L * shape[length(shape)]
-    shape
-  },
-  forward_impl = function(inputs, mask, training, initial_state) {
-    f <- self$forward_layer$forward(inputs, mask = mask, keep_tape = FALSE)$outputs
-    b <- self$backward_layer$forward(inputs, mask = mask, keep_tape = FALSE)$outputs
-    if (length(dim(f)) == 2) return(list(outputs = cbind(f, b), mask = NULL, tape = NULL))
-    b <- b[, rev(seq_len(dim(b)[2])), , drop = FALSE]
-    units <- dim(f)[3]
-    out <- array(0, c(dim(f)[1:2], 2 * units))
-    out[, , seq_len(units)] <- f
-    out[, , units + seq_len(units)] <- b
-    list(outputs = out, mask = mask, tape = NULL)
-  }
-))
-
-test_that("a nested wrapper needs one registry entry: Keras's bigru model loads", {
-  skip_if(!is.null(rgru:::keras_layer_registry$Bidirectional), "rgru has its own Bidirectional")
-  # Keras's Bidirectional sets zero_output_for_mask on its GRUs; with no mask
-  # in this model it changes nothing, and this stand-in ignores it.
-  wrapped <- list(
-    read = function(x, where, ctx) {
-      x$config$zero_output_for_mask <- NULL
-      rgru:::read_keras_layer(x, where, ctx)
-    },
-    write = function(x, where) rgru:::write_keras_layer(x, where)
-  )
-  rgru:::keras_layer_class(
-    "Bidirectional", rgru_class = "RgruTestBidirectional",
-    options = list(layer = wrapped, backward_layer = wrapped, merge_mode = "string"),
-    new = function(args) TestBidirectional$new(args),
-    children = function(layer) list(forward_layer = layer$forward_layer,
-                                    backward_layer = layer$backward_layer)
-  )
-  withr::defer(rm("Bidirectional", envir = rgru:::keras_layer_registry))
+test_that("Keras's Bidirectional model's weight groups are read and written where Keras puts them", {
   path <- keras_fixture("bigru_model.keras", "keras-shared")
   model <- load_model(path)
   io <- shared_io("bigru_model")

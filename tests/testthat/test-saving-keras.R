@@ -133,13 +133,9 @@ test_that("archives with deflated members load", {
   expect_lt(max_abs_diff(predict(model, io$inputs), io$outputs), 1e-5)
 })
 
-test_that("the project's shared Keras files load (Bidirectional once rgru has it)", {
+test_that("the project's shared Keras files load", {
   for (name in c("gru_model", "gru_reset_before_model", "gru_masking_model", "bigru_model")) {
     path <- keras_fixture(paste0(name, ".keras"), "keras-shared")
-    if (name == "bigru_model" && is.null(rgru:::keras_layer_registry$Bidirectional)) {
-      expect_error(load_model(path), class = "rgru_error_unsupported")
-      next
-    }
     io <- shared_io(name)
     expect_lt(max_abs_diff(predict(load_model(path), io$inputs), io$outputs), 1e-5)
   }
@@ -229,7 +225,8 @@ test_that("loss and metric objects keep their class and settings through .keras"
 })
 
 test_that("weights round-trip through .weights.h5 files with Keras's layout", {
-  names <- c("gru_default", "functional_multi", "rnn_gru_cell", "float64")
+  names <- c("gru_default", "functional_multi", "rnn_gru_cell", "bidirectional",
+             "wrappers_masked", "conv_pool", "merging", "merging_masked", "float64")
   models <- roundtrip_models(only = names)
   others <- roundtrip_models(seed = 1, only = names)
   for (name in names) {

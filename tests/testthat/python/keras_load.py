@@ -23,6 +23,10 @@ os.environ.setdefault("KERAS_BACKEND", "numpy")
 import numpy as np  # noqa: E402
 
 import keras  # noqa: E402
+try:  # Conv1D and MaxPooling1D without JAX; other models run without PyTorch
+    import lax_on_torch  # noqa: E402,F401
+except ImportError:
+    pass
 from keras.src.backend.common import dtypes as kdtypes  # noqa: E402
 
 
