@@ -45,6 +45,10 @@ cudnn_algorithm_choice_cpp <- function(request, float32, variable_lengths, units
     .Call(`_rgru_cudnn_algorithm_choice_cpp`, request, float32, variable_lengths, units, training)
 }
 
+next_weight_version_cpp <- function() {
+    .Call(`_rgru_next_weight_version_cpp`)
+}
+
 cuda_forked_cpp <- function() {
     .Call(`_rgru_cuda_forked_cpp`)
 }

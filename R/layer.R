@@ -10,7 +10,6 @@
 
 variable_ids <- new.env(parent = emptyenv())
 variable_ids$next_id <- 0L
-variable_ids$next_version <- 0
 
 new_variable <- function(value, name, path, trainable = TRUE, regularizer = NULL,
                          constraint = NULL, dtype = "float32") {
@@ -31,12 +30,12 @@ new_variable <- function(value, name, path, trainable = TRUE, regularizer = NULL
 
 # A variable's `version` changes with every write to its `value` (the methods below
 # catch `v$value <- x` and `v[["value"]] <- x` wherever they are written: optimizers,
-# constraints, weight loading). Versions are unique across variables and never reused,
-# so the versions of a layer's weights identify their contents: the cuDNN backend keeps
-# its device copy while they are unchanged instead of hashing every weight per call.
+# constraints, weight loading). Versions are unique across variables and never reused
+# while the library is loaded (the counter is C++'s, next_weight_version_cpp()), so the
+# versions of a layer's weights identify their contents: the cuDNN backend keeps its
+# device copy while they are unchanged instead of hashing every weight per call.
 next_variable_version <- function() {
-  variable_ids$next_version <- variable_ids$next_version + 1
-  variable_ids$next_version
+  .Call(`_rgru_next_weight_version_cpp`)
 }
 
 #' @export

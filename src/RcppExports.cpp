@@ -155,6 +155,15 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// next_weight_version_cpp
+double next_weight_version_cpp();
+RcppExport SEXP _rgru_next_weight_version_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(next_weight_version_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
 // cuda_forked_cpp
 bool cuda_forked_cpp();
 RcppExport SEXP _rgru_cuda_forked_cpp() {
@@ -348,6 +357,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},
     {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 6},
     {"_rgru_cudnn_algorithm_choice_cpp", (DL_FUNC) &_rgru_cudnn_algorithm_choice_cpp, 5},
+    {"_rgru_next_weight_version_cpp", (DL_FUNC) &_rgru_next_weight_version_cpp, 0},
     {"_rgru_cuda_forked_cpp", (DL_FUNC) &_rgru_cuda_forked_cpp, 0},
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 1},
     {"_rgru_cudnn_empty_cache_cpp", (DL_FUNC) &_rgru_cudnn_empty_cache_cpp, 0},

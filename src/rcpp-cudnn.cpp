@@ -214,6 +214,17 @@ std::string cudnn_algorithm_choice_cpp(std::string request, bool float32, bool v
   });
 }
 
+// --- weight versions (every build) ----------------------------------------------------
+
+// The next version number for a weight write (R/layer.R). Kept here, not in R, because the
+// cuDNN backend's cache of device weights lives as long as this library: a namespace
+// reloaded without unloading the library must not hand out versions the cache has seen.
+// [[Rcpp::export(rng = false)]]
+double next_weight_version_cpp() {
+  static double version = 0;
+  return ++version;
+}
+
 // --- the process that owns CUDA (every build) -----------------------------------------
 
 namespace {

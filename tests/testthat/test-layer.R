@@ -298,3 +298,23 @@ test_that("set_weights(), an optimizer step and fit() bump the versions the cuDN
   # A layer without a bias has no cuDNN key (cuDNN needs the bias).
   expect_null(weights_version(plan$kernel, plan$recurrent_kernel, NULL))
 })
+
+test_that("weight versions keep increasing when the namespace is reloaded", {
+  skip_on_cran()
+  # unloadNamespace() keeps the compiled library (and the cuDNN backend's cache of device
+  # weights) loaded; a reloaded namespace must not reuse versions that cache has seen.
+  out <- tempfile(fileext = ".rds")
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    "v1 <- rgru:::next_variable_version()",
+    "unloadNamespace('rgru')",
+    "v2 <- rgru:::next_variable_version()",
+    sprintf("saveRDS(c(v1, v2), %s)", deparse(out))
+  ), script)
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", script),
+                    env = paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)),
+                    stdout = FALSE, stderr = FALSE)
+  expect_identical(status, 0L)
+  v <- readRDS(out)
+  expect_gt(v[2], v[1])
+})
