@@ -41,12 +41,28 @@ cudnn_layout_apply_cpp <- function(op, a, lengths, go_backwards, initial_state =
     .Call(`_rgru_cudnn_layout_apply_cpp`, op, a, lengths, go_backwards, initial_state, tiled)
 }
 
-cuda_runtime_info_cpp <- function() {
-    .Call(`_rgru_cuda_runtime_info_cpp`)
+cudnn_algorithm_choice_cpp <- function(request, float32, variable_lengths, units, training) {
+    .Call(`_rgru_cudnn_algorithm_choice_cpp`, request, float32, variable_lengths, units, training)
 }
 
-cudnn_release_cpp <- function() {
-    .Call(`_rgru_cudnn_release_cpp`)
+next_weight_version_cpp <- function() {
+    .Call(`_rgru_next_weight_version_cpp`)
+}
+
+cuda_forked_cpp <- function() {
+    .Call(`_rgru_cuda_forked_cpp`)
+}
+
+cuda_runtime_info_cpp <- function(library = NULL) {
+    .Call(`_rgru_cuda_runtime_info_cpp`, library)
+}
+
+cudnn_empty_cache_cpp <- function() {
+    .Call(`_rgru_cudnn_empty_cache_cpp`)
+}
+
+cudnn_memory_stats_cpp <- function() {
+    .Call(`_rgru_cudnn_memory_stats_cpp`)
 }
 
 gru_config_cpp <- function(settings) {
@@ -57,8 +73,8 @@ gru_config_info_cpp <- function(config) {
     .Call(`_rgru_gru_config_info_cpp`, config)
 }
 
-gru_forward_cpp <- function(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape) {
-    .Call(`_rgru_gru_forward_cpp`, config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape)
+gru_forward_cpp <- function(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version = NULL) {
+    .Call(`_rgru_gru_forward_cpp`, config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version)
 }
 
 gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {

@@ -33,11 +33,16 @@
 #'   unless it is the slow reference BLAS, or OpenBLAS running kernels older than
 #'   the CPU, then Eigen's), `"blas"` or `"eigen"`. Eigen's is built for AVX2 and FMA
 #'   as well as for R's compiler flags, and the CPU's best is used.
-#' * `rgru.cudnn_allow_tf32`, `rgru.cudnn_algorithm`: see [rgru-cudnn].
+#' * `rgru.cudnn_allow_tf32`, `rgru.cudnn_algorithm`, `rgru.cuda_device`,
+#'   `rgru.cuda_library`: see [rgru-cudnn].
 #'
 #' @return An object of class `rgru_backend`: a list with elements
 #'   `built_with_cuda`, `cuda_runtime_compiled`, `cuda_runtime_loaded`,
-#'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error`,
+#'   `cudnn_compiled`, `cudnn_loaded`, `gpu_count`, `gpu_names`, `gpu_error` (why
+#'   no GPU is usable: no driver, no device, or the GPU backend library or a CUDA
+#'   library it needs is missing), `cuda_backend_library` and `cuda_backend_loaded`
+#'   (a CUDA build's GPU backend, `rgru_cuda.so`, loaded on first use; see
+#'   [rgru-cudnn]),
 #'   `cpu_gemm`, `cpu_activations` (the sigmoid and tanh kernels the CPU engine runs:
 #'   `"avx512"`, `"avx2"` or `"Eigen"`, chosen for the CPU when rgru loads),
 #'   `slow_reference_blas`, `blas` (what R's BLAS is, in words),
@@ -52,12 +57,14 @@
 #' rgru_backend()
 #' rgru_backend()$default_backend
 rgru_backend <- function() {
-  cuda <- cuda_runtime_info_cpp()
+  cuda <- cuda_runtime_info_cpp(getOption("rgru.cuda_library"))
   engine <- engine_info()
   gpu_count <- as.integer(cuda$gpu_count %||% 0L)
   default_backend <- if (isTRUE(cuda$built_with_cuda) && gpu_count > 0L) "cudnn" else "cpu"
   default_reason <- if (!isTRUE(cuda$built_with_cuda)) {
     "built without CUDA"
+  } else if (!isTRUE(cuda$backend_loaded)) {
+    "the GPU backend library could not be loaded (see gpu_error)"
   } else if (gpu_count == 0L) {
     "no GPU visible"
   } else {
@@ -73,6 +80,8 @@ rgru_backend <- function() {
       gpu_count = gpu_count,
       gpu_names = as.character(cuda$gpu_names %||% character()),
       gpu_error = cuda$error,
+      cuda_backend_library = cuda$backend_library,
+      cuda_backend_loaded = isTRUE(cuda$backend_loaded),
       cpu_gemm = engine$gemm,
       cpu_activations = engine$activations,
       slow_reference_blas = isTRUE(engine$slow_reference_blas),

@@ -138,7 +138,8 @@ with_article <- function(word) {
 
 # The R side of the C++ glue's errors (src/rcpp-glue.h): every failure in C++ reaches R
 # through here, as an error of class `rgru_error_<family>`. The message is C++'s own
-# text, shown as is (no cli markup is interpreted in it).
-abort_from_cpp <- function(family, message) {
-  rgru_abort("{message}", class = family)
+# text, shown as is (no cli markup is interpreted in it); `status`, for a cuDNN failure,
+# is the library status it names (a field of the condition, see cudnn_failure_action()).
+abort_from_cpp <- function(family, message, status = NULL) {
+  rgru_abort("{message}", class = family, status = status)
 }

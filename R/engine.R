@@ -11,7 +11,8 @@
 #   rgru.gemm         "auto" (default: R's BLAS, unless it is a slow reference BLAS or
 #                     OpenBLAS running kernels older than the CPU, then Eigen's GEMM),
 #                     "blas" or "eigen".
-#   rgru.cudnn_allow_tf32, rgru.cudnn_algorithm: the cuDNN backend's (see ?rgru-cudnn).
+#   rgru.cudnn_allow_tf32, rgru.cudnn_algorithm, rgru.cuda_device: the cuDNN backend's
+#                     (see ?rgru-cudnn).
 
 #' An engine configuration: everything about a GRU call that depends only on the layer
 #'
@@ -40,7 +41,8 @@ engine_config <- function(units, input_dim, activation = "tanh",
 #' @noRd
 engine_run_options <- function() {
   # In the order src/rcpp-glue.h reads them.
-  options("rgru.num_threads", "rgru.gemm", "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm")
+  options("rgru.num_threads", "rgru.gemm", "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm",
+          "rgru.cuda_device")
 }
 
 #' Describe the CPU engine's matrix-multiply backend

@@ -9,9 +9,11 @@
 #' present and the configuration allows it (see `use_cudnn`).
 #'
 #' The requirements for cuDNN are Keras's: `activation == "tanh"`,
-#' `recurrent_activation == "sigmoid"`, `dropout == 0` and
-#' `recurrent_dropout == 0`, `unroll == FALSE`, `use_bias == TRUE`,
-#' `reset_after == TRUE`, and masks, if any, strictly right-padded.
+#' `recurrent_activation == "sigmoid"`, `recurrent_dropout == 0`,
+#' `unroll == FALSE`, `use_bias == TRUE`, `reset_after == TRUE`, and masks, if
+#' any, strictly right-padded. `dropout > 0` keeps cuDNN, as in Keras: in
+#' training the inputs are multiplied by the (batch, features) dropout mask
+#' before the cuDNN call. See [rgru-cudnn] for the options and the fallbacks.
 #'
 #' `NA`, `NaN` and `Inf` in the inputs are not rejected: as in Keras they
 #' propagate through the arithmetic, so the outputs of the affected samples are
@@ -56,8 +58,9 @@
 #' @param reset_after GRU convention: `TRUE` applies the reset gate after the
 #'   recurrent matrix product (default, cuDNN compatible).
 #' @param use_cudnn `"auto"` uses cuDNN when a GPU is present and the
-#'   configuration allows it, `TRUE` requires it (an error says which condition
-#'   fails), `FALSE` never uses it.
+#'   configuration allows it (falling back to the CPU engine, with a warning, if
+#'   cuDNN refuses it at run time), `TRUE` requires it (an error says which
+#'   condition fails), `FALSE` never uses it.
 #' @param ... Keras's common layer keywords: `name`, `dtype` (`"float32"`
 #'   default, or `"float64"`), `trainable`, `input_shape`, `batch_size`; and
 #'   the keywords Keras's GRU forwards to its base classes:
@@ -123,6 +126,9 @@ GruLayer <- R6::R6Class(
     use_cudnn = "auto",
     # Which implementation the last forward pass ran on: "cpu", "cudnn" or "r".
     last_backend = NULL,
+    # The cuDNN status with which cuDNN refused this layer at run time (then it runs on
+    # the CPU engine; see cudnn_guarded()), or NULL.
+    cudnn_refused = NULL,
 
     # `...` are the cell's arguments (units, activation, ..., seed).
     initialize = function(..., activity_regularizer = NULL, return_sequences = FALSE,
@@ -203,14 +209,27 @@ GruLayer <- R6::R6Class(
           config <- plan$cpu_config
         }
       }
+      if (backend == "r") {
+        self$last_backend <- backend
+        record_gru_backend(backend)
+        return(super$run_sequence(x, initial_state, mask, masks, keep_tape))
+      }
+      state <- if (is.null(initial_state)) NULL else initial_state[[1]]
+      res <- NULL
+      if (backend == "cudnn") {
+        res <- cudnn_guarded(
+          gru_engine_forward(config, plan, x, state, mask, masks, keep_tape, premask = TRUE),
+          self
+        )
+        # cuDNN refused: the layer's plan is now the CPU engine's.
+        if (is.null(res)) backend <- "cpu"
+      }
+      if (is.null(res)) {
+        config <- plan$cpu_config
+        res <- gru_engine_forward(config, plan, x, state, mask, masks, keep_tape, premask = FALSE)
+      }
       self$last_backend <- backend
       record_gru_backend(backend)
-      if (backend == "r") return(super$run_sequence(x, initial_state, mask, masks, keep_tape))
-      res <- gru_forward_cpp(
-        config, engine_run_options(), x, plan$kernel$value, plan$recurrent_kernel$value,
-        plan$bias$value, if (is.null(initial_state)) NULL else initial_state[[1]], mask,
-        masks$input, masks$recurrent, keep_tape
-      )
       # Keras outputs zeros before a sample's first kept step (its "previous
       # output" starts at zero), and at every masked step with
       # zero_output_for_mask; the engines carry the previous output there.
@@ -223,7 +242,8 @@ GruLayer <- R6::R6Class(
         last_output <- last_output * !lead[, ncol(lead)]
       }
       list(engine = backend, sequence = sequence, last_output = last_output,
-           final_states = list(res$final_state), tape = res$tape, lead = lead)
+           final_states = list(res$final_state), tape = res$tape, lead = lead,
+           input_keep = res$input_keep)
     },
 
     backward = function(tape, d_outputs) {
@@ -251,6 +271,8 @@ GruLayer <- R6::R6Class(
         if (!is.null(d_last)) d_last <- d_last * !run$lead[, ncol(run$lead)]
       }
       g <- gru_backward_cpp(run$tape, d_sequence, add_or_null(d_last, d_states[[1]]))
+      # Input dropout applied before the engine (gru_engine_forward()'s premask).
+      if (!is.null(run$input_keep)) g$d_x <- g$d_x * run$input_keep
       list(d_x = g$d_x, d_initial_states = list(g$d_initial_state), grads = engine_grads(g))
     }
   ),
@@ -295,7 +317,8 @@ gru_engine_plan <- function(layer, cell) {
     dropout = cell$dropout > 0 || cell$recurrent_dropout > 0
   )
   obstacle <- if (!isFALSE(layer$use_cudnn)) gru_cudnn_obstacle(layer, cell)
-  if (isTRUE(layer$use_cudnn) && !is.null(obstacle)) {
+  # A forked child runs on the CPU engine whatever use_cudnn says (see ?rgru-cudnn).
+  if (isTRUE(layer$use_cudnn) && !is.null(obstacle) && !cuda_forked_cpp()) {
     abort_cudnn_required(layer$name, obstacle)
   }
   if (!engine_computes(cell$activation) || !engine_computes(cell$recurrent_activation)) {
@@ -333,7 +356,8 @@ gru_fast_paths <- function(layer, plan, input_dim) {
   stateful <- layer$stateful
   out_mask <- if (return_state) list(NULL, NULL)
   cudnn <- backend == "cudnn"
-  # The engine's list(sequence, final_state, tape), or NULL when `x` is not for here.
+  # The engine's list(sequence, final_state, tape), or NULL when `x` is not for here
+  # (or cuDNN refused the call and the layer now runs on the CPU engine).
   # It calls gru_forward_cpp()'s routine directly (sparing its R wrapper's promises) and
   # reads the options as engine_run_options() does, a CPU call only the first two.
   engine_call <- function(x, keep_tape) {
@@ -348,12 +372,20 @@ gru_fast_paths <- function(layer, plan, input_dim) {
       if (is.null(states) || nrow(states[[1L]]) != d[[1L]]) return(NULL)
       state <- states[[1L]]
     }
-    run_options <- if (cudnn) engine_run_options() else options("rgru.num_threads", "rgru.gemm")
-    res <- .Call(
-      `_rgru_gru_forward_cpp`, config, run_options, x, .subset2(kernel, "value"),
-      .subset2(recurrent_kernel, "value"), if (!is.null(bias)) .subset2(bias, "value"),
-      state, NULL, NULL, NULL, keep_tape
-    )
+    if (cudnn) {
+      res <- cudnn_guarded(.Call(
+        `_rgru_gru_forward_cpp`, config, engine_run_options(), x, .subset2(kernel, "value"),
+        .subset2(recurrent_kernel, "value"), .subset2(bias, "value"), state, NULL, NULL,
+        NULL, keep_tape, weights_version(kernel, recurrent_kernel, bias)
+      ), layer)
+      if (is.null(res)) return(NULL)
+    } else {
+      res <- .Call(
+        `_rgru_gru_forward_cpp`, config, options("rgru.num_threads", "rgru.gemm"), x,
+        .subset2(kernel, "value"), .subset2(recurrent_kernel, "value"),
+        if (!is.null(bias)) .subset2(bias, "value"), state, NULL, NULL, NULL, keep_tape, NULL
+      )
+    }
     last <- .subset2(layer, "last_backend")
     if (is.null(last) || last != backend) assign("last_backend", backend, envir = layer)
     last <- .subset2(cudnn_state, "last_backend")
@@ -389,9 +421,45 @@ gru_fast_paths <- function(layer, plan, input_dim) {
   )
 }
 
+# One engine call of a GRU layer's general path. With `premask`, input dropout runs as in
+# Keras's cuDNN path (gru.py): the inputs times the (batch, features) keep mask, then the
+# engine without dropout; `input_keep` in the result is the mask over every step, which
+# the backward pass multiplies the input gradient by. The same numbers as the CPU
+# engine's own input dropout (one mask shared by the gates, as without recurrent
+# dropout), which tests check on the CPU.
+gru_engine_forward <- function(config, plan, x, state, mask, masks, keep_tape, premask) {
+  input_mask <- masks$input
+  input_keep <- NULL
+  if (premask && !is.null(input_mask)) {
+    steps <- dim(x)[2L]
+    input_keep <- as.vector(input_mask[, rep(seq_len(ncol(input_mask)), each = steps),
+                                       drop = FALSE])
+    x <- x * input_keep
+    input_mask <- NULL
+  }
+  res <- gru_forward_cpp(
+    config, engine_run_options(), x, plan$kernel$value, plan$recurrent_kernel$value,
+    plan$bias$value, state, mask, input_mask, masks$recurrent, keep_tape,
+    weights_version(plan$kernel, plan$recurrent_kernel, plan$bias)
+  )
+  res$input_keep <- input_keep
+  res
+}
+
+# The weights' version counters (R/layer.R), which key the cuDNN backend's device copy
+# of them; NULL without a bias (cuDNN needs one).
+weights_version <- function(kernel, recurrent_kernel, bias) {
+  if (is.null(bias)) return(NULL)
+  c(.subset2(kernel, "version"), .subset2(recurrent_kernel, "version"),
+    .subset2(bias, "version"))
+}
+
 # NULL when cuDNN can run every unmasked call of this layer, else the reason it can't.
 gru_cudnn_obstacle <- function(layer, cell) {
   if (!cudnn_usable()) return("no CUDA GPU with cuDNN is available to this build of rgru")
+  if (!is.null(layer$cudnn_refused)) {
+    return(sprintf("cuDNN refused this layer at run time (%s).", layer$cudnn_refused))
+  }
   cudnn_unmet_condition(
     activation = cell$activation, recurrent_activation = cell$recurrent_activation,
     dropout = cell$dropout, recurrent_dropout = cell$recurrent_dropout,

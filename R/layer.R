@@ -17,6 +17,7 @@ new_variable <- function(value, name, path, trainable = TRUE, regularizer = NULL
   variable_ids$next_id <- variable_ids$next_id + 1L
   v$id <- variable_ids$next_id
   v$value <- value
+  v$version <- next_variable_version()
   v$name <- name
   v$path <- path
   v$trainable <- trainable
@@ -25,6 +26,28 @@ new_variable <- function(value, name, path, trainable = TRUE, regularizer = NULL
   v$dtype <- dtype
   class(v) <- "rgru_variable"
   v
+}
+
+# A variable's `version` changes with every write to its `value` (the methods below
+# catch `v$value <- x` and `v[["value"]] <- x` wherever they are written: optimizers,
+# constraints, weight loading). Versions are unique across variables and never reused
+# while the library is loaded (the counter is C++'s, next_weight_version_cpp()), so the
+# versions of a layer's weights identify their contents: the cuDNN backend keeps its
+# device copy while they are unchanged instead of hashing every weight per call.
+next_variable_version <- function() {
+  .Call(`_rgru_next_weight_version_cpp`)
+}
+
+#' @export
+`$<-.rgru_variable` <- function(x, name, value) {
+  assign(name, value, envir = x)
+  if (identical(name, "value")) assign("version", next_variable_version(), envir = x)
+  x
+}
+
+#' @export
+`[[<-.rgru_variable` <- function(x, i, value) {
+  `$<-.rgru_variable`(x, i, value)
 }
 
 #' @export

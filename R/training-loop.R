@@ -57,9 +57,11 @@ tracker_logs <- function(trackers, resolved, prefix = "") {
 }
 
 # Forward pass and total loss on a batch; with `training`, also its gradient
-# with respect to every output.
+# with respect to every output. Only training keeps a tape: evaluation (evaluate(),
+# validation, test_on_batch()) runs the layers' inference paths, which keep nothing
+# (cuDNN's inference mode, no reserve space).
 batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
-  fw <- model_obj$forward(x, training = training)
+  fw <- model_obj$forward(x, training = training, keep_tape = training)
   y_pred <- as_output_list(fw$outputs)
   y <- as_output_list(y)
   if (length(y) != length(y_pred)) {

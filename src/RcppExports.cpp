@@ -141,21 +141,63 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cuda_runtime_info_cpp
-Rcpp::List cuda_runtime_info_cpp();
-RcppExport SEXP _rgru_cuda_runtime_info_cpp() {
+// cudnn_algorithm_choice_cpp
+std::string cudnn_algorithm_choice_cpp(std::string request, bool float32, bool variable_lengths, int units, bool training);
+RcppExport SEXP _rgru_cudnn_algorithm_choice_cpp(SEXP requestSEXP, SEXP float32SEXP, SEXP variable_lengthsSEXP, SEXP unitsSEXP, SEXP trainingSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cuda_runtime_info_cpp());
+    Rcpp::traits::input_parameter< std::string >::type request(requestSEXP);
+    Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
+    Rcpp::traits::input_parameter< bool >::type variable_lengths(variable_lengthsSEXP);
+    Rcpp::traits::input_parameter< int >::type units(unitsSEXP);
+    Rcpp::traits::input_parameter< bool >::type training(trainingSEXP);
+    rcpp_result_gen = Rcpp::wrap(cudnn_algorithm_choice_cpp(request, float32, variable_lengths, units, training));
     return rcpp_result_gen;
 END_RCPP
 }
-// cudnn_release_cpp
-bool cudnn_release_cpp();
-RcppExport SEXP _rgru_cudnn_release_cpp() {
+// next_weight_version_cpp
+double next_weight_version_cpp();
+RcppExport SEXP _rgru_next_weight_version_cpp() {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(cudnn_release_cpp());
+    rcpp_result_gen = Rcpp::wrap(next_weight_version_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cuda_forked_cpp
+bool cuda_forked_cpp();
+RcppExport SEXP _rgru_cuda_forked_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cuda_forked_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cuda_runtime_info_cpp
+Rcpp::List cuda_runtime_info_cpp(SEXP library);
+RcppExport SEXP _rgru_cuda_runtime_info_cpp(SEXP librarySEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type library(librarySEXP);
+    rcpp_result_gen = Rcpp::wrap(cuda_runtime_info_cpp(library));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cudnn_empty_cache_cpp
+double cudnn_empty_cache_cpp();
+RcppExport SEXP _rgru_cudnn_empty_cache_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cudnn_empty_cache_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cudnn_memory_stats_cpp
+Rcpp::List cudnn_memory_stats_cpp();
+RcppExport SEXP _rgru_cudnn_memory_stats_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(cudnn_memory_stats_cpp());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -180,8 +222,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // gru_forward_cpp
-Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape);
-RcppExport SEXP _rgru_gru_forward_cpp(SEXP configSEXP, SEXP optionsSEXP, SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP keep_tapeSEXP) {
+Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel, SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask, SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape, SEXP weights_version);
+RcppExport SEXP _rgru_gru_forward_cpp(SEXP configSEXP, SEXP optionsSEXP, SEXP xSEXP, SEXP kernelSEXP, SEXP recurrent_kernelSEXP, SEXP biasSEXP, SEXP initial_stateSEXP, SEXP maskSEXP, SEXP input_dropoutSEXP, SEXP recurrent_dropoutSEXP, SEXP keep_tapeSEXP, SEXP weights_versionSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type config(configSEXP);
@@ -195,7 +237,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type input_dropout(input_dropoutSEXP);
     Rcpp::traits::input_parameter< SEXP >::type recurrent_dropout(recurrent_dropoutSEXP);
     Rcpp::traits::input_parameter< bool >::type keep_tape(keep_tapeSEXP);
-    rcpp_result_gen = Rcpp::wrap(gru_forward_cpp(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape));
+    Rcpp::traits::input_parameter< SEXP >::type weights_version(weights_versionSEXP);
+    rcpp_result_gen = Rcpp::wrap(gru_forward_cpp(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -313,11 +356,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
     {"_rgru_cudnn_sequence_lengths_cpp", (DL_FUNC) &_rgru_cudnn_sequence_lengths_cpp, 1},
     {"_rgru_cudnn_layout_apply_cpp", (DL_FUNC) &_rgru_cudnn_layout_apply_cpp, 6},
-    {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 0},
-    {"_rgru_cudnn_release_cpp", (DL_FUNC) &_rgru_cudnn_release_cpp, 0},
+    {"_rgru_cudnn_algorithm_choice_cpp", (DL_FUNC) &_rgru_cudnn_algorithm_choice_cpp, 5},
+    {"_rgru_next_weight_version_cpp", (DL_FUNC) &_rgru_next_weight_version_cpp, 0},
+    {"_rgru_cuda_forked_cpp", (DL_FUNC) &_rgru_cuda_forked_cpp, 0},
+    {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 1},
+    {"_rgru_cudnn_empty_cache_cpp", (DL_FUNC) &_rgru_cudnn_empty_cache_cpp, 0},
+    {"_rgru_cudnn_memory_stats_cpp", (DL_FUNC) &_rgru_cudnn_memory_stats_cpp, 0},
     {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
     {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
-    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 11},
+    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
     {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},

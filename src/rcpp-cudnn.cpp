@@ -2,24 +2,29 @@
 // forward and backward report that the backend is absent, and the layout helpers (pure
 // C++) stay available so the CPU build tests the Keras <-> cuDNN mappings too. Calls reach
 // cudnn_forward() through gru_forward_cpp() (rcpp-gru.cpp), already checked against their
-// configuration; the boundary is rcpp-glue.h.
+// configuration; the boundary is rcpp-glue.h. In a CUDA build the backend itself lives in
+// rgru_cuda.so (src/cuda/glue/backend.cpp), loaded here on first use: rgru.so links no
+// CUDA library, so it loads (and runs its CPU engine) where libcudart or libcudnn is absent.
 #include <Rcpp.h>
 
 #include <rgru/gru.hpp>
 
+#include "cuda/algorithm_policy.hpp"
 #include "cuda/cudnn_layout.hpp"
 #include "cuda/layout_tiles.hpp"
 #include "rcpp-glue.h"
 
-#ifdef RGRU_HAVE_CUDA
-#include "cuda/cudnn_gru.hpp"
-#endif
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#ifndef _WIN32
+#include <dlfcn.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -193,52 +198,216 @@ Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, SEXP a, SEXP lengths,
   });
 }
 
-// --- runtime information (every build) -----------------------------------------------
-
+// The algorithm a cuDNN call would run (src/cuda/algorithm_policy.hpp), for its tests.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List cuda_runtime_info_cpp() {
+std::string cudnn_algorithm_choice_cpp(std::string request, bool float32, bool variable_lengths,
+                                       int units, bool training) {
+  return rgru_glue::guarded([&] {
+    using rgru::cuda::AlgorithmRequest;
+    const char* names[] = {"auto", "standard", "persist_static", "persist_dynamic",
+                           "persist_static_small_h"};
+    int i = 0;
+    while (i < 5 && request != names[i]) ++i;
+    if (i == 5) abort("argument", "unknown algorithm request \"" + request + "\".");
+    return std::string(rgru::cuda::algorithm_name(rgru::cuda::choose_algorithm(
+        static_cast<AlgorithmRequest>(i), float32, variable_lengths, units, training)));
+  });
+}
+
+// --- weight versions (every build) ----------------------------------------------------
+
+// The next version number for a weight write (R/layer.R). Kept here, not in R, because the
+// cuDNN backend's cache of device weights lives as long as this library: a namespace
+// reloaded without unloading the library must not hand out versions the cache has seen.
+// [[Rcpp::export(rng = false)]]
+double next_weight_version_cpp() {
+  static double version = 0;
+  return ++version;
+}
+
+// --- the process that owns CUDA (every build) -----------------------------------------
+
+namespace {
+
+constexpr bool built_with_cuda() {
 #ifdef RGRU_HAVE_CUDA
-  const rgru::cuda::RuntimeInfo info = rgru::cuda::runtime_info();
-  auto version_or_null = [](const std::string& v) -> SEXP {
-    return v.empty() ? R_NilValue : Rcpp::wrap(v);
-  };
-  return Rcpp::List::create(
-      Rcpp::Named("built_with_cuda") = true,
-      Rcpp::Named("cuda_runtime_compiled") =
-          version_or_null(rgru::cuda::format_cuda_version(info.runtime_compiled)),
-      Rcpp::Named("cuda_runtime_loaded") =
-          version_or_null(rgru::cuda::format_cuda_version(info.runtime_loaded)),
-      Rcpp::Named("cudnn_compiled") =
-          version_or_null(rgru::cuda::format_cudnn_version(info.cudnn_compiled)),
-      Rcpp::Named("cudnn_loaded") =
-          version_or_null(rgru::cuda::format_cudnn_version(info.cudnn_loaded)),
-      Rcpp::Named("driver_version") =
-          version_or_null(rgru::cuda::format_cuda_version(info.driver_version)),
-      Rcpp::Named("gpu_count") = info.gpu_count,
-      Rcpp::Named("gpu_names") = Rcpp::wrap(info.gpu_names),
-      Rcpp::Named("error") = info.error.empty() ? R_NilValue : Rcpp::wrap(info.error));
+  return true;
 #else
-  return Rcpp::List::create(
-      Rcpp::Named("built_with_cuda") = false, Rcpp::Named("cuda_runtime_compiled") = R_NilValue,
-      Rcpp::Named("cuda_runtime_loaded") = R_NilValue, Rcpp::Named("cudnn_compiled") = R_NilValue,
-      Rcpp::Named("cudnn_loaded") = R_NilValue, Rcpp::Named("driver_version") = R_NilValue,
-      Rcpp::Named("gpu_count") = 0, Rcpp::Named("gpu_names") = Rcpp::CharacterVector(0),
-      Rcpp::Named("error") = R_NilValue);
+  return false;
 #endif
 }
 
-// Frees the cuDNN backend's cached device memory (weights, descriptors, workspace).
-// [[Rcpp::export(rng = false)]]
-bool cudnn_release_cpp() {
-  return rgru_glue::guarded([&] {
-#ifdef RGRU_HAVE_CUDA
-    if (rgru::cuda::visible_gpu_count() == 0) return false;
-    rgru::cuda::Engine::instance().release_caches();
-    return true;
+// The process that first touched CUDA. A child made by fork() (parallel::mclapply) gets
+// a copy of the parent's CUDA state that it must never use: CUDA's documentation rules
+// out using a context across fork(), and the driver may hang or fail there.
+long cuda_owner_pid = 0;
+
+long current_pid() {
+#ifndef _WIN32
+  return static_cast<long>(getpid());
 #else
-    return false;
+  return 1;
 #endif
+}
+
+}  // namespace
+
+// TRUE in a forked child of a process that initialised CUDA.
+// [[Rcpp::export(rng = false)]]
+bool cuda_forked_cpp() { return cuda_owner_pid != 0 && cuda_owner_pid != current_pid(); }
+
+namespace {
+
+// Call before any CUDA call: records this process as CUDA's owner, or refuses in a fork.
+void claim_cuda() {
+  if (cuda_owner_pid == 0) cuda_owner_pid = current_pid();
+  if (cuda_owner_pid != current_pid()) {
+    abort("cudnn", "this process was forked from one that had initialised CUDA; a forked "
+                   "child cannot use the GPU (the CPU engine runs here).",
+          "forked_process");
+  }
+}
+
+}  // namespace
+
+
+// --- the backend library (CUDA builds) -------------------------------------------------
+
+namespace {
+
+struct BackendLoad {
+  bool tried = false;
+  std::string path;   // where it was looked for
+  std::string error;  // why it did not load (dlerror's words), empty when loaded
+  const rgru_glue::CudaBackend* api = nullptr;
+};
+
+BackendLoad& backend_load() {
+  static BackendLoad load;
+  return load;
+}
+
+#ifdef RGRU_HAVE_CUDA
+// rgru_cuda.so beside this library (R installs both into the package's libs/).
+std::string default_backend_path() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&default_backend_path), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return "rgru_cuda.so";
+  }
+  std::string self = info.dli_fname;
+  const std::size_t slash = self.find_last_of('/');
+  return (slash == std::string::npos ? std::string() : self.substr(0, slash + 1)) +
+         "rgru_cuda.so";
+}
+#endif
+
+// The backend, loaded once (from `path`, or beside rgru.so when empty); nullptr when it
+// cannot be, with the reason in backend_load().error. Never loaded in a forked child.
+const rgru_glue::CudaBackend* cuda_backend(const std::string& path = "") {
+  BackendLoad& load = backend_load();
+  if (load.tried) return load.api;
+  load.tried = true;
+#ifdef RGRU_HAVE_CUDA
+  load.path = path.empty() ? default_backend_path() : path;
+  void* handle = dlopen(load.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    load.error = why != nullptr ? why : "dlopen failed";
+    return nullptr;
+  }
+  using Entry = const rgru_glue::CudaBackend* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, "rgru_cuda_backend"));
+  if (entry == nullptr) {
+    load.error = load.path + " has no rgru_cuda_backend()";
+    return nullptr;
+  }
+  const rgru_glue::CudaBackend* api = entry();
+  if (api == nullptr || api->abi != rgru_glue::kCudaBackendAbi) {
+    load.error = load.path + " was built for another version of rgru";
+    return nullptr;
+  }
+  load.api = api;
+#else
+  (void)path;
+  load.error = "rgru was built without CUDA";
+#endif
+  return load.api;
+}
+
+Rcpp::List runtime_info_without(const std::string& error) {
+  return Rcpp::List::create(
+      Rcpp::Named("built_with_cuda") = built_with_cuda(),
+      Rcpp::Named("cuda_runtime_compiled") = R_NilValue,
+      Rcpp::Named("cuda_runtime_loaded") = R_NilValue, Rcpp::Named("cudnn_compiled") = R_NilValue,
+      Rcpp::Named("cudnn_loaded") = R_NilValue, Rcpp::Named("driver_version") = R_NilValue,
+      Rcpp::Named("gpu_count") = 0, Rcpp::Named("gpu_names") = Rcpp::CharacterVector(0),
+      Rcpp::Named("error") = error.empty() ? R_NilValue : Rcpp::wrap(error));
+}
+
+}  // namespace
+
+// --- runtime information (every build) -----------------------------------------------
+
+// What CUDA reports. `library`: where to load the backend from (options(rgru.cuda_library);
+// NULL: beside rgru.so), used by the first call that loads it. Adds `backend_library` and
+// `backend_loaded`; when the backend cannot load, `error` says why (the missing library).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cuda_runtime_info_cpp(SEXP library = R_NilValue) {
+  std::string path;
+  if (TYPEOF(library) == STRSXP && Rf_xlength(library) == 1 &&
+      STRING_ELT(library, 0) != NA_STRING) {
+    path = CHAR(STRING_ELT(library, 0));
+  }
+  Rcpp::List info;
+  const rgru_glue::CudaBackend* api = nullptr;
+  if (cuda_forked_cpp()) {
+    info = runtime_info_without(built_with_cuda() ? "a forked child of the process that initialised CUDA" : "");
+  } else if ((api = cuda_backend(path)) == nullptr) {
+    const std::string& why = backend_load().error;
+    info = runtime_info_without(
+        built_with_cuda() ? "the GPU backend (" + backend_load().path + ") could not be loaded: " + why : "");
+  } else {
+    if (cuda_owner_pid == 0) cuda_owner_pid = current_pid();
+    info = rgru_glue::guarded([&] { return api->runtime_info(); });
+  }
+  info["backend_library"] = backend_load().path.empty() ? R_NilValue : Rcpp::wrap(backend_load().path);
+  info["backend_loaded"] = api != nullptr;
+  return info;
+}
+
+// Frees the cuDNN backend's cached device memory (packed weights, descriptors,
+// workspace, and the device pools' cached blocks); the bytes the pools gave back, NA
+// where there is no GPU backend (a build without CUDA, no GPU, or a forked child).
+// [[Rcpp::export(rng = false)]]
+double cudnn_empty_cache_cpp() {
+  return rgru_glue::guarded([&] {
+    if (cuda_forked_cpp()) return NA_REAL;
+    const rgru_glue::CudaBackend* api = cuda_backend();
+    if (api == nullptr) return NA_REAL;
+    claim_cuda();
+    return api->empty_cache();
   });
+}
+
+// The device pools' bookkeeping and the number of weight uploads (all zero without the
+// backend).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List cudnn_memory_stats_cpp() {
+  const rgru_glue::CudaBackend* api = cuda_forked_cpp() ? nullptr : cuda_backend();
+  if (api != nullptr) return rgru_glue::guarded([&] { return api->memory_stats(); });
+  return Rcpp::List::create(Rcpp::Named("bytes_in_use") = 0.0, Rcpp::Named("bytes_cached") = 0.0,
+                            Rcpp::Named("device_allocations") = 0.0, Rcpp::Named("reuses") = 0.0,
+                            Rcpp::Named("weight_uploads") = 0.0);
+}
+
+// At unload: the pools' cached blocks go back to the driver (blocks R still holds in
+// tapes stay until their finalisers run, if ever). Nothing in a forked child, nor where
+// the backend never loaded.
+void rgru_glue::cudnn_unload() {
+  if (cuda_owner_pid == 0 || cuda_forked_cpp()) return;
+  const BackendLoad& load = backend_load();
+  if (load.api != nullptr) load.api->unload();
 }
 
 // --- forward and backward, reached through gru_forward_cpp() / gru_backward_cpp() ------
@@ -247,219 +416,30 @@ bool rgru_glue::is_cudnn_tape(SEXP tape) {
   return TYPEOF(tape) == EXTPTRSXP && Rf_inherits(tape, "rgru_cudnn_tape");
 }
 
-#ifndef RGRU_HAVE_CUDA
-
 namespace {
 
-[[noreturn]] void abort_no_cuda() {
-  abort("cudnn", "rgru was built without CUDA, so the cuDNN backend is not available; "
-                 "reinstall rgru on a machine with CUDA and cuDNN (see rgru_backend()).");
+const rgru_glue::CudaBackend& require_backend() {
+  if (!built_with_cuda()) {
+    abort("cudnn", "rgru was built without CUDA, so the cuDNN backend is not available; "
+                   "reinstall rgru on a machine with CUDA and cuDNN (see rgru_backend()).");
+  }
+  claim_cuda();
+  const rgru_glue::CudaBackend* api = cuda_backend();
+  if (api != nullptr) return *api;
+  abort("cudnn", "the cuDNN backend (" + backend_load().path + ") could not be loaded: " +
+                     backend_load().error + ".",
+        "backend_not_loaded");
 }
 
 }  // namespace
 
-Rcpp::List rgru_glue::cudnn_forward(const EngineConfig&, const RunOptions&, const CallArrays&,
-                                    bool) {
-  abort_no_cuda();
-}
-
-Rcpp::List rgru_glue::cudnn_backward(SEXP, SEXP, SEXP, bool) { abort_no_cuda(); }
-
-#else
-
-namespace {
-
-// An R double array seen as T: R's own memory for double, a converted copy for float.
-template <typename T>
-class HostArray {
- public:
-  HostArray() = default;
-  explicit HostArray(SEXP x) {
-    if (Rf_isNull(x)) return;
-    const double* src = REAL(x);
-    if constexpr (std::is_same<T, double>::value) {
-      ptr_ = src;
-    } else {
-      copy_.assign(src, src + Rf_xlength(x));
-      ptr_ = copy_.data();
-    }
-  }
-  explicit HostArray(const std::vector<double>& v) : copy_(v.begin(), v.end()), ptr_(copy_.data()) {}
-  const T* get() const { return ptr_; }
-
- private:
-  std::vector<T> copy_;
-  const T* ptr_ = nullptr;
-};
-
-// Output buffer of T that ends up in an R double array.
-template <typename T>
-class HostResult {
- public:
-  explicit HostResult(std::size_t n) : data_(n) {}
-  T* get() { return data_.data(); }
-  Rcpp::NumericVector to_r(const std::vector<int>& dim) const {
-    Rcpp::NumericVector out(data_.begin(), data_.end());
-    if (dim.size() > 1) out.attr("dim") = Rcpp::wrap(dim);
-    return out;
-  }
-
- private:
-  std::vector<T> data_;
-};
-
-struct TapeHolder {
-  std::shared_ptr<rgru::cuda::Tape> tape;
-  bool float32 = true;
-  rgru::GruDims dims;
-};
-
-void require_gpu() {
-  std::string why;
-  if (rgru::cuda::visible_gpu_count(&why) == 0) {
-    abort("cudnn", "the cuDNN backend needs a GPU, and none is visible" +
-                       (why.empty() ? std::string() : ": " + why) + ".");
-  }
-}
-
-rgru::cuda::Options cuda_options(const rgru_glue::RunOptions& o) {
-  rgru::cuda::Options c;
-  c.allow_tf32 = o.allow_tf32;
-  c.algorithm = static_cast<rgru::cuda::Algorithm>(o.cudnn_algorithm);
-  return c;
-}
-
-// Any failure inside cuDNN, CUDA or the backend's own checks is a "cudnn" error.
-template <typename Body>
-auto as_cudnn_errors(const char* pass, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const rgru_glue::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    abort("cudnn", std::string("The cuDNN GRU ") + pass + " pass failed: " + e.what());
-  }
-}
-
-template <typename T>
-Rcpp::List forward_as(const rgru_glue::EngineConfig& ec, const rgru::cuda::Options& options,
-                      const rgru_glue::CallArrays& a, bool keep_tape) {
-  const rgru::GruDims& d = a.dims;
-  const rgru::GruConfig& c = ec.gru;
-  auto& engine = rgru::cuda::Engine::instance();
-  const double* bias = REAL(a.bias);
-  // Digest R's doubles (tagged with the precision) so unchanged weights are neither
-  // converted nor uploaded again.
-  layout::ContentKey digest;
-  digest.add_value(d.input_dim);
-  digest.add_value(d.units);
-  digest.add_value(sizeof(T));
-  digest.add(REAL(a.kernel), sizeof(double) * Rf_xlength(a.kernel));
-  digest.add(REAL(a.recurrent_kernel), sizeof(double) * Rf_xlength(a.recurrent_kernel));
-  digest.add(bias, sizeof(double) * Rf_xlength(a.bias));
-  const std::uint64_t key = digest.digest();
-  HostArray<T> k_h, rk_h, ib_h, rb_h;
-  if (!engine.has_weights<T>(d, options, key)) {
-    std::vector<double> input_bias(3 * d.units), recurrent_bias(3 * d.units);
-    for (index_t j = 0; j < 3 * d.units; ++j) {
-      input_bias[j] = bias[2 * j];
-      recurrent_bias[j] = bias[2 * j + 1];
-    }
-    k_h = HostArray<T>(a.kernel);
-    rk_h = HostArray<T>(a.recurrent_kernel);
-    ib_h = HostArray<T>(input_bias);
-    rb_h = HostArray<T>(recurrent_bias);
-  }
-  const rgru::GruWeights<T> w{k_h.get(), rk_h.get(), ib_h.get(), rb_h.get()};
-  HostArray<T> x_h(a.x), h0_h(a.initial_state);
-  rgru::GruInputs<T> in;
-  in.x = x_h.get();
-  in.initial_state = h0_h.get();
-  in.mask = a.mask;
-  HostResult<T> seq(c.return_sequences ? d.batch * d.timesteps * d.units : 0);
-  HostResult<T> final_state(d.batch * d.units);
-  rgru::GruOutputs<T> out{c.return_sequences ? seq.get() : nullptr, final_state.get()};
-
-  auto tape = engine.forward<T>(d, c, options, w, key, in, out, keep_tape);
-  const int B = static_cast<int>(d.batch), Tn = static_cast<int>(d.timesteps),
-            U = static_cast<int>(d.units);
-  SEXP tape_r = R_NilValue;
-  if (keep_tape) {
-    Rcpp::XPtr<TapeHolder> ptr(new TapeHolder{tape, std::is_same<T, float>::value, d}, true);
-    ptr.attr("class") = "rgru_cudnn_tape";
-    tape_r = ptr;
-  }
-  return Rcpp::List::create(
-      Rcpp::Named("sequence") = c.return_sequences ? SEXP(seq.to_r({B, Tn, U})) : R_NilValue,
-      Rcpp::Named("final_state") = final_state.to_r({B, U}), Rcpp::Named("tape") = tape_r);
-}
-
-template <typename T>
-Rcpp::List backward_as(TapeHolder& h, SEXP d_sequence, SEXP d_final_state) {
-  const rgru::GruDims& d = h.dims;
-  HostArray<T> dseq(d_sequence), dfinal(d_final_state);
-  HostResult<T> dx(d.batch * d.timesteps * d.input_dim), dh0(d.batch * d.units),
-      dk(d.input_dim * 3 * d.units), drk(d.units * 3 * d.units), dib(3 * d.units),
-      drb(3 * d.units);
-  rgru::GruGradients<T> g;
-  g.d_sequence = dseq.get();
-  g.d_final_state = dfinal.get();
-  g.d_x = dx.get();
-  g.d_initial_state = dh0.get();
-  g.d_kernel = dk.get();
-  g.d_recurrent_kernel = drk.get();
-  g.d_input_bias = dib.get();
-  g.d_recurrent_bias = drb.get();
-  rgru::cuda::Engine::instance().backward<T>(*h.tape, g);
-
-  const int B = static_cast<int>(d.batch), Tn = static_cast<int>(d.timesteps),
-            I = static_cast<int>(d.input_dim), U = static_cast<int>(d.units);
-  Rcpp::NumericMatrix d_bias(2, 3 * U);
-  for (int j = 0; j < 3 * U; ++j) {
-    d_bias(0, j) = g.d_input_bias[j];
-    d_bias(1, j) = g.d_recurrent_bias[j];
-  }
-  return Rcpp::List::create(
-      Rcpp::Named("d_x") = dx.to_r({B, Tn, I}), Rcpp::Named("d_initial_state") = dh0.to_r({B, U}),
-      Rcpp::Named("d_kernel") = dk.to_r({I, 3 * U}),
-      Rcpp::Named("d_recurrent_kernel") = drk.to_r({U, 3 * U}), Rcpp::Named("d_bias") = d_bias);
-}
-
-}  // namespace
-
-// Only configurations cuDNN computes reach here (R chooses the backend, R/layer-gru.R);
-// the backend's own checks still turn anything else into an error, never a wrong result.
 Rcpp::List rgru_glue::cudnn_forward(const EngineConfig& c, const RunOptions& o,
-                                    const CallArrays& a, bool keep_tape) {
-  return as_cudnn_errors("forward", [&] {
-    if (!Rf_isNull(a.input_dropout) || !Rf_isNull(a.recurrent_dropout))
-      abort("cudnn", "the cuDNN backend has no dropout; dropout calls must use the CPU engine.");
-    if (Rf_isNull(a.bias)) abort("cudnn", "the cuDNN backend needs use_bias = TRUE (a bias).");
-    require_gpu();
-    const rgru::cuda::Options options = cuda_options(o);
-    if (c.float64) return forward_as<double>(c, options, a, keep_tape);
-    return forward_as<float>(c, options, a, keep_tape);
-  });
+                                    const CallArrays& a, bool keep_tape,
+                                    SEXP weights_version) {
+  return require_backend().forward(c, o, a, keep_tape, weights_version);
 }
 
 Rcpp::List rgru_glue::cudnn_backward(SEXP tape, SEXP d_sequence, SEXP d_final_state,
                                      bool release) {
-  return as_cudnn_errors("backward", [&] {
-    TapeHolder* holder = static_cast<TapeHolder*>(R_ExternalPtrAddr(tape));
-    if (holder == nullptr || !holder->tape) {
-      abort("cudnn", "`tape` is no longer valid (it was released by an earlier backward "
-                     "pass, or saved and reloaded).");
-    }
-    const rgru::GruDims& d = holder->dims;
-    check_upstream(d_sequence, "d_sequence", {d.batch, d.timesteps, d.units});
-    check_upstream(d_final_state, "d_final_state", {d.batch, d.units});
-    Rcpp::List res = holder->float32 ? backward_as<float>(*holder, d_sequence, d_final_state)
-                                     : backward_as<double>(*holder, d_sequence, d_final_state);
-    if (release) holder->tape.reset();
-    return res;
-  });
+  return require_backend().backward(tape, d_sequence, d_final_state, release);
 }
-
-#endif

@@ -28,27 +28,34 @@ using rgru::index_t;
 // --- errors --------------------------------------------------------------------------
 
 // A failure R reports as an error of class `rgru_error_<family>` (R/conditions.R).
+// `status`, when not empty, names the library status behind a "cudnn" failure
+// ("CUDNN_STATUS_NOT_SUPPORTED"); the R condition carries it as `status`.
 class Error : public std::runtime_error {
  public:
-  Error(const char* family, const std::string& message)
-      : std::runtime_error(message), family_(family) {}
+  Error(const char* family, const std::string& message, std::string status = "")
+      : std::runtime_error(message), family_(family), status_(std::move(status)) {}
   const char* family() const { return family_; }
+  const std::string& status() const { return status_; }
 
  private:
   const char* family_;
+  std::string status_;
 };
 
 // Every error the glue raises goes through here; guarded() turns it into the R condition.
-[[noreturn]] inline void abort(const char* family, const std::string& message) {
-  throw Error(family, message);
+[[noreturn]] inline void abort(const char* family, const std::string& message,
+                               const std::string& status = "") {
+  throw Error(family, message, status);
 }
 
 // Signals the condition R/conditions.R's abort_from_cpp() builds. The R error unwinds
 // through Rcpp's unwind protection: it becomes a C++ exception here, so every destructor
 // between this frame and the .Call runs before R resumes unwinding.
-[[noreturn]] inline void signal_in_r(const char* family, const std::string& message) {
+[[noreturn]] inline void signal_in_r(const char* family, const std::string& message,
+                                     const std::string& status) {
   Rcpp::Function abort_from_cpp = Rcpp::Environment::namespace_env("rgru")["abort_from_cpp"];
-  abort_from_cpp(family, message);
+  if (status.empty()) abort_from_cpp(family, message);
+  else abort_from_cpp(family, message, status);
   throw std::logic_error("abort_from_cpp() returned without signalling an error");
 }
 
@@ -60,11 +67,13 @@ template <typename Body>
 auto guarded(Body&& body) -> decltype(body()) {
   const char* family = "engine";
   std::string message;
+  std::string status;
   try {
     return body();
   } catch (const Error& e) {
     family = e.family();
     message = e.what();
+    status = e.status();
   } catch (const rgru::invalid_argument& e) {
     family = "argument";
     message = e.what();
@@ -77,7 +86,7 @@ auto guarded(Body&& body) -> decltype(body()) {
   } catch (const std::exception& e) {
     message = e.what();
   }
-  signal_in_r(family, message);
+  signal_in_r(family, message, status);
 }
 
 // --- arrays --------------------------------------------------------------------------
@@ -166,15 +175,17 @@ inline const EngineConfig& config_of(SEXP config) {
 // --- run options, read by R -------------------------------------------------------------
 
 // What R passes with every call (R/engine.R's engine_run_options()): the values of
-// options(rgru.num_threads, rgru.gemm, rgru.cudnn_allow_tf32, rgru.cudnn_algorithm), in
-// that order, NULL where unset; a CPU call may pass the first two only. Reading them is
+// options(rgru.num_threads, rgru.gemm, rgru.cudnn_allow_tf32, rgru.cudnn_algorithm,
+// rgru.cuda_device), in that order, NULL where unset; a CPU call may pass the first two
+// only, and the device may be left off. Reading them is
 // R's job (one options() call); checking them costs nanoseconds here, so it is done on
 // every call rather than cached.
 struct RunOptions {
   int threads = 0;            // 0: every core; else at most this many
   int gemm = 0;               // 0 "auto", 1 "blas", 2 "eigen"
   bool allow_tf32 = false;    // cuDNN: TF32 tensor cores for float32
-  int cudnn_algorithm = 0;    // cuDNN: 0 standard, 1 persist_static, 2 persist_dynamic
+  int cudnn_algorithm = 0;    // cuDNN: an AlgorithmRequest (src/cuda/algorithm_policy.hpp)
+  int device = -1;            // CUDA device ordinal; -1: the caller's current device
 };
 
 [[noreturn]] inline void abort_option(const char* name, SEXP value, const char* expected) {
@@ -200,7 +211,7 @@ inline int option_choice(SEXP value, const char* name, std::initializer_list<con
 // The cuDNN options are read for cuDNN's calls only: a CPU call never fails on them.
 inline RunOptions run_options_of(SEXP options, bool cudnn) {
   const R_xlen_t n = TYPEOF(options) == VECSXP ? Rf_xlength(options) : 0;
-  if (n != 4 && (cudnn || n != 2))
+  if (n != 4 && n != 5 && (cudnn || n != 2))
     abort("argument", "`options` must be the list engine_run_options() returns, not " +
                           describe(options) + ".");
   RunOptions o;
@@ -222,10 +233,20 @@ inline RunOptions run_options_of(SEXP options, bool cudnn) {
       abort_option("rgru.cudnn_allow_tf32", tf32, "TRUE or FALSE");
     o.allow_tf32 = LOGICAL(tf32)[0] != 0;
   }
-  o.cudnn_algorithm =
-      option_choice(VECTOR_ELT(options, 3), "rgru.cudnn_algorithm",
-                    {"standard", "persist_static", "persist_dynamic"},
-                    "one of \"standard\", \"persist_static\", \"persist_dynamic\"");
+  o.cudnn_algorithm = option_choice(
+      VECTOR_ELT(options, 3), "rgru.cudnn_algorithm",
+      {"auto", "standard", "persist_static", "persist_dynamic", "persist_static_small_h"},
+      "one of \"auto\", \"standard\", \"persist_static\", \"persist_dynamic\", "
+      "\"persist_static_small_h\"");
+  SEXP device = n == 5 ? VECTOR_ELT(options, 4) : R_NilValue;
+  if (!Rf_isNull(device)) {
+    const bool number = (TYPEOF(device) == INTSXP || TYPEOF(device) == REALSXP) &&
+                        Rf_xlength(device) == 1;
+    const double v = number ? Rf_asReal(device) : NA_REAL;
+    if (ISNAN(v) || v < 0 || v > 1024 || v != static_cast<int>(v))
+      abort_option("rgru.cuda_device", device, "a CUDA device number (0, 1, ...) or NULL");
+    o.device = static_cast<int>(v);
+  }
   return o;
 }
 
@@ -315,12 +336,31 @@ Rcpp::List cpu_forward(const EngineConfig& c, const RunOptions& o, const CallArr
                        bool keep_tape);
 
 // rcpp-cudnn.cpp: cuDNN (every build; without CUDA they fail with a "cudnn" error).
+// `weights_version`: R's version counters of the weights (R/layer.R), or NULL to key
+// the device copy of the weights by a digest of their contents.
 Rcpp::List cudnn_forward(const EngineConfig& c, const RunOptions& o, const CallArrays& a,
-                         bool keep_tape);
+                         bool keep_tape, SEXP weights_version);
+// Frees cached device memory when the package unloads.
+void cudnn_unload();
 bool is_cudnn_tape(SEXP tape);
 Rcpp::List cudnn_backward(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release);
 // Whether a configuration is one cuDNN's GRU computes (R checks this before choosing it).
 bool cudnn_can_run(const EngineConfig& c);
+
+// The cuDNN backend's entry points, in the shared object rgru_cuda.so (src/cuda/glue/),
+// which rgru.so loads on first use so that a CUDA build loads where the CUDA libraries
+// are absent. Both are built from this header; the ABI number guards against a stale copy.
+constexpr int kCudaBackendAbi = 1;
+struct CudaBackend {
+  int abi;
+  Rcpp::List (*runtime_info)();
+  Rcpp::List (*forward)(const EngineConfig& c, const RunOptions& o, const CallArrays& a,
+                        bool keep_tape, SEXP weights_version);
+  Rcpp::List (*backward)(SEXP tape, SEXP d_sequence, SEXP d_final_state, bool release);
+  double (*empty_cache)();  // bytes freed; NA without a GPU
+  Rcpp::List (*memory_stats)();
+  void (*unload)() noexcept;
+};
 
 }  // namespace rgru_glue
 

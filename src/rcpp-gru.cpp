@@ -330,11 +330,13 @@ Rcpp::List gru_config_info_cpp(SEXP config) {
 
 // One forward pass over a batch of sequences on the configuration's backend. Returns
 // list(sequence (batch, timesteps, units) or NULL, final_state (batch, units), tape: for
-// gru_backward_cpp() with keep_tape, else NULL).
+// gru_backward_cpp() with keep_tape, else NULL). `weights_version` (cuDNN only): the
+// weights' version counters, so the device copy is reused while they are unchanged.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel,
                            SEXP recurrent_kernel, SEXP bias, SEXP initial_state, SEXP mask,
-                           SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape) {
+                           SEXP input_dropout, SEXP recurrent_dropout, bool keep_tape,
+                           SEXP weights_version = R_NilValue) {
   return rgru_glue::guarded([&] {
     const EngineConfig& c = rgru_glue::config_of(config);
     const bool cudnn = c.backend == rgru_glue::Backend::cudnn;
@@ -342,7 +344,7 @@ Rcpp::List gru_forward_cpp(SEXP config, SEXP options, SEXP x, SEXP kernel,
     const rgru_glue::CallArrays a =
         rgru_glue::check_call(c, x, kernel, recurrent_kernel, bias, initial_state, mask,
                               input_dropout, recurrent_dropout);
-    if (cudnn) return rgru_glue::cudnn_forward(c, o, a, keep_tape);
+    if (cudnn) return rgru_glue::cudnn_forward(c, o, a, keep_tape, weights_version);
     return rgru_glue::cpu_forward(c, o, a, keep_tape);
   });
 }

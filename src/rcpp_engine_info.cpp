@@ -13,6 +13,7 @@
 #include "cpu/blas_gemm.hpp"
 #include "cpu/block_cache.hpp"
 #include "rcpp-engine.h"
+#include "rcpp-glue.h"
 #include "rgru/engine.hpp"
 #include "rgru/gemm.hpp"
 
@@ -170,4 +171,7 @@ double engine_empty_cache_cpp() { return static_cast<double>(rgru::cpu::empty_bl
 
 // R calls this before it unloads the library: the engine's recycled workspace blocks
 // would otherwise stay allocated for the rest of the session.
-extern "C" void R_unload_rgru(DllInfo*) { rgru::cpu::empty_block_cache(); }
+extern "C" void R_unload_rgru(DllInfo*) {
+  rgru::cpu::empty_block_cache();
+  rgru_glue::cudnn_unload();
+}

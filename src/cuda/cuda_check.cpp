@@ -1,16 +1,12 @@
 #include "cuda_check.hpp"
 
 #include <cstdio>
+#include <map>
 
 namespace rgru {
 namespace cuda {
 
-std::string format_bytes(std::size_t bytes) {
-  char buf[64];
-  const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
-  std::snprintf(buf, sizeof(buf), "%zu bytes (%.1f MiB)", bytes, mib);
-  return buf;
-}
+std::string format_bytes(std::size_t bytes) { return format_byte_count(bytes); }
 
 void throw_cuda(cudaError_t status, const char* call, const char* what) {
   std::string msg = std::string("CUDA error in ") + call + ": " + cudaGetErrorName(status) +
@@ -18,8 +14,8 @@ void throw_cuda(cudaError_t status, const char* call, const char* what) {
   if (what != nullptr) msg += what;
   // Reset the runtime's last-error slot so a later check does not report this failure.
   cudaGetLastError();
-  if (status == cudaErrorMemoryAllocation) throw out_of_memory(msg);
-  throw error(msg);
+  if (status == cudaErrorMemoryAllocation) throw out_of_memory(msg, cudaGetErrorName(status));
+  throw error(msg, cudaGetErrorName(status));
 }
 
 void throw_cudnn(cudnnStatus_t status, const char* call) {
@@ -29,8 +25,8 @@ void throw_cudnn(cudnnStatus_t status, const char* call) {
   cudnnGetLastErrorString(detail, sizeof(detail));
   if (detail[0] != '\0') msg += std::string(" (") + detail + ")";
 #endif
-  if (status == CUDNN_STATUS_ALLOC_FAILED) throw out_of_memory(msg);
-  throw error(msg);
+  if (status == CUDNN_STATUS_ALLOC_FAILED) throw out_of_memory(msg, cudnnGetErrorString(status));
+  throw error(msg, cudnnGetErrorString(status));
 }
 
 namespace {
@@ -69,34 +65,129 @@ Stream::~Stream() {
 
 void Stream::synchronize() const { RGRU_CUDA(cudaStreamSynchronize(s_)); }
 
+namespace {
+
+// cudaMalloc/cudaFree on the device that is current when they run (the engine binds its
+// device around every call).
+class CudaDeviceLayer : public DeviceLayer {
+ public:
+  void* allocate(std::size_t bytes) override {
+    void* p = nullptr;
+    const cudaError_t status = cudaMalloc(&p, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    if (status != cudaSuccess) throw_cuda(status, "cudaMalloc");
+    return p;
+  }
+  void deallocate(void* p) override { cudaFree(p); }
+  std::pair<std::size_t, std::size_t> memory_info() override {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+      cudaGetLastError();
+      return {0, 0};
+    }
+    return {free_bytes, total_bytes};
+  }
+};
+
+class PinnedHostLayer : public DeviceLayer {
+ public:
+  void* allocate(std::size_t bytes) override {
+    void* p = nullptr;
+    const cudaError_t status = cudaHostAlloc(&p, bytes, cudaHostAllocDefault);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    if (status != cudaSuccess) throw_cuda(status, "cudaHostAlloc");
+    return p;
+  }
+  void deallocate(void* p) override { cudaFreeHost(p); }
+};
+
+struct Pools {
+  CudaDeviceLayer layer;
+  std::map<int, DevicePool*> by_device;
+  PinnedHostLayer pinned_layer;
+  DevicePool pinned{pinned_layer};
+};
+
+Pools& pools() {
+  static Pools* p = new Pools();
+  return *p;
+}
+
+}  // namespace
+
+DevicePool& device_pool(int device) {
+  Pools& p = pools();
+  auto it = p.by_device.find(device);
+  if (it != p.by_device.end()) return *it->second;
+  DevicePool* pool = new DevicePool(p.layer);
+  p.by_device.emplace(device, pool);
+  return *pool;
+}
+
+std::size_t empty_device_caches() {
+  std::size_t freed = 0;
+  int previous = -1;
+  if (cudaGetDevice(&previous) != cudaSuccess) {
+    cudaGetLastError();
+    previous = -1;
+  }
+  for (auto& entry : pools().by_device) {
+    if (cudaSetDevice(entry.first) != cudaSuccess) {
+      cudaGetLastError();
+      continue;
+    }
+    freed += entry.second->empty_cache();
+  }
+  if (previous >= 0) cudaSetDevice(previous);
+  return freed + pools().pinned.empty_cache();
+}
+
+void* pinned_allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  return pools().pinned.acquire(bytes, "pinned host staging");
+}
+
+void pinned_free(void* p) noexcept { pools().pinned.give_back(p); }
+
+DevicePool::Stats device_pool_totals() {
+  DevicePool::Stats total;
+  for (auto& entry : pools().by_device) {
+    const DevicePool::Stats& s = entry.second->stats();
+    total.bytes_in_use += s.bytes_in_use;
+    total.bytes_cached += s.bytes_cached;
+    total.device_allocations += s.device_allocations;
+    total.device_frees += s.device_frees;
+    total.reuses += s.reuses;
+    total.oom_retries += s.oom_retries;
+  }
+  return total;
+}
+
 DeviceBuffer::DeviceBuffer(std::size_t bytes, const char* purpose) { reserve(bytes, purpose); }
 
 void DeviceBuffer::reserve(std::size_t bytes, const char* purpose) {
   if (bytes <= bytes_) return;
   release();
   if (bytes == 0) return;
-  void* p = nullptr;
-  const cudaError_t status = cudaMalloc(&p, bytes);
-  if (status != cudaSuccess) {
-    std::string what = std::string("; asked for ") + format_bytes(bytes) + " for " + purpose;
-    if (status == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      std::size_t free_bytes = 0, total_bytes = 0;
-      if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
-        what += "; the GPU has " + format_bytes(free_bytes) + " free of " +
-                format_bytes(total_bytes);
-      }
-    }
-    throw_cuda(status, "cudaMalloc", what.c_str());
-  }
-  p_ = p;
+  int device = 0;
+  RGRU_CUDA(cudaGetDevice(&device));
+  DevicePool& pool = device_pool(device);
+  p_ = pool.acquire(bytes, purpose);
+  pool_ = &pool;
   bytes_ = bytes;
 }
 
 void DeviceBuffer::release() {
-  if (p_ != nullptr) cudaFree(p_);
+  if (pool_ != nullptr) pool_->give_back(p_);
   p_ = nullptr;
   bytes_ = 0;
+  pool_ = nullptr;
 }
 
 }  // namespace cuda

@@ -10,6 +10,8 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
+#include "errors.hpp"
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -17,15 +19,6 @@
 
 namespace rgru {
 namespace cuda {
-
-struct error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Out of device memory: says how much was asked for, and how much was free.
-struct out_of_memory : error {
-  using error::error;
-};
 
 std::string format_bytes(std::size_t bytes);
 
@@ -96,7 +89,8 @@ class Stream {
   cudaStream_t s_ = nullptr;
 };
 
-// Device memory. Allocation failures throw out_of_memory naming the size and purpose.
+// Device memory from the current device's pool. Allocation failures throw
+// device_out_of_memory naming the size and purpose.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
@@ -104,12 +98,15 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& o) noexcept
-      : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+      : p_(std::exchange(o.p_, nullptr)),
+        bytes_(std::exchange(o.bytes_, 0)),
+        pool_(std::exchange(o.pool_, nullptr)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
       release();
       p_ = std::exchange(o.p_, nullptr);
       bytes_ = std::exchange(o.bytes_, 0);
+      pool_ = std::exchange(o.pool_, nullptr);
     }
     return *this;
   }
@@ -121,11 +118,13 @@ class DeviceBuffer {
   std::size_t bytes() const { return bytes_; }
   // Grows (never shrinks) to at least `bytes`; contents are not kept.
   void reserve(std::size_t bytes, const char* purpose);
+  // Back to the pool (the memory stays cached on the device).
   void release();
 
  private:
   void* p_ = nullptr;
   std::size_t bytes_ = 0;
+  DevicePool* pool_ = nullptr;
 };
 
 }  // namespace cuda

@@ -3,9 +3,10 @@
 // Shape of a call: R-layout arrays go to the device, small kernels (layout_kernels.cu)
 // turn them into cuDNN's sequence-major layout with per-sample lengths and go_backwards
 // applied, cudnnRNNForward runs, and the kernels turn cuDNN's outputs back into what
-// Keras returns. Weights are packed into cuDNN's weight space once per content digest
-// and kept on the device; RNN descriptors are cached per (input size, units, type,
-// math, algorithm).
+// Keras returns. Weights are packed into cuDNN's weight space once per weights key (R
+// passes its weights' version counters) and kept on the device; RNN descriptors are
+// cached per (input size, units, type, math, algorithm); device memory comes from a
+// caching pool (device_pool.hpp).
 #include "cudnn_gru.hpp"
 
 #include "cuda_check.hpp"
@@ -13,7 +14,9 @@
 #include "layout_kernels.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstring>
 #include <list>
 #include <map>
 #include <tuple>
@@ -36,9 +39,38 @@ cudnnRNNAlgo_t to_cudnn(Algorithm a) {
       return CUDNN_RNN_ALGO_PERSIST_STATIC;
     case Algorithm::persist_dynamic:
       return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
+    case Algorithm::persist_static_small_h:
+      return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
     default:
       return CUDNN_RNN_ALGO_STANDARD;
   }
+}
+
+std::atomic<std::size_t> weight_uploads{0};
+
+// Binds a device for one call and gives the caller's current device back.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    RGRU_CUDA(cudaGetDevice(&previous_));
+    if (previous_ != device) {
+      RGRU_CUDA(cudaSetDevice(device));
+      switched_ = true;
+    }
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+  ~DeviceGuard() {
+    if (switched_) cudaSetDevice(previous_);
+  }
+
+ private:
+  int previous_ = 0;
+  bool switched_ = false;
+};
+
+bool same_slots(const cudnn_layout::ParamSlots& a, const cudnn_layout::ParamSlots& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
 // float32 without TF32 must stay on FMA units: cuDNN's default math type lets Ampere and
@@ -87,6 +119,13 @@ struct Plan {
   int dynamic_batch = -1;  // batch the persistent-dynamic kernel was built for
 };
 
+// Whether weights packed for one plan serve another (plans differ by algorithm or math
+// only; the weight space is the same when cuDNN lays it out the same).
+bool same_weight_layout(const Plan& a, const Plan& b) {
+  return a.type == b.type && a.input_size == b.input_size && a.hidden_size == b.hidden_size &&
+         a.weight_bytes == b.weight_bytes && same_slots(a.slots, b.slots);
+}
+
 // Packed weights on the device. Shared so a tape keeps the version it ran with even
 // after the cache moves on.
 struct DeviceWeights {
@@ -100,15 +139,14 @@ struct Engine::Impl {
   Stream stream;
   CudnnHandle handle;
   DropoutDescriptor no_dropout;
-  std::map<std::tuple<int, int, int, int, int>, std::shared_ptr<Plan>> plans;
+  std::map<std::tuple<int, int, int, int, int, int>, std::shared_ptr<Plan>> plans;
   // Most recently used first; a model with several GRU layers keeps each one's weights.
   std::list<std::shared_ptr<DeviceWeights>> weights;
   static constexpr std::size_t kMaxWeights = 16;
   DeviceBuffer workspace;  // shared: every call is serialised on `stream`
-  std::shared_ptr<Tape> inference_run;
 
-  Impl() {
-    RGRU_CUDA(cudaGetDevice(&device));
+  // Created with `device` current (Engine::instance binds it).
+  explicit Impl(int dev) : device(dev) {
     handle = make_cudnn_handle();
     RGRU_CUDNN(cudnnSetStream(handle.get(), stream.get()));
     no_dropout = make_dropout_descriptor();
@@ -116,7 +154,8 @@ struct Engine::Impl {
   }
 
   std::shared_ptr<Plan> plan_for(cudnnDataType_t type, std::size_t element_bytes,
-                                 int input_size, int hidden_size, const Options& o);
+                                 int input_size, int hidden_size, bool allow_tf32,
+                                 Algorithm algorithm, int batch);
   std::shared_ptr<DeviceWeights> weights_for(const std::shared_ptr<Plan>& plan,
                                              std::uint64_t key);
   void* workspace_of(std::size_t bytes) {
@@ -125,12 +164,16 @@ struct Engine::Impl {
   }
 };
 
+// A persistent-dynamic plan is compiled for one batch size (cudnnBuildRNNDynamic), so it
+// is cached per batch size rather than recompiled whenever the batch changes.
 std::shared_ptr<Plan> Engine::Impl::plan_for(cudnnDataType_t type, std::size_t element_bytes,
-                                             int input_size, int hidden_size,
-                                             const Options& o) {
-  const cudnnMathType_t math = math_type(type, o.allow_tf32);
+                                             int input_size, int hidden_size, bool allow_tf32,
+                                             Algorithm algorithm, int batch) {
+  const cudnnMathType_t math = math_type(type, allow_tf32);
+  const int batch_key = algorithm == Algorithm::persist_dynamic ? batch : 0;
   const auto key = std::make_tuple(static_cast<int>(type), input_size, hidden_size,
-                                   static_cast<int>(math), static_cast<int>(o.algorithm));
+                                   static_cast<int>(math), static_cast<int>(algorithm),
+                                   batch_key);
   auto found = plans.find(key);
   if (found != plans.end()) return found->second;
 
@@ -139,10 +182,10 @@ std::shared_ptr<Plan> Engine::Impl::plan_for(cudnnDataType_t type, std::size_t e
   plan->element_bytes = element_bytes;
   plan->input_size = input_size;
   plan->hidden_size = hidden_size;
-  plan->algorithm = o.algorithm;
+  plan->algorithm = algorithm;
   plan->rnn = make_rnn_descriptor();
   RGRU_CUDNN(cudnnSetRNNDescriptor_v8(
-      plan->rnn.get(), to_cudnn(o.algorithm), CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
+      plan->rnn.get(), to_cudnn(algorithm), CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
       CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, type, type, math, input_size, hidden_size,
       hidden_size, 1, no_dropout.get(), CUDNN_RNN_PADDED_IO_ENABLED));
   RGRU_CUDNN(cudnnGetRNNWeightSpaceSize(handle.get(), plan->rnn.get(), &plan->weight_bytes));
@@ -200,7 +243,7 @@ std::shared_ptr<Plan> Engine::Impl::plan_for(cudnnDataType_t type, std::size_t e
 std::shared_ptr<DeviceWeights> Engine::Impl::weights_for(const std::shared_ptr<Plan>& plan,
                                                          std::uint64_t key) {
   for (auto it = weights.begin(); it != weights.end(); ++it) {
-    if ((*it)->key == key && (*it)->plan == plan) {
+    if ((*it)->key == key && same_weight_layout(*(*it)->plan, *plan)) {
       weights.splice(weights.begin(), weights, it);
       return weights.front();
     }
@@ -367,6 +410,9 @@ void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_
                                        x_desc.get(), &ws_bytes, &rs_bytes));
   void* ws = engine->workspace_of(ws_bytes);
 
+  // As PyTorch: cuDNN gets zero tensors for the gradients nobody passed (dhy when only the
+  // sequence has a gradient, dy when only the final state has one), never NULL.
+  dhy.reserve(state_bytes(), "the final-state gradient");
   dy.reserve(seq_bytes(dims.units), "the output gradient");
   dx.reserve(seq_bytes(dims.input_dim), "the input gradient");
   dhx.reserve(state_bytes(), "the initial-state gradient");
@@ -377,14 +423,15 @@ void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_
     RGRU_CUDA(cudaMemsetAsync(dy.get(), 0, seq_bytes(dims.units), stream()));
   }
   if (dfinal_in != nullptr) {
-    dhy.reserve(state_bytes(), "the final-state gradient");
     launch_transpose<T>(dims.batch, dims.units, dfinal_in, dhy.as<T>(), stream());
+  } else {
+    RGRU_CUDA(cudaMemsetAsync(dhy.get(), 0, state_bytes(), stream()));
   }
   reserve_fresh = false;
   RGRU_CUDNN(cudnnRNNBackwardData_v8(
       handle(), plan->rnn.get(), lengths_device.as<int>(), y_desc.get(), y.get(), dy.get(),
       x_desc.get(), dx.get(), h_desc.get(), has_initial_state ? hx.get() : nullptr,
-      dfinal_in != nullptr ? dhy.get() : nullptr, dhx.get(), h_desc.get(), nullptr, nullptr,
+      dhy.get(), dhx.get(), h_desc.get(), nullptr, nullptr,
       nullptr, plan->weight_bytes, weights->space.get(), ws_bytes, ws, reserve_bytes,
       reserve.get()));
   // cuDNN only accumulates weight gradients (CUDNN_WGRAD_MODE_ADD), so start from zero.
@@ -401,20 +448,40 @@ void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_
 
 // --- Engine -----------------------------------------------------------------------
 
-Engine& Engine::instance() {
-  static Engine* engine = new Engine();
+namespace {
+std::map<int, Engine*>& engines() {
+  static std::map<int, Engine*>* by_device = new std::map<int, Engine*>();
+  return *by_device;
+}
+}  // namespace
+
+Engine& Engine::instance(int device) {
+  if (device < 0) RGRU_CUDA(cudaGetDevice(&device));
+  auto found = engines().find(device);
+  if (found != engines().end()) return *found->second;
+  DeviceGuard bind(device);
+  Engine* engine = new Engine(device);
+  engines().emplace(device, engine);
   return *engine;
 }
 
-Engine::Engine() : impl_(new Impl()) {}
+void release_engine_caches() {
+  for (auto& entry : engines()) entry.second->release_caches();
+}
+
+Engine::Engine(int device) : impl_(new Impl(device)) {}
 Engine::~Engine() = default;
 
+int Engine::device() const { return impl_->device; }
+
 void Engine::release_caches() {
+  DeviceGuard bind(impl_->device);
   impl_->plans.clear();
   impl_->weights.clear();
   impl_->workspace.release();
-  impl_->inference_run.reset();
 }
+
+std::size_t weight_upload_count() { return weight_uploads.load(); }
 
 template <typename T>
 std::uint64_t weights_key(const GruDims& d, const GruWeights<T>& w) {
@@ -452,6 +519,7 @@ std::shared_ptr<DeviceWeights> upload_weights(Engine::Impl& e, const std::shared
   copy_to_device(dw->space.get(), packed.data(), packed.size() * sizeof(T), e.stream.get());
   // `packed` dies at return, so the copy must be complete.
   e.stream.synchronize();
+  weight_uploads++;
   return dw;
 }
 
@@ -460,11 +528,27 @@ void check_inputs(const GruDims& d, const GruInputs<T>& in) {
   check_dims(d);
   if (in.x == nullptr) throw invalid_argument("cuDNN GRU forward needs x");
   if (in.input_dropout != nullptr || in.recurrent_dropout != nullptr) {
-    throw invalid_argument("the cuDNN GRU has no dropout; use the CPU engine");
+    throw invalid_argument("the cuDNN GRU takes input dropout as an already masked x, and "
+                           "has no recurrent dropout");
   }
 }
 
 }  // namespace
+
+// The plan a call runs: the algorithm follows options(rgru.cudnn_algorithm) and
+// choose_algorithm()'s rule for the call's precision, lengths and mode.
+template <typename T>
+std::shared_ptr<Plan> plan_for_call(Engine::Impl& e, const GruDims& d, const Options& o,
+                                    const std::vector<int>& lengths, bool training) {
+  const bool variable_lengths =
+      std::any_of(lengths.begin(), lengths.end(), [&](int n) { return n < d.timesteps; });
+  const Algorithm algorithm = choose_algorithm(o.algorithm, std::is_same<T, float>::value,
+                                               variable_lengths, static_cast<long>(d.units),
+                                               training);
+  return e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
+                    to_int(d.units, "units"), o.allow_tf32, algorithm,
+                    to_int(d.batch, "batch"));
+}
 
 template <typename T>
 std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, const Options& o,
@@ -476,10 +560,9 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
   if (out.final_state == nullptr) throw invalid_argument("forward needs a final_state output");
   std::vector<int> lengths = cudnn_layout::sequence_lengths(d, in.mask);
   Impl& e = *impl_;
-  RGRU_CUDA(cudaSetDevice(e.device));
+  DeviceGuard bind(e.device);
 
-  auto plan = e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
-                         to_int(d.units, "units"), o);
+  auto plan = plan_for_call<T>(e, d, o, lengths, keep_tape);
   auto weights = e.weights_for(plan, key);
   if (weights == nullptr) {
     weights = upload_weights(e, plan, d, w, key);
@@ -487,13 +570,8 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
     if (e.weights.size() > Impl::kMaxWeights) e.weights.pop_back();
   }
 
-  std::shared_ptr<Tape> run;
-  if (keep_tape) {
-    run = std::make_shared<Tape>();
-  } else {
-    if (!e.inference_run) e.inference_run = std::make_shared<Tape>();
-    run = e.inference_run;
-  }
+  // An inference run lives for this call only: its buffers go back to the pool on return.
+  auto run = std::make_shared<Tape>();
   run->prepare(&e, d, c, plan, std::move(lengths));
   run->weights = weights;
 
@@ -516,25 +594,23 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
   if (seq != nullptr) copy_to_host(out.sequence, seq, run->seq_bytes(d.units), s);
   copy_to_host(out.final_state, run->final_r.get(), run->state_bytes(), s);
   e.stream.synchronize();
-  if (keep_tape) {
-    // The R-layout staging is not needed by backward; give it back now.
-    run->x_r.release();
-    run->h0_r.release();
-    run->seq_r.release();
-    run->final_r.release();
-    return run;
-  }
-  return nullptr;
+  if (!keep_tape) return nullptr;
+  // The R-layout staging is not needed by backward; give it back now.
+  run->x_r.release();
+  run->h0_r.release();
+  run->seq_r.release();
+  run->final_r.release();
+  return run;
 }
 
 template <typename T>
-bool Engine::has_weights(const GruDims& d, const Options& o, std::uint64_t key) {
+bool Engine::has_weights(const GruDims& d, const Options& o, std::uint64_t key,
+                         const int* mask, bool training) {
   check_dims(d);
   Impl& e = *impl_;
-  RGRU_CUDA(cudaSetDevice(e.device));
-  auto plan = e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
-                         to_int(d.units, "units"), o);
-  return e.weights_for(plan, key) != nullptr;
+  DeviceGuard bind(e.device);
+  const std::vector<int> lengths = cudnn_layout::sequence_lengths(d, mask);
+  return e.weights_for(plan_for_call<T>(e, d, o, lengths, training), key) != nullptr;
 }
 
 template <typename T>
@@ -542,8 +618,8 @@ void Engine::backward(Tape& tape, const GruGradients<T>& g) {
   if (tape.plan == nullptr || tape.plan->type != data_type<T>()) {
     throw invalid_argument("this tape was recorded with a different precision");
   }
-  Impl& e = *impl_;
-  RGRU_CUDA(cudaSetDevice(e.device));
+  Impl& e = *tape.engine;
+  DeviceGuard bind(e.device);
   cudaStream_t s = e.stream.get();
   const GruDims& d = tape.dims;
   const T* dseq = nullptr;
@@ -572,12 +648,13 @@ void Engine::backward(Tape& tape, const GruGradients<T>& g) {
   e.stream.synchronize();
   cudnn_layout::unpack_weights(d, tape.plan->slots, dw_host.data(), g.d_kernel,
                                g.d_recurrent_kernel, g.d_input_bias, g.d_recurrent_bias);
-  // Gradient staging is rebuilt per backward; keep the tape's footprint to what a
-  // repeated backward needs.
-  tape.dseq_r.release();
-  tape.dfinal_r.release();
-  tape.dx_r.release();
-  tape.dh0_r.release();
+  // Gradients are rebuilt per backward: back to the pool now. A repeated backward needs
+  // only the forward's inputs, outputs and reserve space, which the tape keeps until it
+  // is released (R releases it after the one backward it runs).
+  for (DeviceBuffer* b : {&tape.dseq_r, &tape.dfinal_r, &tape.dx_r, &tape.dh0_r, &tape.dw,
+                          &tape.dy, &tape.dx, &tape.dhx, &tape.dhy}) {
+    b->release();
+  }
 }
 
 // --- DeviceCall ---------------------------------------------------------------------
@@ -593,8 +670,9 @@ DeviceCall<T>::DeviceCall(const GruDims& d, const GruConfig& c, const Options& o
     throw invalid_argument("lengths must have one entry per sample");
   }
   Engine::Impl& e = Engine::instance().impl();
-  auto plan = e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
-                         to_int(d.units, "units"), o);
+  DeviceGuard bind(e.device);
+  // The harness's forward and backward share one plan: a training pass decides it.
+  auto plan = plan_for_call<T>(e, d, o, lengths, true);
   tape_->prepare(&e, d, c, plan, std::move(lengths));
 }
 
@@ -641,23 +719,15 @@ void DeviceCall<T>::synchronize() const {
   tape_->engine->stream.synchronize();
 }
 
-Algorithm algorithm_from_name(const std::string& name) {
-  if (name == "standard") return Algorithm::standard;
-  if (name == "persist_static") return Algorithm::persist_static;
-  if (name == "persist_dynamic") return Algorithm::persist_dynamic;
+AlgorithmRequest algorithm_from_name(const std::string& name) {
+  if (name == "auto") return AlgorithmRequest::automatic;
+  if (name == "standard") return AlgorithmRequest::standard;
+  if (name == "persist_static") return AlgorithmRequest::persist_static;
+  if (name == "persist_dynamic") return AlgorithmRequest::persist_dynamic;
+  if (name == "persist_static_small_h") return AlgorithmRequest::persist_static_small_h;
   throw invalid_argument("unknown cuDNN RNN algorithm \"" + name +
-                         "\"; expected \"standard\", \"persist_static\" or \"persist_dynamic\"");
-}
-
-const char* algorithm_name(Algorithm a) {
-  switch (a) {
-    case Algorithm::persist_static:
-      return "persist_static";
-    case Algorithm::persist_dynamic:
-      return "persist_dynamic";
-    default:
-      return "standard";
-  }
+                         "\"; expected \"auto\", \"standard\", \"persist_static\", "
+                         "\"persist_dynamic\" or \"persist_static_small_h\"");
 }
 
 #define RGRU_INSTANTIATE_ENGINE(T)                                                           \
@@ -667,7 +737,8 @@ const char* algorithm_name(Algorithm a) {
                                                     std::uint64_t, const GruInputs<T>&,      \
                                                     const GruOutputs<T>&, bool);             \
   template void Engine::backward<T>(Tape&, const GruGradients<T>&);                          \
-  template bool Engine::has_weights<T>(const GruDims&, const Options&, std::uint64_t);       \
+  template bool Engine::has_weights<T>(const GruDims&, const Options&, std::uint64_t,        \
+                                       const int*, bool);                                    \
   template class DeviceCall<T>;
 
 RGRU_INSTANTIATE_ENGINE(float)

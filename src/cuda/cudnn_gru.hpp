@@ -9,6 +9,8 @@
 
 #include <rgru/gru.hpp>
 
+#include "algorithm_policy.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,49 +42,63 @@ int visible_gpu_count(std::string* why = nullptr);
 std::string format_cuda_version(int version);
 std::string format_cudnn_version(long version);
 
-enum class Algorithm { standard, persist_static, persist_dynamic };
-Algorithm algorithm_from_name(const std::string& name);
-const char* algorithm_name(Algorithm a);
+// "auto", "standard", "persist_static", "persist_dynamic", "persist_static_small_h".
+AlgorithmRequest algorithm_from_name(const std::string& name);
 
 struct Options {
   // TF32 tensor cores for float32 (faster, ~1e-3 relative error); off matches the CPU.
   bool allow_tf32 = false;
-  Algorithm algorithm = Algorithm::standard;
+  AlgorithmRequest algorithm = AlgorithmRequest::automatic;
 };
+
+// How many times packed weights were copied to a device (process-wide): the test that an
+// unchanged model is not uploaded again reads it.
+std::size_t weight_upload_count();
 
 class Tape;  // one call's device state: what backward needs (opaque)
 
-// Digest of host weights for Engine::forward's weights_key (dims and type included).
+// Digest of host weights for Engine::forward's weights_key (dims and type included), for
+// callers without a version of their weights (R passes its weights' version counters).
 template <typename T>
 std::uint64_t weights_key(const GruDims& d, const GruWeights<T>& w);
 
 class Engine {
  public:
-  // The process-wide engine; created on first use (that is when CUDA initialises), and
-  // never destroyed, because CUDA may already be torn down when static objects are.
-  static Engine& instance();
+  // The engine of a device (-1: the caller's current device); created on first use
+  // (that is when CUDA initialises), and never destroyed, because CUDA may already be
+  // torn down when static objects are. Every call binds the engine's device and gives
+  // the caller's current device back on return.
+  static Engine& instance(int device = -1);
+  int device() const;
 
   // Whether weights under `weights_key` are on the device for this shape and options,
   // so forward() may be given null weight pointers (sparing the caller a conversion).
+  // `mask` and `training` as the forward will be given them (they choose the plan).
   template <typename T>
-  bool has_weights(const GruDims& d, const Options& o, std::uint64_t weights_key);
+  bool has_weights(const GruDims& d, const Options& o, std::uint64_t weights_key,
+                   const int* mask, bool training);
 
   // Forward from host memory. `weights_key` identifies the weights' content (see
   // weights_key()); weights already on the device under that key are not re-uploaded,
   // and `w` may then hold null pointers.
-  // With keep_tape a training-mode pass is run and its tape returned; else nullptr.
+  // With keep_tape a training-mode pass is run and its tape returned; else an
+  // inference-mode pass keeps nothing (no reserve space; its buffers go back to the
+  // pool) and nullptr is returned.
   template <typename T>
   std::shared_ptr<Tape> forward(const GruDims& d, const GruConfig& c, const Options& o,
                                 const GruWeights<T>& w, std::uint64_t weights_key,
                                 const GruInputs<T>& in, const GruOutputs<T>& out,
                                 bool keep_tape);
 
-  // Backward to host memory. d_sequence / d_final_state may be null (zero); every
-  // non-null output pointer of g is written. A tape can be used more than once.
+  // Backward to host memory, on the tape's own engine. d_sequence / d_final_state may be
+  // null (zero); every non-null output pointer of g is written. A tape can be used more
+  // than once (a second backward reruns the forward: cuDNN's backward overwrites the
+  // reserve space).
   template <typename T>
-  void backward(Tape& tape, const GruGradients<T>& g);
+  static void backward(Tape& tape, const GruGradients<T>& g);
 
-  // Drops cached weights, descriptors and scratch memory (live tapes keep their own).
+  // Drops cached weights, descriptors and workspace (live tapes keep their own); the
+  // memory goes back to the device pool (empty_device_caches() frees it).
   void release_caches();
 
   struct Impl;
@@ -92,10 +108,13 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
  private:
-  Engine();
+  explicit Engine(int device);
   ~Engine();
   std::unique_ptr<Impl> impl_;
 };
+
+// release_caches() on every device's engine.
+void release_engine_caches();
 
 // Forward and backward on device-resident data in R layouts, reusing one set of
 // buffers: what a benchmark against a framework holding its tensors on the GPU times.

@@ -32,7 +32,8 @@ FakeMlp <- R6::R6Class("FakeMlp",
     },
     config = NULL,
     get_config = function() self$config,
-    forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL) {
+    forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL,
+                       keep_tape = TRUE) {
       w <- lapply(self$vars, function(v) v$value)
       a <- inputs %*% w[[1]] + rep(w[[2]], each = nrow(inputs))
       h <- tanh(a)

@@ -89,7 +89,8 @@ test_that("cuDNN refuses what it cannot run, with R errors", {
                class = "rgru_error_cudnn")
   expect_error(call(activation = "relu"), "tanh", class = "rgru_error_cudnn")
   expect_error(call(bias = NULL), "use_bias", class = "rgru_error_cudnn")
-  expect_true(cudnn_release())
+  expect_gte(rgru_cuda_empty_cache(), 0)
+  expect_identical(cudnn_memory_stats_cpp()$bytes_cached, 0)
   expect_silent(call())
 })
 
@@ -104,4 +105,113 @@ test_that("TF32 is opt-in", {
   gpu <- withr::with_options(list(rgru.cudnn_allow_tf32 = TRUE), run("cudnn"))
   # TF32 may or may not be used by the chosen kernels; it must stay close either way.
   expect_close(gpu$sequence, cpu$sequence, 1e-2)
+})
+
+test_that("a gradient on only the sequence or only the final state matches the CPU (zero dhy / dy)", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  case <- gpu_case(4, 6, 3, 5, lengths = c(6L, 3L, 1L, 5L))
+  for (dtype in c("float64", "float32")) {
+    tol <- if (dtype == "float64") 1e-9 else 1e-4
+    run <- function(backend) {
+      engine_call(case$x, case$kernel, case$recurrent, case$bias, case$h0, case$mask,
+                  dtype = dtype, keep_tape = TRUE, backend = backend)
+    }
+    for (upstream in list(list(case$d_seq, NULL), list(NULL, case$d_final))) {
+      cpu <- gru_backward_cpp(run("cpu")$tape, upstream[[1]], upstream[[2]])
+      gpu <- gru_backward_cpp(run("cudnn")$tape, upstream[[1]], upstream[[2]])
+      for (g in names(cpu)) expect_close(gpu[[g]], cpu[[g]], tol)
+    }
+  }
+})
+
+test_that("inference keeps nothing and matches training mode as shapes and masks change", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  rgru_cuda_empty_cache()
+  in_use <- cudnn_memory_stats_cpp()$bytes_in_use
+  for (shape in list(c(4, 6), c(7, 3), c(4, 6), c(1, 9))) {
+    lengths <- pmax(1L, shape[2] - seq_len(shape[1]) + 1L)
+    for (mask in list(NULL, lengths)) {
+      case <- gpu_case(shape[1], shape[2], 3, 5, lengths = mask)
+      run <- function(backend, keep_tape) {
+        engine_call(case$x, case$kernel, case$recurrent, case$bias, case$h0, case$mask,
+                    dtype = "float32", keep_tape = keep_tape, backend = backend)
+      }
+      inference <- run("cudnn", FALSE)
+      expect_null(inference$tape)
+      expect_close(inference$sequence, run("cpu", FALSE)$sequence, 1e-4)
+      expect_close(inference$sequence, run("cudnn", TRUE)$sequence, 1e-5)
+    }
+  }
+  gc()
+  # Weights and descriptors stay cached; no call's buffers are held.
+  expect_lte(cudnn_memory_stats_cpp()$bytes_in_use - in_use, 2^20)
+})
+
+test_that("an unchanged model is uploaded once; a weight write uploads it again", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  model <- keras_model_sequential(input_shape = c(5, 3)) |> layer_gru(4) |> layer_dense(1)
+  x <- array(stats::rnorm(30), c(2, 5, 3))
+  predict(model, x, verbose = 0)
+  uploads <- cudnn_memory_stats_cpp()$weight_uploads
+  for (i in 1:3) predict(model, x, verbose = 0)
+  expect_identical(cudnn_memory_stats_cpp()$weight_uploads, uploads)
+  set_weights(model, get_weights(model))
+  predict(model, x, verbose = 0)
+  expect_identical(cudnn_memory_stats_cpp()$weight_uploads, uploads + 1)
+})
+
+test_that("every algorithm, with and without a mask, matches the CPU engine", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  for (algo in c("auto", "standard", "persist_static", "persist_dynamic",
+                 "persist_static_small_h")) {
+    for (lengths in list(NULL, c(6L, 3L, 1L, 5L))) {
+      case <- gpu_case(4, 6, 3, 5, lengths = lengths)
+      r <- tryCatch(
+        withr::with_options(list(rgru.cudnn_algorithm = algo),
+                            run_both(case, FALSE, TRUE, "float32")),
+        rgru_error_cudnn = function(e) e
+      )
+      # A persistent kernel this GPU lacks is refused by cuDNN, never computed wrong.
+      if (inherits(r, "rgru_error_cudnn")) {
+        expect_match(r$status, "NOT_SUPPORTED", info = algo)
+        next
+      }
+      expect_close(r$gpu$sequence, r$cpu$sequence, 1e-4)
+      for (g in c("d_x", "d_kernel", "d_recurrent_kernel", "d_bias")) {
+        expect_close(r$gpu_grad[[g]], r$cpu_grad[[g]], 1e-4)
+      }
+    }
+  }
+})
+
+test_that("input dropout on cuDNN equals the CPU engine's", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  x <- array(stats::rnorm(2 * 4 * 3), c(2, 4, 3))
+  gpu <- layer_gru(units = 3, return_sequences = TRUE, dropout = 0.4, seed = 2, dtype = "float64")
+  cpu <- layer_gru(units = 3, return_sequences = TRUE, dropout = 0.4, seed = 2, dtype = "float64",
+                   use_cudnn = FALSE)
+  invisible(gpu(x))
+  invisible(cpu(x))
+  set_weights(cpu, get_weights(gpu))
+  a <- obj(gpu)$forward(x, training = TRUE)
+  expect_identical(gpu$last_backend, "cudnn")
+  b <- obj(cpu)$forward(x, training = TRUE)
+  expect_close(a$outputs, b$outputs, 1e-9)
+  d <- array(1, dim(a$outputs))
+  ga <- obj(gpu)$backward(a$tape, d)
+  gb <- obj(cpu)$backward(b$tape, d)
+  expect_close(ga$d_inputs, gb$d_inputs, 1e-9)
+  for (k in seq_along(gb$grads)) expect_close(ga$grads[[k]], gb$grads[[k]], 1e-9)
+})
+
+test_that("options(rgru.cuda_device) picks the device; a missing one is a cuDNN error", {
+  skip_if_not(cudnn_usable(), "no GPU visible to a CUDA build")
+  case <- gpu_case(2, 3, 2, 3)
+  call <- function() {
+    engine_call(case$x, case$kernel, case$recurrent, case$bias, dtype = "float32",
+                backend = "cudnn")
+  }
+  expect_silent(withr::with_options(list(rgru.cuda_device = 0L), call()))
+  expect_error(withr::with_options(list(rgru.cuda_device = 999L), call()),
+               class = "rgru_error_cudnn")
 })

@@ -6,12 +6,14 @@ test_that("cuda_runtime_info_cpp() answers without a GPU or a driver", {
   info <- cuda_runtime_info_cpp()
   expect_named(info, c("built_with_cuda", "cuda_runtime_compiled", "cuda_runtime_loaded",
                        "cudnn_compiled", "cudnn_loaded", "driver_version", "gpu_count",
-                       "gpu_names", "error"))
+                       "gpu_names", "error", "backend_library", "backend_loaded"))
   expect_type(info$built_with_cuda, "logical")
   expect_type(info$gpu_count, "integer")
   expect_gte(info$gpu_count, 0L)
   expect_length(info$gpu_names, info$gpu_count)
   if (info$built_with_cuda) {
+    expect_true(info$backend_loaded)
+    expect_match(info$backend_library, "rgru_cuda\\.so$")
     expect_match(info$cuda_runtime_compiled, "^[0-9]+\\.[0-9]+$")
     expect_match(info$cudnn_compiled, "^[0-9]+\\.[0-9]+\\.[0-9]+$")
     expect_match(info$cudnn_loaded, "^[0-9]+\\.[0-9]+\\.[0-9]+$")
@@ -19,6 +21,7 @@ test_that("cuda_runtime_info_cpp() answers without a GPU or a driver", {
   } else {
     expect_null(info$cuda_runtime_compiled)
     expect_null(info$cudnn_loaded)
+    expect_false(info$backend_loaded)
     expect_identical(info$gpu_count, 0L)
     expect_null(info$error)
   }
@@ -41,7 +44,7 @@ test_that("without a usable GPU a cuDNN configuration fails with a classed error
     class = "rgru_error_cudnn"
   )
   expect_error(gru_backward_cpp(NULL, NULL, NULL), "must be the tape", class = "rgru_error_argument")
-  expect_false(cudnn_release())
+  expect_identical(rgru_cuda_empty_cache(), NA_real_)
 })
 
 test_that("cudnn_unmet_condition() names the first failing condition in keras3's order", {
@@ -53,14 +56,17 @@ test_that("cudnn_unmet_condition() names the first failing condition in keras3's
   expect_match(cudnn_unmet_condition(activation = list(name = "tanh"),
                                      recurrent_activation = list(name = "hard_sigmoid")),
                "^recurrent_activation must be \"sigmoid\".*hard_sigmoid")
-  expect_match(cudnn_unmet_condition(dropout = 0.2), "^dropout must be 0.*0.2")
+  # Keras's rule: input dropout keeps cuDNN (its mask is applied to the inputs first).
+  expect_null(cudnn_unmet_condition(dropout = 0.2))
   expect_match(cudnn_unmet_condition(recurrent_dropout = 0.5), "^recurrent_dropout must be 0")
   expect_match(cudnn_unmet_condition(unroll = TRUE), "^unroll must be FALSE")
   expect_match(cudnn_unmet_condition(use_bias = FALSE), "^use_bias must be TRUE")
   expect_match(cudnn_unmet_condition(reset_after = FALSE), "^reset_after must be TRUE")
   # The first failure wins.
-  expect_match(cudnn_unmet_condition(activation = "relu", dropout = 0.5), "^activation")
-  expect_match(cudnn_unmet_condition(dropout = 0.5, reset_after = FALSE), "^dropout")
+  expect_match(cudnn_unmet_condition(activation = "relu", recurrent_dropout = 0.5), "^activation")
+  expect_match(cudnn_unmet_condition(recurrent_dropout = 0.5, reset_after = FALSE),
+               "^recurrent_dropout")
+  expect_match(cudnn_unmet_condition(dropout = 0.5, reset_after = FALSE), "^reset_after")
 })
 
 test_that("cudnn_unmet_condition() accepts right-padded masks only", {
@@ -291,5 +297,248 @@ test_that("the GPU kernels' tiled transposes equal the reference conversions", {
         cudnn_layout_apply_cpp("from_input_grad", cudnn_side, lengths, go_backwards)
       )
     }
+  }
+})
+
+# --- run-time policies (testable without a GPU) ---------------------------------------
+
+test_that("cudnn_failure_action(): refusals fall back under \"auto\", a fork always, the rest errs", {
+  refusals <- c("CUDNN_STATUS_NOT_SUPPORTED", "CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH",
+                "CUDNN_STATUS_NOT_SUPPORTED_SHAPE", "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED",
+                "CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH", "cudaErrorNoKernelImageForDevice",
+                "cudaErrorUnsupportedPtxVersion")
+  for (status in refusals) {
+    expect_identical(cudnn_failure_action(status, "auto"), "warn_cpu", info = status)
+    expect_identical(cudnn_failure_action(status, TRUE), "error", info = status)
+  }
+  for (use in list("auto", TRUE, FALSE)) {
+    expect_identical(cudnn_failure_action("forked_process", use), "cpu")
+  }
+  others <- list("cudaErrorMemoryAllocation", "CUDNN_STATUS_ALLOC_FAILED",
+                 "CUDNN_STATUS_BAD_PARAM", "CUDNN_STATUS_EXECUTION_FAILED",
+                 "cudaErrorIllegalAddress", NULL, NA_character_, "")
+  for (status in others) {
+    expect_identical(cudnn_failure_action(status, "auto"), "error", info = format(status))
+  }
+})
+
+# A call failing as the C++ glue fails it, and a built GRU layer (on the CPU engine
+# here) whose settings may be changed.
+refused_call <- function(status) {
+  abort_from_cpp("cudnn", "cuDNN error in cudnnRNNForward: refused", status)
+}
+
+built_gru <- function(use_cudnn = "auto") {
+  gru <- layer_gru(units = 2)
+  gru(array(0, c(1, 2, 3)))
+  layer <- layer_object(gru)
+  layer$settings_changed()
+  layer$use_cudnn <- use_cudnn
+  layer
+}
+
+test_that("a refusal under use_cudnn = \"auto\" warns once per status and drops the layer's plan", {
+  old <- cudnn_state$warned
+  on.exit(cudnn_state$warned <- old)
+  cudnn_state$warned <- NULL
+  gru <- layer_gru(units = 2)
+  gru(array(0, c(1, 2, 3)))
+  layer <- layer_object(gru)
+  expect_false(is.null(layer$engine_plan()))
+  expect_warning(res <- cudnn_guarded(refused_call("CUDNN_STATUS_NOT_SUPPORTED"), layer),
+                 "CUDNN_STATUS_NOT_SUPPORTED", class = "rgru_warning_cudnn")
+  expect_null(res)
+  expect_identical(layer$cudnn_refused, "CUDNN_STATUS_NOT_SUPPORTED")
+  expect_null(layer$fast_call)
+  # The same status again: no second warning; the layer still computes (on the CPU).
+  expect_no_warning(cudnn_guarded(refused_call("CUDNN_STATUS_NOT_SUPPORTED"), layer))
+  expect_equal(dim(gru(array(1, c(2, 2, 3)))), c(2, 2))
+  # A successful call passes its value through.
+  expect_identical(cudnn_guarded(list(a = 1), layer), list(a = 1))
+})
+
+test_that("a refusal under use_cudnn = TRUE, and any other cuDNN failure, stays an error", {
+  layer <- built_gru(TRUE)
+  expect_error(cudnn_guarded(refused_call("CUDNN_STATUS_NOT_SUPPORTED"), layer),
+               class = "rgru_error_cudnn")
+  layer$use_cudnn <- "auto"
+  err <- expect_error(cudnn_guarded(refused_call("CUDNN_STATUS_EXECUTION_FAILED"), layer),
+                      class = "rgru_error_cudnn")
+  expect_identical(err$status, "CUDNN_STATUS_EXECUTION_FAILED")
+  expect_null(layer$cudnn_refused)
+  # Out of memory is its own class, never a fallback.
+  expect_error(cudnn_guarded(abort_from_cpp("memory", "Out of GPU memory", "cudaErrorMemoryAllocation"),
+                             layer), class = "rgru_error_memory")
+})
+
+test_that("a forked child falls back quietly, whatever use_cudnn says", {
+  layer <- built_gru(TRUE)
+  expect_no_warning(res <- cudnn_guarded(refused_call("forked_process"), layer))
+  expect_null(res)
+  expect_identical(layer$cudnn_refused, "forked_process")
+})
+
+test_that("a forked child never touches CUDA, in every build", {
+  skip_on_os("windows")
+  cuda_runtime_info_cpp()  # the parent touches CUDA (a CUDA build records its pid)
+  expect_false(cuda_forked_cpp())
+  job <- parallel::mcparallel(list(
+    forked = cuda_forked_cpp(), usable = cudnn_usable(),
+    info = cuda_runtime_info_cpp(), empty = rgru_cuda_empty_cache(),
+    out = dim(layer_gru(array(1, c(2, 3, 4)), units = 2, use_cudnn = "auto"))
+  ))
+  child <- parallel::mccollect(job)[[1]]
+  built <- isTRUE(cuda_runtime_info_cpp()$built_with_cuda)
+  expect_identical(child$forked, built)
+  expect_false(child$usable)
+  expect_identical(child$info$gpu_count, 0L)
+  if (built) expect_match(child$info$error, "forked")
+  expect_identical(child$empty, NA_real_)
+  expect_identical(child$out, c(2L, 2L))
+})
+
+test_that("the algorithm choice follows PyTorch's rule", {
+  choose <- function(request = "auto", float32 = TRUE, variable = FALSE, units = 64,
+                     training = FALSE) {
+    cudnn_algorithm_choice_cpp(request, float32, variable, units, training)
+  }
+  expect_identical(choose(), "persist_static_small_h")
+  expect_identical(choose(units = 192), "persist_static_small_h")
+  expect_identical(choose(units = 193), "standard")
+  expect_identical(choose(units = 128, training = TRUE), "persist_static_small_h")
+  expect_identical(choose(units = 129, training = TRUE), "standard")
+  expect_identical(choose(units = 160, training = FALSE), "persist_static_small_h")
+  expect_identical(choose(float32 = FALSE), "standard")
+  expect_identical(choose(variable = TRUE), "standard")
+  # Explicit requests are honoured, except that a mask always runs the standard one.
+  for (algo in c("standard", "persist_static", "persist_dynamic", "persist_static_small_h")) {
+    expect_identical(choose(algo, units = 1024, float32 = FALSE), algo)
+    expect_identical(choose(algo, variable = TRUE), "standard")
+  }
+  expect_error(choose("fastest"), class = "rgru_error_argument")
+})
+
+test_that("the cuDNN options are checked where a cuDNN call reads them", {
+  x <- array(0, c(1, 2, 3))
+  config <- engine_config(units = 2, input_dim = 3, backend = "cudnn")
+  call <- function(options) {
+    gru_forward_cpp(config, options, x, matrix(0, 3, 6), matrix(0, 2, 6), matrix(0, 2, 6),
+                    NULL, NULL, NULL, NULL, FALSE)
+  }
+  expect_error(call(list(NULL, NULL, NULL, "fastest", NULL)), "rgru.cudnn_algorithm",
+               class = "rgru_error_argument")
+  expect_error(call(list(NULL, NULL, NULL, NULL, -1)), "rgru.cuda_device",
+               class = "rgru_error_argument")
+  expect_error(call(list(NULL, NULL, NULL, NULL, 1.5)), "rgru.cuda_device",
+               class = "rgru_error_argument")
+  expect_error(call(list(NULL, NULL, NULL, NULL, "0")), "rgru.cuda_device",
+               class = "rgru_error_argument")
+  # Valid options get as far as the backend (no GPU here: a cuDNN error).
+  skip_if(cudnn_usable(), "a GPU is visible")
+  expect_error(call(list(NULL, NULL, NULL, "auto", 0L)), class = "rgru_error_cudnn")
+  expect_identical(names(engine_run_options())[5], "rgru.cuda_device")
+})
+
+test_that("device memory statistics are reported in every build", {
+  stats <- cudnn_memory_stats_cpp()
+  expect_named(stats, c("bytes_in_use", "bytes_cached", "device_allocations", "reuses",
+                        "weight_uploads"))
+  expect_true(all(vapply(stats, function(v) is.double(v) && v >= 0, logical(1))))
+})
+
+# --- Keras's dropout rule -------------------------------------------------------------
+
+test_that("input dropout as a masked input equals the engine's own input dropout", {
+  set.seed(7)
+  B <- 3; TT <- 4; F <- 5; H <- 2
+  x <- array(stats::rnorm(B * TT * F), c(B, TT, F))
+  gru <- layer_gru(units = H, return_sequences = TRUE, dtype = "float64", dropout = 0.4,
+                   use_cudnn = FALSE)
+  gru(x)
+  layer <- layer_object(gru)
+  plan <- layer$engine_plan()
+  masks <- list(input = matrix(sample(c(0, 1 / 0.6), B * F, TRUE), B, F), recurrent = NULL)
+  own <- gru_engine_forward(plan$config, plan, x, NULL, NULL, masks, TRUE, premask = FALSE)
+  pre <- gru_engine_forward(plan$config, plan, x, NULL, NULL, masks, TRUE, premask = TRUE)
+  expect_null(own$input_keep)
+  expect_equal(pre$sequence, own$sequence, tolerance = 1e-12)
+  expect_equal(pre$final_state, own$final_state, tolerance = 1e-12)
+  # The gradient flows back through the mask: d_x times the mask, the weights' alike.
+  d_seq <- array(stats::rnorm(B * TT * H), c(B, TT, H))
+  g_own <- gru_backward_cpp(own$tape, d_seq, NULL)
+  g_pre <- gru_backward_cpp(pre$tape, d_seq, NULL)
+  expect_equal(g_pre$d_x * pre$input_keep, g_own$d_x, tolerance = 1e-12)
+  expect_equal(g_pre$d_kernel, g_own$d_kernel, tolerance = 1e-12)
+  expect_equal(g_pre$d_recurrent_kernel, g_own$d_recurrent_kernel, tolerance = 1e-12)
+  expect_equal(g_pre$d_bias, g_own$d_bias, tolerance = 1e-12)
+  # Dropped features get no gradient.
+  expect_true(any(masks$input == 0))
+  expect_true(all((g_pre$d_x * pre$input_keep)[pre$input_keep == 0] == 0))
+})
+
+test_that("dropout keeps a layer on cuDNN's side of the plan; recurrent dropout does not", {
+  cell_args <- function(dropout, recurrent_dropout) {
+    gru <- layer_gru(units = 2, dropout = dropout, recurrent_dropout = recurrent_dropout)
+    gru(array(0, c(1, 2, 3)))
+    layer <- layer_object(gru)
+    cudnn_unmet_condition(dropout = layer$dropout, recurrent_dropout = layer$recurrent_dropout)
+  }
+  expect_null(cell_args(0.5, 0))
+  expect_match(cell_args(0, 0.5), "recurrent_dropout")
+  expect_match(cell_args(0.5, 0.5), "recurrent_dropout")
+})
+
+# --- loading the GPU backend ----------------------------------------------------------
+
+# rgru_backend() and a GRU layer in a fresh R process whose options() are `opts`.
+backend_in_child <- function(opts) {
+  script <- tempfile(fileext = ".R")
+  out <- tempfile(fileext = ".rds")
+  writeLines(c(
+    sprintf("options(%s)", opts),
+    "library(rgru)",
+    "b <- rgru_backend()",
+    "y <- layer_gru(array(1, c(2, 3, 4)), units = 2)",
+    sprintf("saveRDS(list(backend = unclass(b), dim = dim(y), last = b$last_backend), %s)",
+            deparse(out))
+  ), script)
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", script),
+                    env = paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)),
+                    stdout = FALSE, stderr = FALSE)
+  expect_identical(status, 0L)
+  readRDS(out)
+}
+
+test_that("a CUDA build whose GPU backend cannot load still loads, runs on the CPU and says why", {
+  skip_on_cran()
+  skip_if_not(isTRUE(cuda_runtime_info_cpp()$built_with_cuda), "a build without CUDA")
+  missing <- backend_in_child('rgru.cuda_library = "/nonexistent/rgru_cuda.so"')
+  expect_false(missing$backend$cuda_backend_loaded)
+  expect_identical(missing$backend$cuda_backend_library, "/nonexistent/rgru_cuda.so")
+  expect_match(missing$backend$gpu_error, "could not be loaded.*No such file")
+  expect_match(missing$backend$default_reason, "could not be loaded")
+  expect_identical(missing$backend$default_backend, "cpu")
+  expect_identical(missing$dim, c(2L, 2L))
+  # A file that is no shared object (a damaged install) is reported the same way.
+  broken <- tempfile(fileext = ".so")
+  writeLines("not a library", broken)
+  damaged <- backend_in_child(sprintf("rgru.cuda_library = %s", deparse(broken)))
+  expect_false(damaged$backend$cuda_backend_loaded)
+  expect_match(damaged$backend$gpu_error, "could not be loaded")
+  expect_identical(damaged$dim, c(2L, 2L))
+})
+
+test_that("rgru.so links no CUDA library; the GPU backend alone does", {
+  skip_on_os(c("windows", "mac"))
+  skip_if(Sys.which("ldd") == "", "no ldd")
+  libs <- system.file("libs", package = "rgru")
+  main <- system2("ldd", file.path(libs, "rgru.so"), stdout = TRUE)
+  expect_false(any(grepl("libcudart|libcudnn", main)))
+  backend <- file.path(libs, "rgru_cuda.so")
+  if (isTRUE(cuda_runtime_info_cpp()$built_with_cuda)) {
+    expect_true(file.exists(backend))
+    expect_true(any(grepl("libcudnn", system2("ldd", backend, stdout = TRUE))))
+  } else {
+    expect_false(file.exists(backend))
   }
 })

@@ -235,7 +235,7 @@ test_that("a configuration is checked once, when it is made", {
 
 test_that("R reads the run options and C++ checks what it is given", {
   expect_identical(names(engine_run_options()), c("rgru.num_threads", "rgru.gemm",
-                   "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm"))
+                   "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm", "rgru.cuda_device"))
   a <- engine_args()
   run <- function(...) withr::with_options(list(...), engine_forward(a))
   reference <- engine_forward(a)

@@ -102,3 +102,19 @@ test_that("evaluate() checks its arguments", {
   expect_error(evaluate(m, d$x, d$y, bogus = 1), class = "rgru_error_argument")
   expect_error(evaluate(fake_mlp(3, 4, 1), d$x, d$y), class = "rgru_error_not_compiled")
 })
+
+test_that("evaluation keeps no tape (cuDNN's inference mode); a training step keeps one", {
+  set.seed(3)
+  model <- keras_model_sequential(input_shape = c(3, 4)) |> layer_gru(2) |> layer_dense(1)
+  compile(model, optimizer = "sgd", loss = "mse")
+  x <- array(stats::rnorm(24), c(2, 3, 4))
+  y <- matrix(1, 2, 1)
+  state <- compile_state(model)
+  evaluation <- batch_loss(model_object(model), state, x, y, NULL, training = FALSE)
+  expect_true(all(vapply(evaluation$tape, is.null, logical(1))))
+  training <- batch_loss(model_object(model), state, x, y, NULL, training = TRUE)
+  gru_tape <- training$tape[[1]]$tape$run$tape
+  expect_true(inherits(gru_tape, "rgru_engine_tape") || inherits(gru_tape, "rgru_cudnn_tape"))
+  # The same loss either way.
+  expect_equal(evaluation$loss, training$loss)
+})

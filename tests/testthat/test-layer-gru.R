@@ -442,8 +442,28 @@ test_that("use_cudnn dispatch: auto picks cuDNN exactly when Keras's conditions 
   expect_equal(auto$last_backend, "cudnn")
   expect_length(l$backward(res$tape, array(1, dim(res$outputs)))$grads, 3)
 
+  # Keras's dropout rule: input dropout keeps cuDNN, its (batch, features) mask applied
+  # to the inputs before the call; the numbers (same seed) are the CPU engine's own
+  # input dropout's, forward and backward.
+  drop_gpu <- layer_gru(units = 2, return_sequences = TRUE, dropout = 0.3, seed = 4)
+  drop_cpu <- layer_gru(units = 2, return_sequences = TRUE, dropout = 0.3, seed = 4,
+                        use_cudnn = FALSE)
+  invisible(drop_gpu(x))
+  invisible(drop_cpu(x))
+  set_weights(drop_cpu, get_weights(drop_gpu))
+  plain <- drop_gpu(x)
+  on_gpu <- obj(drop_gpu)$forward(x, training = TRUE)
+  expect_equal(drop_gpu$last_backend, "cudnn")
+  on_cpu <- obj(drop_cpu)$forward(x, training = TRUE)
+  expect_equal(drop_cpu$last_backend, "cpu")
+  expect_false(isTRUE(all.equal(on_gpu$outputs, plain)))  # dropout did drop something
+  expect_equal(on_gpu$outputs, on_cpu$outputs, tolerance = 1e-6)
+  d_out <- array(seq_along(on_gpu$outputs) / 10, dim(on_gpu$outputs))
+  expect_equal(obj(drop_gpu)$backward(on_gpu$tape, d_out),
+               obj(drop_cpu)$backward(on_cpu$tape, d_out), tolerance = 1e-6)
+
   for (args in list(list(activation = "relu"), list(recurrent_activation = "hard_sigmoid"),
-                    list(dropout = 0.1), list(recurrent_dropout = 0.1), list(unroll = TRUE),
+                    list(recurrent_dropout = 0.1), list(unroll = TRUE),
                     list(use_bias = FALSE), list(reset_after = FALSE))) {
     fallback <- do.call(layer_gru, c(list(units = 2), args))
     invisible(fallback(x))

@@ -264,3 +264,63 @@ test_that("shapes: arg_shape() and format_tuple()", {
   expect_identical(format_tuple(4L), "(4,)")
   expect_identical(batch_shape_of(array(0, c(2, 3))), c(NA, 3L))
 })
+
+test_that("every write to a weight bumps its version; reads and other fields do not", {
+  gru <- layer_gru(units = 2)
+  gru(array(0, c(1, 2, 3)))
+  v <- gru$weights[[1]]
+  before <- v$version
+  expect_true(is.double(before) && before > 0)
+  invisible(v$value)
+  v$trainable <- TRUE
+  expect_identical(v$version, before)
+  v$value <- v$value + 1
+  after <- v$version
+  expect_gt(after, before)
+  v[["value"]] <- v$value
+  expect_gt(v$version, after)
+  # Versions are unique across variables: a layer's tuple names its weights' contents.
+  versions <- vapply(gru$weights, function(w) w$version, numeric(1))
+  expect_false(anyDuplicated(versions) > 0)
+})
+
+test_that("set_weights(), an optimizer step and fit() bump the versions the cuDNN key reads", {
+  set.seed(1)
+  gru <- layer_gru(units = 2)
+  model <- keras_model_sequential(input_shape = c(3, 4)) |> gru() |> layer_dense(1)
+  layer <- layer_object(gru)
+  plan <- layer$engine_plan()
+  key <- function() weights_version(plan$kernel, plan$recurrent_kernel, plan$bias)
+  k0 <- key()
+  expect_length(k0, 3)
+  predict(model, array(1, c(2, 3, 4)), verbose = 0)
+  expect_identical(key(), k0)  # inference writes nothing
+  set_weights(model, get_weights(model))
+  k1 <- key()
+  expect_true(all(k1 > k0))
+  compile(model, optimizer = "sgd", loss = "mse")
+  fit(model, array(stats::rnorm(24), c(2, 3, 4)), matrix(1, 2, 1), epochs = 1, verbose = 0)
+  expect_true(all(key() > k1))
+  # A layer without a bias has no cuDNN key (cuDNN needs the bias).
+  expect_null(weights_version(plan$kernel, plan$recurrent_kernel, NULL))
+})
+
+test_that("weight versions keep increasing when the namespace is reloaded", {
+  skip_on_cran()
+  # unloadNamespace() keeps the compiled library (and the cuDNN backend's cache of device
+  # weights) loaded; a reloaded namespace must not reuse versions that cache has seen.
+  out <- tempfile(fileext = ".rds")
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    "v1 <- rgru:::next_variable_version()",
+    "unloadNamespace('rgru')",
+    "v2 <- rgru:::next_variable_version()",
+    sprintf("saveRDS(c(v1, v2), %s)", deparse(out))
+  ), script)
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", script),
+                    env = paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)),
+                    stdout = FALSE, stderr = FALSE)
+  expect_identical(status, 0L)
+  v <- readRDS(out)
+  expect_gt(v[2], v[1])
+})

@@ -5,7 +5,8 @@
 # - with the R package's CPU setup (src/cpu/: SIMD kernels, AVX2 GEMM, block cache) and
 #   OpenBLAS as the GEMM.
 # Then checks that the files built for wider instruction sets share no out-of-line code
-# with the rest of the library (src/cpu/simd.hpp). Run from the package root; needs g++,
+# with the rest of the library (src/cpu/simd.hpp), and checks the caching device allocator
+# (src/cuda/device_pool.hpp) on a fake device. Run from the package root; needs g++,
 # Rscript (for RcppEigen's headers) and OpenBLAS (libopenblas0-pthread).
 set -eu
 out=${TMPDIR:-/tmp}/rgru-cpp-tests
@@ -49,3 +50,7 @@ if [ -n "${shared}" ]; then
   exit 1
 fi
 echo "ok   no mergeable symbols outside the renamed Eigen"
+
+echo "== the caching device allocator, on a fake device"
+g++ -std=c++17 -O1 -Wall -Wextra -Isrc tools/cpp-tests/device_pool_check.cpp -o "${out}/device_pool_check"
+"${out}/device_pool_check"

@@ -72,12 +72,12 @@ double time_ms(F&& run, rgru::cuda::DeviceCall<float>& call) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps;
 }
 
-void bench(int batch, int steps, int units, rgru::cuda::Algorithm algo) {
+void bench(int batch, int steps, int units, const char* algo) {
   const rgru::GruDims d{batch, steps, units, units};
   rgru::GruConfig c;
   c.return_sequences = true;
   rgru::cuda::Options o;
-  o.algorithm = algo;
+  o.algorithm = rgru::cuda::algorithm_from_name(algo);
   rgru::cuda::DeviceCall<float> call(d, c, o, {});
 
   std::mt19937 rng(11);
@@ -97,7 +97,7 @@ void bench(int batch, int steps, int units, rgru::cuda::Algorithm algo) {
   const std::size_t state = static_cast<std::size_t>(batch) * units;
   DeviceArray x(seq), h0(state), y(seq), hy(state);
   const double fwd = time_ms([&] { call.forward(x.ptr, h0.ptr, y.ptr, hy.ptr, false); }, call);
-  std::printf("rgru,%s,%d,%d,%d,fwd,%.4f\n", rgru::cuda::algorithm_name(algo), batch, steps,
+  std::printf("rgru,%s,%d,%d,%d,fwd,%.4f\n", algo, batch, steps,
               units, fwd);
   std::fflush(stdout);
 
@@ -108,8 +108,41 @@ void bench(int batch, int steps, int units, rgru::cuda::Algorithm algo) {
         call.backward(dy.ptr, dhy.ptr, dx.ptr, dh0.ptr, dw.ptr);
       },
       call);
-  std::printf("rgru,%s,%d,%d,%d,fwdbwd,%.4f\n", rgru::cuda::algorithm_name(algo), batch, steps,
+  std::printf("rgru,%s,%d,%d,%d,fwdbwd,%.4f\n", algo, batch, steps,
               units, both);
+  std::fflush(stdout);
+
+  // The host path R takes: R-layout arrays in host memory in and out (copies, layout
+  // kernels and the synchronisation included), forward in inference mode, and a
+  // training forward plus backward.
+  auto& engine = rgru::cuda::Engine::instance();
+  const rgru::GruWeights<float> w{k.data(), rk.data(), ib.data(), rb.data()};
+  const std::uint64_t key = rgru::cuda::weights_key(d, w);
+  const auto hx = host(seq, 1.0f), hh0 = host(state, 0.5f), hdy = host(seq, 1.0f);
+  std::vector<float> hy_seq(seq), hy_fin(state), gx(seq), gh0(state), gk(units * U3),
+      grk(units * U3), gib(U3), grb(U3);
+  rgru::GruInputs<float> in;
+  in.x = hx.data();
+  in.initial_state = hh0.data();
+  const rgru::GruOutputs<float> out{hy_seq.data(), hy_fin.data()};
+  rgru::GruGradients<float> g;
+  g.d_sequence = hdy.data();
+  g.d_x = gx.data();
+  g.d_initial_state = gh0.data();
+  g.d_kernel = gk.data();
+  g.d_recurrent_kernel = grk.data();
+  g.d_input_bias = gib.data();
+  g.d_recurrent_bias = grb.data();
+  const double host_fwd = time_ms(
+      [&] { engine.forward<float>(d, c, o, w, key, in, out, false); }, call);
+  std::printf("rgru_host,%s,%d,%d,%d,fwd,%.4f\n", algo, batch, steps, units, host_fwd);
+  const double host_both = time_ms(
+      [&] {
+        auto tape = engine.forward<float>(d, c, o, w, key, in, out, true);
+        rgru::cuda::Engine::backward<float>(*tape, g);
+      },
+      call);
+  std::printf("rgru_host,%s,%d,%d,%d,fwdbwd,%.4f\n", algo, batch, steps, units, host_both);
   std::fflush(stdout);
 }
 
@@ -131,15 +164,14 @@ int main(int argc, char** argv) {
   for (int b : batches) {
     for (int t : steps) {
       for (int u : units) {
-        for (auto algo : {rgru::cuda::Algorithm::standard, rgru::cuda::Algorithm::persist_static}) {
+        for (const char* algo : {"standard", "persist_static", "auto"}) {
           // Persistent kernels keep the recurrent weights in registers/shared memory:
           // only small batches and hidden sizes qualify.
-          if (algo == rgru::cuda::Algorithm::persist_static && (b > 256 || u > 512)) continue;
+          if (std::strcmp(algo, "persist_static") == 0 && (b > 256 || u > 512)) continue;
           try {
             bench(b, t, u, algo);
           } catch (const std::exception& e) {
-            std::fprintf(stderr, "B=%d T=%d U=%d %s: %s\n", b, t, u,
-                         rgru::cuda::algorithm_name(algo), e.what());
+            std::fprintf(stderr, "B=%d T=%d U=%d %s: %s\n", b, t, u, algo, e.what());
             rgru::cuda::Engine::instance().release_caches();
           }
         }

@@ -1,7 +1,11 @@
 // cuDNN backend vs the CPU engine on a grid of shapes: forward outputs and every
 // gradient, float32 (1e-4 relative) and float64 (1e-9), with right-padded masks,
-// initial states, go_backwards and return_sequences. Exit status 0 only if all pass;
-// 2 when no GPU is visible.
+// initial states, go_backwards and return_sequences; then the paths R takes: inference
+// mode with shapes and masks changing between calls, a gradient on only the sequence
+// or only the final state, two backwards through one tape, every algorithm with and
+// without a mask, input dropout applied to x before cuDNN, and the size of the TF32
+// error. Prints one table row per case. Exit status 0 only if all pass; 2 when no GPU
+// is visible.
 #include "../../src/cuda/cudnn_gru.hpp"
 #include "common.hpp"
 
@@ -9,6 +13,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <new>
 #include <string>
 
@@ -17,6 +22,7 @@ namespace {
 using gpu_check::Problem;
 using gpu_check::Result;
 using gpu_check::relative_error;
+using rgru::index_t;
 
 int failures = 0;
 int checks = 0;
@@ -28,7 +34,7 @@ Result<T> run_gpu(const Problem<T>& p, const rgru::cuda::Options& o) {
   const auto w = p.weights();
   auto tape = engine.forward<T>(p.dims, p.config, o, w, rgru::cuda::weights_key(p.dims, w),
                                 p.inputs(), r.outputs(), true);
-  engine.backward<T>(*tape, r.gradients(p));
+  rgru::cuda::Engine::backward<T>(*tape, r.gradients(p));
   return r;
 }
 
@@ -112,6 +118,9 @@ void check_cache_and_device_path() {
   T* dx = upload(std::vector<T>(cpu.d_x.size()));
   T* dh0 = upload(std::vector<T>(cpu.d_initial_state.size()));
   T* dw = upload(std::vector<T>(call.weight_elements()));
+  // cudaMemcpy runs on the legacy default stream, which the engine's non-blocking stream
+  // does not wait for: the uploads must be complete before the engine reads them.
+  if (cudaDeviceSynchronize() != cudaSuccess) throw std::runtime_error("upload failed");
   call.forward(x, h0, seq, fin, true);
   call.backward(dseq, dfin, dx, dh0, dw);
   call.synchronize();
@@ -134,6 +143,165 @@ void check_cache_and_device_path() {
               worst <= tol ? "ok" : "FAIL");
 }
 
+const char* type_name(std::size_t bytes) { return bytes == 4 ? "float32" : "float64"; }
+
+void report(const char* type, const char* what, const std::string& worst_name, double worst,
+            double tol) {
+  std::printf("%-7s %-52s worst %-18s %.2e  %s\n", type, what, worst_name.c_str(), worst,
+              worst <= tol ? "ok" : "FAIL");
+}
+
+// Only the sequence, or only the final state, has a gradient (cuDNN then gets a zero
+// dhy or dy); and a second backward through the same tape.
+template <typename T>
+void check_partial_gradients_and_replay() {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  const rgru::GruDims d{6, 11, 5, 7};
+  for (int which = 0; which < 2; ++which) {
+    Problem<T> p = gpu_check::make_problem<T>(d, true, true, false, true, 300 + which);
+    if (which == 0) p.d_final_state.clear(); else p.d_sequence.clear();
+    auto null_missing = [&](Result<T>& r) {
+      rgru::GruGradients<T> g = r.gradients(p);
+      if (p.d_final_state.empty()) g.d_final_state = nullptr;
+      return g;
+    };
+    Result<T> cpu(p.dims, true), gpu(p.dims, true);
+    rgru::GruTape<T> cpu_tape;
+    rgru::gru_forward<T>(p.dims, p.config, p.weights(), p.inputs(), cpu.outputs(), &cpu_tape);
+    rgru::gru_backward<T>(cpu_tape, null_missing(cpu));
+    auto& engine = rgru::cuda::Engine::instance();
+    const auto w = p.weights();
+    auto tape = engine.forward<T>(p.dims, p.config, rgru::cuda::Options{}, w,
+                                  rgru::cuda::weights_key(p.dims, w), p.inputs(), gpu.outputs(),
+                                  true);
+    std::string name = "-";
+    double worst = 0.0;
+    for (int pass = 0; pass < 2; ++pass) {
+      rgru::cuda::Engine::backward<T>(*tape, null_missing(gpu));
+      compare("d_x", gpu.d_x, cpu.d_x, tol, name, worst);
+      compare("d_initial_state", gpu.d_initial_state, cpu.d_initial_state, tol, name, worst);
+      compare("d_kernel", gpu.d_kernel, cpu.d_kernel, tol, name, worst);
+      compare("d_recurrent_kernel", gpu.d_recurrent_kernel, cpu.d_recurrent_kernel, tol, name,
+              worst);
+      compare("d_recurrent_bias", gpu.d_recurrent_bias, cpu.d_recurrent_bias, tol, name, worst);
+    }
+    report(type_name(sizeof(T)),
+           which == 0 ? "d_final_state = NULL (zero dhy), two backwards"
+                      : "d_sequence = NULL (zero dy), two backwards",
+           name, worst, tol);
+  }
+}
+
+// Inference mode (no tape) against the CPU as the batch, length and mask change between
+// calls, as predict() and evaluate() make them.
+template <typename T>
+void check_inference_sequence() {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  const rgru::GruDims shapes[] = {{4, 9, 3, 8}, {17, 3, 3, 8}, {4, 9, 3, 8}, {1, 30, 3, 8},
+                                  {33, 12, 3, 8}};
+  std::string name = "-";
+  double worst = 0.0;
+  std::uint64_t seed = 500;
+  for (const auto& d : shapes) {
+    for (int padded = 0; padded < 2; ++padded) {
+      const Problem<T> p = gpu_check::make_problem<T>(d, padded, padded, false, true, seed++);
+      Result<T> cpu(p.dims, true), gpu(p.dims, true);
+      rgru::gru_forward<T>(p.dims, p.config, p.weights(), p.inputs(), cpu.outputs(), nullptr);
+      const auto w = p.weights();
+      auto tape = rgru::cuda::Engine::instance().forward<T>(
+          p.dims, p.config, rgru::cuda::Options{}, w, rgru::cuda::weights_key(p.dims, w),
+          p.inputs(), gpu.outputs(), false);
+      if (tape) ++failures;  // inference keeps no tape
+      compare("sequence", gpu.sequence, cpu.sequence, tol, name, worst);
+      compare("final_state", gpu.final_state, cpu.final_state, tol, name, worst);
+    }
+  }
+  report(type_name(sizeof(T)), "inference mode, shapes and masks changing", name, worst, tol);
+}
+
+// Each algorithm with and without a mask (a mask always runs the standard one); a
+// persistent kernel the GPU lacks is reported as refused, not as a failure.
+template <typename T>
+void check_algorithms() {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  for (const char* algo :
+       {"auto", "standard", "persist_static", "persist_dynamic", "persist_static_small_h"}) {
+    for (int padded = 0; padded < 2; ++padded) {
+      const rgru::GruDims d{8, 10, 16, 32};
+      const Problem<T> p = gpu_check::make_problem<T>(d, padded, true, false, true, 600);
+      const Result<T> cpu = gpu_check::run_cpu(p);
+      rgru::cuda::Options o;
+      o.algorithm = rgru::cuda::algorithm_from_name(algo);
+      std::string what = std::string("algorithm ") + algo + (padded ? ", mask" : ", no mask");
+      try {
+        const Result<T> gpu = run_gpu(p, o);
+        std::string name = "-";
+        double worst = 0.0;
+        compare("sequence", gpu.sequence, cpu.sequence, tol, name, worst);
+        compare("d_x", gpu.d_x, cpu.d_x, tol, name, worst);
+        compare("d_kernel", gpu.d_kernel, cpu.d_kernel, tol, name, worst);
+        compare("d_recurrent_kernel", gpu.d_recurrent_kernel, cpu.d_recurrent_kernel, tol, name,
+                worst);
+        report(type_name(sizeof(T)), what.c_str(), name, worst, tol);
+      } catch (const std::exception& e) {
+        const bool refused = std::string(e.what()).find("NOT_SUPPORTED") != std::string::npos;
+        if (!refused) ++failures;
+        std::printf("%-7s %-52s %s: %s\n", type_name(sizeof(T)), what.c_str(),
+                    refused ? "refused by cuDNN" : "FAIL", e.what());
+      }
+    }
+  }
+}
+
+// Keras's cuDNN dropout: x times the (batch, features) keep mask, then cuDNN, against the
+// CPU engine's own input dropout; d_x is cuDNN's times the mask.
+template <typename T>
+void check_input_dropout() {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+  const rgru::GruDims d{5, 8, 6, 7};
+  Problem<T> p = gpu_check::make_problem<T>(d, true, true, false, true, 700);
+  std::mt19937_64 rng(701);
+  std::bernoulli_distribution keep(0.7);
+  std::vector<T> mask(d.batch * d.input_dim);
+  for (auto& m : mask) m = keep(rng) ? static_cast<T>(1 / 0.7) : T(0);
+  Result<T> cpu(p.dims, true);
+  rgru::GruTape<T> tape;
+  rgru::GruInputs<T> in = p.inputs();
+  in.input_dropout = mask.data();
+  rgru::gru_forward<T>(p.dims, p.config, p.weights(), in, cpu.outputs(), &tape);
+  rgru::gru_backward<T>(tape, cpu.gradients(p));
+  Problem<T> masked = p;
+  for (index_t b = 0; b < d.batch; ++b)
+    for (index_t t = 0; t < d.timesteps; ++t)
+      for (index_t f = 0; f < d.input_dim; ++f)
+        masked.x[b + d.batch * (t + d.timesteps * f)] *= mask[b + d.batch * f];
+  Result<T> gpu = run_gpu(masked, rgru::cuda::Options{});
+  for (index_t b = 0; b < d.batch; ++b)
+    for (index_t t = 0; t < d.timesteps; ++t)
+      for (index_t f = 0; f < d.input_dim; ++f)
+        gpu.d_x[b + d.batch * (t + d.timesteps * f)] *= mask[b + d.batch * f];
+  std::string name = "-";
+  double worst = 0.0;
+  compare("sequence", gpu.sequence, cpu.sequence, tol, name, worst);
+  compare("d_x", gpu.d_x, cpu.d_x, tol, name, worst);
+  compare("d_kernel", gpu.d_kernel, cpu.d_kernel, tol, name, worst);
+  report(type_name(sizeof(T)), "input dropout applied to x before cuDNN", name, worst, tol);
+}
+
+// How far TF32 takes float32 from the CPU (reported, not judged: it is opt-in).
+void report_tf32_error() {
+  const rgru::GruDims d{64, 50, 256, 256};
+  const Problem<float> p = gpu_check::make_problem<float>(d, false, true, false, true, 800);
+  const Result<float> cpu = gpu_check::run_cpu(p);
+  rgru::cuda::Options o;
+  o.allow_tf32 = true;
+  const Result<float> gpu = run_gpu(p, o);
+  std::printf("float32 TF32 allowed (B=64 T=50 I=256 U=256): sequence %.2e, d_kernel %.2e "
+              "relative to the CPU (FMA float32 is within 1e-4)\n",
+              relative_error(gpu.sequence, cpu.sequence),
+              relative_error(gpu.d_kernel, cpu.d_kernel));
+}
+
 template <typename T>
 void run_grid() {
   const rgru::GruDims shapes[] = {
@@ -150,11 +318,17 @@ void run_grid() {
     check_case<T>(d, true, false, true, false, seed++);
   }
   check_cache_and_device_path<T>();
+  check_partial_gradients_and_replay<T>();
+  check_inference_sequence<T>();
+  check_algorithms<T>();
+  check_input_dropout<T>();
 }
 
 }  // namespace
 
-int main() {
+// --quick: one small case of each path, for compute-sanitizer (make memcheck).
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   const rgru::cuda::RuntimeInfo info = rgru::cuda::runtime_info();
   std::printf("CUDA runtime %s (driver %s), cuDNN %s; GPUs: %d%s%s\n",
               rgru::cuda::format_cuda_version(info.runtime_loaded).c_str(),
@@ -166,8 +340,16 @@ int main() {
     return 2;
   }
   try {
-    run_grid<double>();
-    run_grid<float>();
+    if (quick) {
+      check_case<float>({3, 5, 4, 6}, true, true, false, true, 1);
+      check_partial_gradients_and_replay<float>();
+      check_inference_sequence<float>();
+      check_input_dropout<float>();
+    } else {
+      run_grid<double>();
+      run_grid<float>();
+      report_tf32_error();
+    }
   } catch (const std::exception& e) {
     std::printf("ERROR: %s\n", e.what());
     return 1;

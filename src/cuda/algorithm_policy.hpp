@@ -1,0 +1,62 @@
+// Which cuDNN RNN algorithm a call runs, decided without CUDA (tested in every build
+// through cudnn_algorithm_choice_cpp() and tools/cpp-tests).
+#ifndef RGRU_CUDA_ALGORITHM_POLICY_HPP
+#define RGRU_CUDA_ALGORITHM_POLICY_HPP
+
+namespace rgru {
+namespace cuda {
+
+enum class Algorithm { standard, persist_static, persist_dynamic, persist_static_small_h };
+
+// What options(rgru.cudnn_algorithm) asks for; `automatic` is the default.
+// (The order of options(rgru.cudnn_algorithm)'s choices in src/rcpp-glue.h.)
+enum class AlgorithmRequest {
+  automatic,
+  standard,
+  persist_static,
+  persist_dynamic,
+  persist_static_small_h
+};
+
+// PyTorch's rule (aten/src/ATen/native/cudnn/RNN.cpp, get_algo with the v8 API): the
+// persistent small-hidden kernel for float32 without variable lengths when the hidden
+// size is at most 192 for an inference forward, 128 for a training pass (whose backward
+// must run the algorithm its forward ran), the standard algorithm otherwise. Persistent
+// kernels never run variable lengths (a mask), even when asked for: cuDNN does not
+// promise them for unequal lengths.
+inline Algorithm choose_algorithm(AlgorithmRequest request, bool float32, bool variable_lengths,
+                                  long units, bool training) {
+  if (variable_lengths) return Algorithm::standard;
+  switch (request) {
+    case AlgorithmRequest::standard:
+      return Algorithm::standard;
+    case AlgorithmRequest::persist_static:
+      return Algorithm::persist_static;
+    case AlgorithmRequest::persist_dynamic:
+      return Algorithm::persist_dynamic;
+    case AlgorithmRequest::persist_static_small_h:
+      return Algorithm::persist_static_small_h;
+    case AlgorithmRequest::automatic:
+      break;
+  }
+  const long max_units = training ? 128 : 192;
+  return float32 && units <= max_units ? Algorithm::persist_static_small_h : Algorithm::standard;
+}
+
+inline const char* algorithm_name(Algorithm a) {
+  switch (a) {
+    case Algorithm::persist_static:
+      return "persist_static";
+    case Algorithm::persist_dynamic:
+      return "persist_dynamic";
+    case Algorithm::persist_static_small_h:
+      return "persist_static_small_h";
+    default:
+      return "standard";
+  }
+}
+
+}  // namespace cuda
+}  // namespace rgru
+
+#endif  // RGRU_CUDA_ALGORITHM_POLICY_HPP
