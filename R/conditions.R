@@ -136,7 +136,7 @@ with_article <- function(word) {
   paste(if (grepl("^[aeiou]", word)) "an" else "a", word)
 }
 
-# The R side of the C++ glue's errors (src/rcpp-glue.h): every failure in C++ reaches R
+# The R side of the C++ glue's errors (src/rcpp_glue.hpp): every failure in C++ reaches R
 # through here, as an error of class `rgru_error_<family>`. The message is C++'s own
 # text, shown as is (no cli markup is interpreted in it); `status`, for a cuDNN failure,
 # is the library status it names (a field of the condition, see cudnn_failure_action()).

@@ -1,7 +1,7 @@
-# The R side of the boundary to the GRU engines (src/rcpp-glue.h): the configuration a
+# The R side of the boundary to the GRU engines (src/rcpp_glue.hpp): the configuration a
 # layer makes once, the run options R reads and passes in (C++ never reads options), and
 # the CPU engine's self-description. Calls go through gru_forward_cpp(config, options,
-# arrays...) and gru_backward_cpp(tape, ...) (src/rcpp-gru.cpp), for both backends.
+# arrays...) and gru_backward_cpp(tape, ...) (src/rcpp_gru.cpp), for both backends.
 #
 # Options, read on every engine call:
 #   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes;
@@ -37,10 +37,10 @@ engine_config <- function(units, input_dim, activation = "tanh",
 #'
 #' Read from `options()` on every call, with one `options()` call (this is on every
 #' layer call's path; the fast path of a CPU layer reads the first two itself, see
-#' R/layer-gru.R); C++ checks the values (src/rcpp-glue.h) and never reads options.
+#' R/layer-gru.R); C++ checks the values (src/rcpp_glue.hpp) and never reads options.
 #' @noRd
 engine_run_options <- function() {
-  # In the order src/rcpp-glue.h reads them.
+  # In the order src/rcpp_glue.hpp reads them.
   options("rgru.num_threads", "rgru.gemm", "rgru.cudnn_allow_tf32", "rgru.cudnn_algorithm",
           "rgru.cuda_device")
 }

@@ -12,12 +12,12 @@
 
 #include "cpu/blas_gemm.hpp"
 #include "cpu/block_cache.hpp"
-#include "rcpp-engine.h"
-#include "rcpp-glue.h"
+#include "rcpp_engine.hpp"
+#include "rcpp_glue.hpp"
 #include "rgru/engine.hpp"
 #include "rgru/gemm.hpp"
 
-namespace rgru_engine {
+namespace rgru_glue {
 
 namespace {
 
@@ -110,12 +110,12 @@ rgru::GemmBackend engine_gemm() {
   return blas.slow_reference || blas.older_kernels ? rgru::GemmBackend::eigen : rgru::GemmBackend::blas;
 }
 
-}  // namespace rgru_engine
+}  // namespace rgru_glue
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List engine_info_cpp() {
-  const rgru_engine::BlasFacts& blas = rgru_engine::blas_facts();
-  const bool eigen = rgru_engine::engine_gemm() == rgru::GemmBackend::eigen;
+  const rgru_glue::BlasFacts& blas = rgru_glue::blas_facts();
+  const bool eigen = rgru_glue::engine_gemm() == rgru::GemmBackend::eigen;
 #ifdef _OPENMP
   const bool openmp = true;
 #else
@@ -131,7 +131,7 @@ Rcpp::List engine_info_cpp() {
       Rcpp::Named("blas_dgemm_gflops") = blas.dgemm_gflops,
       Rcpp::Named("slow_reference_blas") = blas.slow_reference,
       Rcpp::Named("blas_kernels_older_than_cpu") = blas.older_kernels,
-      Rcpp::Named("threads") = rgru_engine::engine_threads(),
+      Rcpp::Named("threads") = rgru_glue::engine_threads(),
       Rcpp::Named("openmp") = openmp,
       Rcpp::Named("simd") = std::string(Eigen::SimdInstructionSetsInUse()),
       Rcpp::Named("activations") = std::string(rgru::activation_kernels<double>().name));
@@ -142,9 +142,9 @@ Rcpp::List engine_info_cpp() {
 // [[Rcpp::export(rng = false)]]
 double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps) {
   rgru::EngineOptions opt;
-  opt.num_threads = rgru_engine::engine_threads();
-  opt.gemm = rgru_engine::engine_gemm();
-  rgru_engine::BlasThreadScope scope(double(m) * n * k);
+  opt.num_threads = rgru_glue::engine_threads();
+  opt.gemm = rgru_glue::engine_gemm();
+  rgru_glue::BlasThreadScope scope(double(m) * n * k);
   const rgru::CpuSchedule schedule(opt);
   auto run = [&](auto zero) {
     using T = decltype(zero);

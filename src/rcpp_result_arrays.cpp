@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "cpu/block_cache.hpp"
-#include "rcpp-engine.h"
+#include "rcpp_engine.hpp"
 
 namespace {
 
@@ -118,7 +118,7 @@ SEXP new_result_vector(R_xlen_t n) {
 
 }  // namespace
 
-namespace rgru_engine {
+namespace rgru_glue {
 
 Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims) {
   R_xlen_t n = 1;
@@ -134,7 +134,7 @@ Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims) {
   return out;
 }
 
-}  // namespace rgru_engine
+}  // namespace rgru_glue
 
 // [[Rcpp::init]]
 void register_result_array_class(DllInfo* dll) {

@@ -9,7 +9,7 @@ namespace cuda {
 enum class Algorithm { standard, persist_static, persist_dynamic, persist_static_small_h };
 
 // What options(rgru.cudnn_algorithm) asks for; `automatic` is the default.
-// (The order of options(rgru.cudnn_algorithm)'s choices in src/rcpp-glue.h.)
+// (The order of options(rgru.cudnn_algorithm)'s choices in src/rcpp_glue.hpp.)
 enum class AlgorithmRequest {
   automatic,
   standard,

@@ -1,5 +1,5 @@
 // The cuDNN backend's R glue, built into its own shared object (rgru_cuda.so, linked to
-// libcudart and libcudnn) that rgru.so loads on first use (src/rcpp-cudnn.cpp): a CUDA
+// libcudart and libcudnn) that rgru.so loads on first use (src/rcpp_cudnn.cpp): a CUDA
 // build of rgru then loads, and runs its CPU engine, where the CUDA libraries are absent.
 // Everything here is reached through the table rgru_cuda_backend() returns; the calls
 // come already checked (configuration, arrays, fork safety) by rgru.so.
@@ -7,7 +7,7 @@
 
 #include <rgru/gru.hpp>
 
-#include "../../rcpp-glue.h"
+#include "../../rcpp_glue.hpp"
 #include "../cudnn_gru.hpp"
 #include "../cudnn_layout.hpp"
 #include "../errors.hpp"

@@ -1,7 +1,7 @@
 // The CPU engine's surroundings, shared by its glue files: the cores there are, the BLAS
 // R links to and its own thread count while an engine call runs, and the R arrays results
 // are returned in. The boundary itself (configurations, run options, checks, errors) is
-// rcpp-glue.h.
+// rcpp_glue.hpp.
 #ifndef RGRU_RCPP_ENGINE_H
 #define RGRU_RCPP_ENGINE_H
 
@@ -19,7 +19,7 @@
 #include <dlfcn.h>
 #endif
 
-namespace rgru_engine {
+namespace rgru_glue {
 
 // The threads this machine offers (OpenMP's view), at least 1; asked once, as asking
 // is a system call that would dominate a tiny engine call.
@@ -44,7 +44,7 @@ inline int threads_for(int requested) {
   return requested >= 1 && requested < cores ? requested : cores;
 }
 
-// options(rgru.num_threads) as engine_info() reports it (rcpp-engine-info.cpp); the GRU
+// options(rgru.num_threads) as engine_info() reports it (rcpp_engine_info.cpp); the GRU
 // calls never read options, R passes them in.
 inline int engine_threads() {
   SEXP opt = Rf_GetOption1(Rf_install("rgru.num_threads"));
@@ -115,7 +115,7 @@ inline double largest_gemm(const rgru::GruDims& d) {
   return rows * double(d.input_dim > d.units ? d.input_dim : d.units);
 }
 
-// What R's BLAS is, found once per session (rcpp-engine-info.cpp).
+// What R's BLAS is, found once per session (rcpp_engine_info.cpp).
 struct BlasFacts {
   std::string name;          // e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (pthreads)"
   bool optimised = false;    // a known tuned BLAS (OpenBLAS, MKL, BLIS, ...)
@@ -126,7 +126,7 @@ struct BlasFacts {
 const BlasFacts& blas_facts();
 
 // An uninitialised double array with these dims for an engine result (the caller writes
-// every element); large ones live in recycled memory (rcpp-result-arrays.cpp).
+// every element); large ones live in recycled memory (rcpp_result_arrays.cpp).
 Rcpp::NumericVector new_result_array(const std::vector<rgru::index_t>& dims);
 
 // "auto" (the GEMM for R's BLAS as it is: R's BLAS unless it is a slow reference BLAS,
@@ -140,9 +140,9 @@ inline rgru::GemmBackend gemm_for(const std::string& choice) {
                                                    : rgru::GemmBackend::blas;
 }
 
-// options(rgru.gemm) as engine_info() reports it (rcpp-engine-info.cpp).
+// options(rgru.gemm) as engine_info() reports it (rcpp_engine_info.cpp).
 rgru::GemmBackend engine_gemm();
 
-}  // namespace rgru_engine
+}  // namespace rgru_glue
 
 #endif  // RGRU_RCPP_ENGINE_H

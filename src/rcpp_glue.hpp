@@ -1,5 +1,5 @@
-// The one boundary between R and both GRU backends (the CPU engine, rcpp-gru.cpp; cuDNN,
-// rcpp-cudnn.cpp): the engine configuration R builds once per layer, the run options R
+// The one boundary between R and both GRU backends (the CPU engine, rcpp_gru.cpp; cuDNN,
+// rcpp_cudnn.cpp): the engine configuration R builds once per layer, the run options R
 // reads and passes in (C++ never reads R options), the checks of the arrays each call
 // brings, and the one way a C++ failure reaches R: a classed `rgru_error` condition.
 //
@@ -331,11 +331,11 @@ inline void check_upstream(SEXP g, const char* what, std::initializer_list<index
 
 // --- the backends ----------------------------------------------------------------------
 
-// rcpp-gru.cpp: the CPU engine.
+// rcpp_gru.cpp: the CPU engine.
 Rcpp::List cpu_forward(const EngineConfig& c, const RunOptions& o, const CallArrays& a,
                        bool keep_tape);
 
-// rcpp-cudnn.cpp: cuDNN (every build; without CUDA they fail with a "cudnn" error).
+// rcpp_cudnn.cpp: cuDNN (every build; without CUDA they fail with a "cudnn" error).
 // `weights_version`: R's version counters of the weights (R/layer.R), or NULL to key
 // the device copy of the weights by a digest of their contents.
 Rcpp::List cudnn_forward(const EngineConfig& c, const RunOptions& o, const CallArrays& a,

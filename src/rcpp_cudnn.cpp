@@ -1,8 +1,8 @@
 // R glue for the cuDNN backend (src/cuda/). Compiled in every build: without CUDA the
 // forward and backward report that the backend is absent, and the layout helpers (pure
 // C++) stay available so the CPU build tests the Keras <-> cuDNN mappings too. Calls reach
-// cudnn_forward() through gru_forward_cpp() (rcpp-gru.cpp), already checked against their
-// configuration; the boundary is rcpp-glue.h. In a CUDA build the backend itself lives in
+// cudnn_forward() through gru_forward_cpp() (rcpp_gru.cpp), already checked against their
+// configuration; the boundary is rcpp_glue.hpp. In a CUDA build the backend itself lives in
 // rgru_cuda.so (src/cuda/glue/backend.cpp), loaded here on first use: rgru.so links no
 // CUDA library, so it loads (and runs its CPU engine) where libcudart or libcudnn is absent.
 #include <Rcpp.h>
@@ -12,7 +12,7 @@
 #include "cuda/algorithm_policy.hpp"
 #include "cuda/cudnn_layout.hpp"
 #include "cuda/layout_tiles.hpp"
-#include "rcpp-glue.h"
+#include "rcpp_glue.hpp"
 
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // R glue for the GRU engines: the configuration a layer makes once (gru_config_cpp()),
 // and the one forward and backward entry point for both backends, which checks a call's
 // arrays against the configuration and hands them to the CPU engine (here) or to cuDNN
-// (rcpp-cudnn.cpp). One call per sequence batch; every failure is a classed R error.
+// (rcpp_cudnn.cpp). One call per sequence batch; every failure is a classed R error.
 #define RGRU_USE_BLAS 1
 #include <Rcpp.h>
 
@@ -10,8 +10,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "rcpp-engine.h"
-#include "rcpp-glue.h"
+#include "rcpp_engine.hpp"
+#include "rcpp_glue.hpp"
 #include "rgru/engine.hpp"
 
 namespace {
@@ -79,12 +79,12 @@ const char* activation_name(rgru::Activation a) {
 rgru::EngineOptions engine_options(const rgru_glue::RunOptions& o) {
   static const char* const choices[] = {"auto", "blas", "eigen"};
   rgru::EngineOptions opt;
-  opt.num_threads = rgru_engine::threads_for(o.threads);
-  opt.gemm = rgru_engine::gemm_for(choices[o.gemm]);
+  opt.num_threads = rgru_glue::threads_for(o.threads);
+  opt.gemm = rgru_glue::gemm_for(choices[o.gemm]);
   return opt;
 }
 
-using rgru_engine::new_result_array;
+using rgru_glue::new_result_array;
 
 template <typename T>
 SEXP to_r(const T* p, const std::vector<index_t>& dims) {
@@ -189,7 +189,7 @@ Rcpp::List run_forward(const EngineConfig& c, const rgru::EngineOptions& opt,
     tape->borrow_x = true;  // x stays alive in the EngineTape below
   }
   {
-    rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
+    rgru_glue::BlasThreadScope scope(rgru_glue::largest_gemm(d));
     rgru::gru_forward<T>(d, config, w, in, out, tape.get(), opt);
   }
 
@@ -240,7 +240,7 @@ Rcpp::List run_backward(const EngineTape& holder, const rgru::GruTape<T>& tape,
   g.d_input_bias = dbi.empty() ? nullptr : dbi.data();
   g.d_recurrent_bias = dbr.empty() ? nullptr : dbr.data();
   {
-    rgru_engine::BlasThreadScope scope(rgru_engine::largest_gemm(d));
+    rgru_glue::BlasThreadScope scope(rgru_glue::largest_gemm(d));
     rgru::gru_backward<T>(tape, g, holder.options);
   }
   if (!direct) std::copy(dx_own.data(), dx_own.data() + dx_own.size(), dx_r.begin());
