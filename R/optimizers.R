@@ -5,7 +5,7 @@
 #' @importFrom R6 R6Class
 NULL
 
-Optimizer <- R6::R6Class("rgru_optimizer",
+Optimizer <- R6::R6Class("RgruOptimizer",
   public = list(
     name = NULL,
     learning_rate = NULL,
@@ -115,7 +115,7 @@ Optimizer <- R6::R6Class("rgru_optimizer",
   )
 )
 
-SGD <- R6::R6Class("rgru_optimizer_sgd", inherit = Optimizer,
+SGD <- R6::R6Class("RgruSgdOptimizer", inherit = Optimizer,
   public = list(
     momentum = 0,
     nesterov = FALSE,
@@ -143,7 +143,7 @@ SGD <- R6::R6Class("rgru_optimizer_sgd", inherit = Optimizer,
   )
 )
 
-Adam <- R6::R6Class("rgru_optimizer_adam", inherit = Optimizer,
+Adam <- R6::R6Class("RgruAdamOptimizer", inherit = Optimizer,
   public = list(
     beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, amsgrad = FALSE,
     hyper = c("beta_1", "beta_2", "epsilon", "amsgrad"),
@@ -182,7 +182,7 @@ state_or_zero <- function(x, like) {
   like
 }
 
-RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
+RMSprop <- R6::R6Class("RgruRmspropOptimizer", inherit = Optimizer,
   public = list(
     rho = 0.9, momentum = 0, epsilon = 1e-7, centered = FALSE,
     hyper = c("rho", "momentum", "epsilon", "centered"),
@@ -252,7 +252,7 @@ RMSprop <- R6::R6Class("rgru_optimizer_rmsprop", inherit = Optimizer,
 #' @param global_clipnorm `NULL` or the largest norm of all gradients together.
 #' @param ... Unused; must be empty.
 #' @param name Name of the optimizer.
-#' @returns An optimizer object (class `rgru_optimizer`) for [compile()]. It
+#' @returns An optimizer object (class `RgruOptimizer`) for [compile()]. It
 #'   keeps its state (moments, iteration count) across [fit()] calls.
 #' @family optimizers
 #' @export
@@ -308,7 +308,7 @@ new_optimizer <- function(class, args) {
 }
 
 resolve_optimizer <- function(optimizer) {
-  if (inherits(optimizer, "rgru_optimizer")) return(optimizer)
+  if (inherits(optimizer, "RgruOptimizer")) return(optimizer)
   if (!is.character(optimizer) || length(optimizer) != 1 || is.na(optimizer)) {
     abort_argument("optimizer", optimizer, "an optimizer name or an `optimizer_*()` object")
   }

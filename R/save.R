@@ -476,7 +476,10 @@ export_compile_state <- function(state, vars) {
 
 import_compile_state <- function(saved, vars) {
   spec <- saved$optimizer
-  constructors <- list(rgru_optimizer_sgd = optimizer_sgd, rgru_optimizer_adam = optimizer_adam,
+  constructors <- list(RgruSgdOptimizer = optimizer_sgd, RgruAdamOptimizer = optimizer_adam,
+                       RgruRmspropOptimizer = optimizer_rmsprop,
+                       # class names in .rds files saved by earlier versions
+                       rgru_optimizer_sgd = optimizer_sgd, rgru_optimizer_adam = optimizer_adam,
                        rgru_optimizer_rmsprop = optimizer_rmsprop)
   ok <- is.list(spec) && is.character(spec$class) && length(spec$class) == 1 &&
     spec$class %in% names(constructors) && is.list(spec$config) &&

@@ -12,23 +12,23 @@
 # names Keras creates variables for, a group's slots interleaved per variable
 # (Adam's add_optimizer_variables(vars, ["momentum", "velocity"])).
 keras_optimizers <- list(
-  SGD = list(rgru_class = "rgru_optimizer_sgd", constructor = function(...) optimizer_sgd(...),
+  SGD = list(rgru_class = "RgruSgdOptimizer", constructor = function(...) optimizer_sgd(...),
              hyper = c("momentum", "nesterov"),
              slots = function(opt) if (opt$momentum != 0) list("m") else list()),
-  Adam = list(rgru_class = "rgru_optimizer_adam", constructor = function(...) optimizer_adam(...),
+  Adam = list(rgru_class = "RgruAdamOptimizer", constructor = function(...) optimizer_adam(...),
               hyper = c("beta_1", "beta_2", "epsilon", "amsgrad"),
               slots = function(opt) c(list(c("m", "v")), if (isTRUE(opt$amsgrad)) list("v_hat"))),
-  AdamW = list(rgru_class = "rgru_optimizer_adam", constructor = function(...) optimizer_adamw(...),
+  AdamW = list(rgru_class = "RgruAdamOptimizer", constructor = function(...) optimizer_adamw(...),
                hyper = c("beta_1", "beta_2", "epsilon", "amsgrad"),
                slots = function(opt) c(list(c("m", "v")), if (isTRUE(opt$amsgrad)) list("v_hat"))),
-  RMSprop = list(rgru_class = "rgru_optimizer_rmsprop", constructor = function(...) optimizer_rmsprop(...),
+  RMSprop = list(rgru_class = "RgruRmspropOptimizer", constructor = function(...) optimizer_rmsprop(...),
                  hyper = c("rho", "momentum", "epsilon", "centered"),
                  slots = function(opt) c(list("velocity"), if (opt$momentum > 0) list("momentum"),
                                          if (isTRUE(opt$centered)) list("average")))
 )
 
 keras_optimizer_class <- function(opt) {
-  if (inherits(opt, "rgru_optimizer_adam")) {
+  if (inherits(opt, "RgruAdamOptimizer")) {
     return(if (identical(tolower(opt$name), "adamw")) "AdamW" else "Adam")
   }
   for (name in names(keras_optimizers)) {

@@ -3,7 +3,7 @@ test_that("compile() stores the configuration in place and returns the model", {
   out <- compile(m, optimizer = "adam", loss = "mse", metrics = c("mae", "mse"))
   expect_identical(out, m)
   state <- compile_state(m)
-  expect_s3_class(state$optimizer, "rgru_optimizer_adam")
+  expect_s3_class(state$optimizer, "RgruAdamOptimizer")
   expect_equal(state$loss, "mse")
 })
 

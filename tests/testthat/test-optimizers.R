@@ -94,8 +94,8 @@ test_that("optimizers keep per-variable state and skip NULL gradients", {
 })
 
 test_that("optimizer names and bad arguments", {
-  expect_s3_class(resolve_optimizer("adam"), "rgru_optimizer_adam")
-  expect_s3_class(resolve_optimizer("SGD"), "rgru_optimizer_sgd")
+  expect_s3_class(resolve_optimizer("adam"), "RgruAdamOptimizer")
+  expect_s3_class(resolve_optimizer("SGD"), "RgruSgdOptimizer")
   expect_equal(resolve_optimizer("rmsprop")$learning_rate, 0.001)
   expect_error(resolve_optimizer("adagrad"), class = "rgru_error_unknown_name")
   expect_error(optimizer_sgd(-1), class = "rgru_error_argument")

@@ -180,5 +180,5 @@ test_that("old argument names keras3 itself rejects stay classed errors", {
   # keras3's optimizer_rmsprop() passes `lr` on to Keras 3, which rejects it
   expect_error(optimizer_rmsprop(lr = 0.01), class = "rgru_error_argument")
   expect_error(optimizer_adam(lr = 0.01), class = "rgru_error_argument")
-  expect_s3_class(optimizer_rmsprop(learning_rate = 0.01), "rgru_optimizer")
+  expect_s3_class(optimizer_rmsprop(learning_rate = 0.01), "RgruOptimizer")
 })
