@@ -37,6 +37,14 @@ test_that("a whole compiled model round-trips and resumes training identically",
   expect_equal(evaluate(restored, x, y, verbose = 0), evaluate(model, x, y, verbose = 0))
   # The constraint came back with the config.
   expect_true(all(get_weights(restored)[[1]] >= 0))
+  # Files saved when the optimizer classes were named rgru_optimizer_* still load.
+  saved <- readRDS(path)
+  expect_identical(saved$compile$optimizer$class, "RgruAdamOptimizer")
+  saved$compile$optimizer$class <- "rgru_optimizer_adam"
+  old <- withr::local_tempfile(fileext = ".rds")
+  saveRDS(saved, old)
+  expect_s3_class(rgru:::compile_state(rgru:::layer_object(load_model(old)))$optimizer,
+                  "RgruAdamOptimizer")
   expect_error(load_model_weights(model, path), class = "rgru_error_file")
   uncompiled <- load_model(path, compile = FALSE)
   expect_error(evaluate(uncompiled, x, y, verbose = 0), class = "rgru_error_not_compiled")
