@@ -304,3 +304,11 @@ extern "C" __attribute__((visibility("default"))) const rgru_glue::CudaBackend*
 rgru_cuda_backend() {
   return &table;
 }
+
+// rgru.so dlopen()s this library and reaches it through the table above only; R never
+// loads it. Were it loaded with dyn.load(), it would offer R no routines: none are
+// registered and symbol search is off.
+extern "C" __attribute__((visibility("default"))) void R_init_rgru_cuda(DllInfo* dll) {
+  R_registerRoutines(dll, nullptr, nullptr, nullptr, nullptr);
+  R_useDynamicSymbols(dll, FALSE);
+}
