@@ -80,34 +80,20 @@ Problem<T> make_problem(const rgru::GruDims& d, bool padded, bool initial_state,
 }
 
 template <typename T>
-struct Result {
-  std::vector<T> sequence, final_state, d_x, d_initial_state, d_kernel, d_recurrent_kernel,
-      d_input_bias, d_recurrent_bias;
+struct Result : rgru::GruGradientArrays<T> {
+  std::vector<T> sequence, final_state;
 
   explicit Result(const rgru::GruDims& d, bool return_sequences)
-      : sequence(return_sequences ? d.batch * d.timesteps * d.units : 0),
-        final_state(d.batch * d.units),
-        d_x(d.batch * d.timesteps * d.input_dim),
-        d_initial_state(d.batch * d.units),
-        d_kernel(d.input_dim * 3 * d.units),
-        d_recurrent_kernel(d.units * 3 * d.units),
-        d_input_bias(3 * d.units),
-        d_recurrent_bias(3 * d.units) {}
+      : rgru::GruGradientArrays<T>(d),
+        sequence(return_sequences ? d.batch * d.timesteps * d.units : 0),
+        final_state(d.batch * d.units) {}
 
   rgru::GruOutputs<T> outputs() {
     return {sequence.empty() ? nullptr : sequence.data(), final_state.data()};
   }
   rgru::GruGradients<T> gradients(const Problem<T>& p) {
-    rgru::GruGradients<T> g;
-    g.d_sequence = p.d_sequence.empty() ? nullptr : p.d_sequence.data();
-    g.d_final_state = p.d_final_state.data();
-    g.d_x = d_x.data();
-    g.d_initial_state = d_initial_state.data();
-    g.d_kernel = d_kernel.data();
-    g.d_recurrent_kernel = d_recurrent_kernel.data();
-    g.d_input_bias = d_input_bias.data();
-    g.d_recurrent_bias = d_recurrent_bias.data();
-    return g;
+    return rgru::GruGradientArrays<T>::gradients(
+        p.d_sequence.empty() ? nullptr : p.d_sequence.data(), p.d_final_state.data());
   }
 };
 

@@ -119,20 +119,13 @@ void bench(int batch, int steps, int units, const char* algo) {
   const rgru::GruWeights<float> w{k.data(), rk.data(), ib.data(), rb.data()};
   const std::uint64_t key = rgru::cuda::weights_key(d, w);
   const auto hx = host(seq, 1.0f), hh0 = host(state, 0.5f), hdy = host(seq, 1.0f);
-  std::vector<float> hy_seq(seq), hy_fin(state), gx(seq), gh0(state), gk(units * U3),
-      grk(units * U3), gib(U3), grb(U3);
+  std::vector<float> hy_seq(seq), hy_fin(state);
+  rgru::GruGradientArrays<float> grads(d);
   rgru::GruInputs<float> in;
   in.x = hx.data();
   in.initial_state = hh0.data();
   const rgru::GruOutputs<float> out{hy_seq.data(), hy_fin.data()};
-  rgru::GruGradients<float> g;
-  g.d_sequence = hdy.data();
-  g.d_x = gx.data();
-  g.d_initial_state = gh0.data();
-  g.d_kernel = gk.data();
-  g.d_recurrent_kernel = grk.data();
-  g.d_input_bias = gib.data();
-  g.d_recurrent_bias = grb.data();
+  const rgru::GruGradients<float> g = grads.gradients(hdy.data(), nullptr);
   const double host_fwd = time_ms(
       [&] { engine.forward<float>(d, c, o, w, key, in, out, false); }, call);
   std::printf("rgru_host,%s,%d,%d,%d,fwd,%.4f\n", algo, batch, steps, units, host_fwd);
