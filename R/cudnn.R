@@ -38,7 +38,9 @@
 #' is an error (of class `rgru_error_memory`) saying how much was asked for, raised
 #' after the cache of blocks was freed and the allocation retried. In a child process
 #' made by `fork()` (`parallel::mclapply()`) after the parent used CUDA, GRU layers run
-#' on the CPU engine: CUDA cannot be used across `fork()`.
+#' on the CPU engine: CUDA cannot be used across `fork()`. Pressing Ctrl-C during a long
+#' GPU call interrupts it once the work already queued on the GPU has finished (it cannot
+#' be withdrawn, and it uses memory that must not be freed before then).
 #'
 #' @section Options:
 #' \describe{
@@ -50,7 +52,11 @@
 #'     (`"persist_static_small_h"`) for float32 without a mask when `units` is at most
 #'     192 (inference) or 128 (training), `"standard"` otherwise. `"standard"`,
 #'     `"persist_static"`, `"persist_dynamic"` and `"persist_static_small_h"` ask for
-#'     one; a call with a mask that shortens a sequence always runs `"standard"`.}
+#'     one; a call with a mask that shortens a sequence always runs `"standard"`. When
+#'     cuDNN refuses `"auto"`'s persistent choice on this GPU, the call runs
+#'     `"standard"` instead (same numbers), and so do later calls of that shape; an
+#'     algorithm asked for by name is not replaced (its refusal falls back to the CPU
+#'     engine or errors, as `use_cudnn` says).}
 #'   \item{`rgru.cuda_library`}{Where a CUDA build of rgru loads its GPU backend from
 #'     (`rgru_cuda.so`, the only part linked to the CUDA and cuDNN libraries); `NULL`
 #'     (default) is beside rgru's own library. Read once, when the backend is first

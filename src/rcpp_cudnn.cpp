@@ -12,12 +12,14 @@
 #include "cuda/algorithm_policy.hpp"
 #include "cuda/cudnn_layout.hpp"
 #include "cuda/layout_tiles.hpp"
+#include "cuda/stream_wait.hpp"
 #include "rcpp_glue.hpp"
 
-
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -195,6 +197,26 @@ Rcpp::NumericVector cudnn_layout_apply_cpp(std::string op, SEXP a, SEXP lengths,
       out.attr("dim") = Rcpp::IntegerVector::create(batch, steps, features);
     }
     return out;
+  });
+}
+
+// A wait for the GPU as Stream::synchronize() runs it in the CUDA build (R's interrupt
+// check, real clock and sleep), on a stand-in stream that is busy for `busy_seconds`:
+// tests that Ctrl-C during a long GPU call is noticed, waits for the stream, and reaches
+// R as its interrupt. Returns the seconds waited when not interrupted.
+// [[Rcpp::export(rng = false)]]
+double cuda_wait_check_cpp(double busy_seconds) {
+  return rgru_glue::guarded([&] {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    const auto busy_until = start + std::chrono::duration_cast<clock::duration>(
+                                        std::chrono::duration<double>(busy_seconds));
+    const bool interrupt = rgru::cuda::wait_until_done(
+        [&] { return clock::now() >= busy_until; }, rgru_glue::r_interrupt_requested,
+        [] { return clock::now(); },
+        [](std::chrono::microseconds d) { std::this_thread::sleep_for(d); });
+    if (interrupt) throw rgru::cuda::interrupted();
+    return std::chrono::duration<double>(clock::now() - start).count();
   });
 }
 

@@ -14,6 +14,8 @@
 
 #include <rgru/gru.hpp>
 
+#include "cuda/stream_wait.hpp"
+
 #include <climits>
 #include <initializer_list>
 #include <new>
@@ -62,7 +64,8 @@ class Error : public std::runtime_error {
 // Runs an entry point's body. The one place that maps C++ exceptions to R conditions:
 // glue errors keep their family, engine contract violations are "argument", running out
 // of memory is "memory", anything else "engine". R's own longjumps (Rcpp's
-// LongjumpException) and interrupts are not std::exceptions and pass through untouched.
+// LongjumpException) and interrupts are not std::exceptions and pass through untouched;
+// a wait for the GPU that the user interrupted becomes R's interrupt again.
 template <typename Body>
 auto guarded(Body&& body) -> decltype(body()) {
   const char* family = "engine";
@@ -70,6 +73,8 @@ auto guarded(Body&& body) -> decltype(body()) {
   std::string status;
   try {
     return body();
+  } catch (const rgru::cuda::interrupted&) {
+    throw Rcpp::internal::InterruptedException();
   } catch (const Error& e) {
     family = e.family();
     message = e.what();
@@ -87,6 +92,14 @@ auto guarded(Body&& body) -> decltype(body()) {
     message = e.what();
   }
   signal_in_r(family, message, status);
+}
+
+// Whether the user has pressed Ctrl-C (R's pending interrupt), asked where R's longjump
+// cannot cross C++ frames. A yes consumes R's pending interrupt: the caller must end the
+// call by throwing rgru::cuda::interrupted (or Rcpp's InterruptedException), which gives
+// R its interrupt back on return.
+inline bool r_interrupt_requested() {
+  return R_ToplevelExec([](void*) { R_CheckUserInterrupt(); }, nullptr) == FALSE;
 }
 
 // --- arrays --------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 #ifndef RGRU_CUDA_ALGORITHM_POLICY_HPP
 #define RGRU_CUDA_ALGORITHM_POLICY_HPP
 
+#include "errors.hpp"
+
+#include <string>
+
 namespace rgru {
 namespace cuda {
 
@@ -41,6 +45,36 @@ inline Algorithm choose_algorithm(AlgorithmRequest request, bool float32, bool v
   }
   const long max_units = training ? 128 : 192;
   return float32 && units <= max_units ? Algorithm::persist_static_small_h : Algorithm::standard;
+}
+
+// Whether a cuDNN status says it has no kernel for this algorithm with this
+// configuration on this GPU (persistent kernels have limits of size and architecture that
+// cuDNN checks only when asked to run).
+inline bool algorithm_refused(const std::string& status) {
+  return status.rfind("CUDNN_STATUS_NOT_SUPPORTED", 0) == 0 ||
+         status == "CUDNN_STATUS_ARCH_MISMATCH";
+}
+
+// Runs attempt(chosen). When "auto" chose a persistent algorithm and cuDNN refuses it,
+// tells remember_refusal(chosen) (so later calls go straight to the standard algorithm)
+// and runs attempt(Algorithm::standard): the same numbers, with a kernel every GPU has.
+// An algorithm the user asked for by name is not second-guessed: its refusal reaches R,
+// which falls back to the CPU engine or errors as `use_cudnn` says.
+template <typename Attempt, typename RememberRefusal>
+auto run_with_standard_retry(AlgorithmRequest request, Algorithm chosen, Attempt&& attempt,
+                             RememberRefusal&& remember_refusal) -> decltype(attempt(chosen)) {
+  if (request != AlgorithmRequest::automatic || chosen == Algorithm::standard) {
+    return attempt(chosen);
+  }
+  try {
+    return attempt(chosen);
+  } catch (const out_of_memory&) {
+    throw;
+  } catch (const error& e) {
+    if (!algorithm_refused(e.status)) throw;
+  }
+  remember_refusal(chosen);
+  return attempt(Algorithm::standard);
 }
 
 inline const char* algorithm_name(Algorithm a) {

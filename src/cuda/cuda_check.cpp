@@ -1,7 +1,12 @@
 #include "cuda_check.hpp"
 
+#include "stream_wait.hpp"
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 namespace rgru {
 namespace cuda {
@@ -63,7 +68,30 @@ Stream::~Stream() {
   if (s_ != nullptr) cudaStreamDestroy(s_);
 }
 
-void Stream::synchronize() const { RGRU_CUDA(cudaStreamSynchronize(s_)); }
+namespace {
+std::atomic<InterruptCheck> interrupt_check{nullptr};
+}  // namespace
+
+void set_interrupt_check(InterruptCheck check) { interrupt_check.store(check); }
+
+void Stream::synchronize() const {
+  const InterruptCheck check = interrupt_check.load();
+  if (check == nullptr) {
+    RGRU_CUDA(cudaStreamSynchronize(s_));
+    return;
+  }
+  auto idle = [this] {
+    const cudaError_t status = cudaStreamQuery(s_);
+    if (status == cudaSuccess) return true;
+    if (status != cudaErrorNotReady) throw_cuda(status, "cudaStreamQuery");
+    cudaGetLastError();  // "not ready" is an answer, not a failure to remember
+    return false;
+  };
+  const bool interrupt = wait_until_done(
+      idle, check, [] { return std::chrono::steady_clock::now(); },
+      [](std::chrono::microseconds d) { std::this_thread::sleep_for(d); });
+  if (interrupt) throw interrupted();
+}
 
 namespace {
 

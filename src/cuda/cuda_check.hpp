@@ -11,6 +11,7 @@
 #include <cudnn.h>
 
 #include "errors.hpp"
+#include "stream_wait.hpp"
 
 #include <cstddef>
 #include <stdexcept>
@@ -75,7 +76,8 @@ RnnDataDescriptor make_rnn_data_descriptor();
 TensorDescriptor make_tensor_descriptor();
 DropoutDescriptor make_dropout_descriptor();
 
-// A CUDA stream owned by us.
+// A CUDA stream owned by us. synchronize() throws `interrupted`, after the stream is idle,
+// when the interrupt check said yes while it waited.
 class Stream {
  public:
   Stream();

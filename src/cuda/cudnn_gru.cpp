@@ -19,6 +19,7 @@
 #include <cstring>
 #include <list>
 #include <map>
+#include <set>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -144,6 +145,9 @@ struct Engine::Impl {
   std::list<std::shared_ptr<DeviceWeights>> weights;
   static constexpr std::size_t kMaxWeights = 16;
   DeviceBuffer workspace;  // shared: every call is serialised on `stream`
+  // Persistent algorithms cuDNN refused, by (type, input size, units, math, algorithm):
+  // "auto" runs the standard algorithm for these from then on.
+  std::set<std::tuple<int, int, int, int, int>> refused;
 
   // Created with `device` current (Engine::instance binds it).
   explicit Impl(int dev) : device(dev) {
@@ -258,6 +262,7 @@ class Tape {
   Engine::Impl* engine = nullptr;
   GruDims dims;
   GruConfig config;
+  Options options;  // as the forward was given them (a refused algorithm is replaced)
   std::shared_ptr<Plan> plan;
   std::shared_ptr<DeviceWeights> weights;
   std::vector<int> lengths;
@@ -290,6 +295,7 @@ class Tape {
   void prepare(Engine::Impl* e, const GruDims& d, const GruConfig& c,
                std::shared_ptr<Plan> p, std::vector<int> lens);
   void build_dynamic_kernel();
+  void switch_algorithm(Algorithm a);
   template <typename T>
   void run_forward(const T* x_in, const T* h0_in, T* seq_out, T* final_out, bool training);
   template <typename T>
@@ -348,6 +354,24 @@ void Tape::build_dynamic_kernel() {
   plan->dynamic_batch = batch;
 }
 
+// A training tape moves to another algorithm (cuDNN refused its own in backward): the
+// reserve space belongs to the algorithm that wrote it, so backward reruns the forward.
+void Tape::switch_algorithm(Algorithm a) {
+  auto replacement =
+      engine->plan_for(plan->type, plan->element_bytes, plan->input_size, plan->hidden_size,
+                       options.allow_tf32, a, static_cast<int>(dims.batch));
+  if (!same_weight_layout(*weights->plan, *replacement)) {
+    throw error(std::string("cuDNN lays out the GRU weights differently for the ") +
+                    algorithm_name(a) + " algorithm than for the " +
+                    algorithm_name(plan->algorithm) + " one this tape ran",
+                "CUDNN_STATUS_NOT_SUPPORTED");
+  }
+  const bool had_forward = forward_done;
+  prepare(engine, dims, config, std::move(replacement), lengths);
+  forward_done = had_forward;
+  reserve_fresh = false;
+}
+
 template <typename T>
 void Tape::run_forward(const T* x_in, const T* h0_in, T* seq_out, T* final_out,
                        bool training) {
@@ -397,6 +421,8 @@ void Tape::run_backward(const T* dseq_in, const T* dfinal_in, T* dx_out, T* dh0_
     std::size_t ws_bytes = 0, rs_bytes = 0;
     RGRU_CUDNN(cudnnGetRNNTempSpaceSizes(handle(), plan->rnn.get(), CUDNN_FWD_MODE_TRAINING,
                                          x_desc.get(), &ws_bytes, &rs_bytes));
+    reserve.reserve(rs_bytes, "the cuDNN RNN reserve space (kept for backward)");
+    reserve_bytes = rs_bytes;
     void* ws = engine->workspace_of(ws_bytes);
     RGRU_CUDNN(cudnnRNNForward(handle(), plan->rnn.get(), CUDNN_FWD_MODE_TRAINING,
                                lengths_device.as<int>(), x_desc.get(), x.get(), y_desc.get(),
@@ -533,46 +559,61 @@ void check_inputs(const GruDims& d, const GruInputs<T>& in) {
   }
 }
 
+template <typename T>
+std::tuple<int, int, int, int, int> refusal_key(const GruDims& d, const Options& o,
+                                                Algorithm a) {
+  return std::make_tuple(static_cast<int>(data_type<T>()), static_cast<int>(d.input_dim),
+                         static_cast<int>(d.units),
+                         static_cast<int>(math_type(data_type<T>(), o.allow_tf32)),
+                         static_cast<int>(a));
+}
+
 }  // namespace
 
-// The plan a call runs: the algorithm follows options(rgru.cudnn_algorithm) and
-// choose_algorithm()'s rule for the call's precision, lengths and mode.
+// The algorithm a call runs: options(rgru.cudnn_algorithm) and choose_algorithm()'s rule
+// for the call's precision, lengths and mode, unless cuDNN refused "auto"'s choice for
+// this shape before.
 template <typename T>
-std::shared_ptr<Plan> plan_for_call(Engine::Impl& e, const GruDims& d, const Options& o,
-                                    const std::vector<int>& lengths, bool training) {
+Algorithm algorithm_for_call(const Engine::Impl& e, const GruDims& d, const Options& o,
+                             const std::vector<int>& lengths, bool training) {
   const bool variable_lengths =
       std::any_of(lengths.begin(), lengths.end(), [&](int n) { return n < d.timesteps; });
-  const Algorithm algorithm = choose_algorithm(o.algorithm, std::is_same<T, float>::value,
-                                               variable_lengths, static_cast<long>(d.units),
-                                               training);
-  return e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
-                    to_int(d.units, "units"), o.allow_tf32, algorithm,
-                    to_int(d.batch, "batch"));
+  const Algorithm a = choose_algorithm(o.algorithm, std::is_same<T, float>::value,
+                                       variable_lengths, static_cast<long>(d.units), training);
+  if (o.algorithm == AlgorithmRequest::automatic && e.refused.count(refusal_key<T>(d, o, a))) {
+    return Algorithm::standard;
+  }
+  return a;
 }
 
 template <typename T>
-std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, const Options& o,
-                                      const GruWeights<T>& w, std::uint64_t key,
-                                      const GruInputs<T>& in, const GruOutputs<T>& out,
-                                      bool keep_tape) {
-  check_inputs(d, in);
-  check_config(c);
-  if (out.final_state == nullptr) throw invalid_argument("forward needs a final_state output");
-  std::vector<int> lengths = cudnn_layout::sequence_lengths(d, in.mask);
-  Impl& e = *impl_;
-  DeviceGuard bind(e.device);
+std::shared_ptr<Plan> plan_for_call(Engine::Impl& e, const GruDims& d, const Options& o,
+                                    Algorithm a) {
+  return e.plan_for(data_type<T>(), sizeof(T), to_int(d.input_dim, "input_dim"),
+                    to_int(d.units, "units"), o.allow_tf32, a, to_int(d.batch, "batch"));
+}
 
-  auto plan = plan_for_call<T>(e, d, o, lengths, keep_tape);
+namespace {
+
+// One forward with a given algorithm (Engine::forward retries a refused one).
+template <typename T>
+std::shared_ptr<Tape> forward_with(Engine::Impl& e, Algorithm algorithm, const GruDims& d,
+                                   const GruConfig& c, const Options& o, const GruWeights<T>& w,
+                                   std::uint64_t key, const GruInputs<T>& in,
+                                   const GruOutputs<T>& out, const std::vector<int>& lengths,
+                                   bool keep_tape) {
+  auto plan = plan_for_call<T>(e, d, o, algorithm);
   auto weights = e.weights_for(plan, key);
   if (weights == nullptr) {
     weights = upload_weights(e, plan, d, w, key);
     e.weights.push_front(weights);
-    if (e.weights.size() > Impl::kMaxWeights) e.weights.pop_back();
+    if (e.weights.size() > Engine::Impl::kMaxWeights) e.weights.pop_back();
   }
 
   // An inference run lives for this call only: its buffers go back to the pool on return.
   auto run = std::make_shared<Tape>();
-  run->prepare(&e, d, c, plan, std::move(lengths));
+  run->prepare(&e, d, c, plan, lengths);
+  run->options = o;
   run->weights = weights;
 
   cudaStream_t s = e.stream.get();
@@ -603,6 +644,25 @@ std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, cons
   return run;
 }
 
+}  // namespace
+
+template <typename T>
+std::shared_ptr<Tape> Engine::forward(const GruDims& d, const GruConfig& c, const Options& o,
+                                      const GruWeights<T>& w, std::uint64_t key,
+                                      const GruInputs<T>& in, const GruOutputs<T>& out,
+                                      bool keep_tape) {
+  check_inputs(d, in);
+  check_config(c);
+  if (out.final_state == nullptr) throw invalid_argument("forward needs a final_state output");
+  const std::vector<int> lengths = cudnn_layout::sequence_lengths(d, in.mask);
+  Impl& e = *impl_;
+  DeviceGuard bind(e.device);
+  return run_with_standard_retry(
+      o.algorithm, algorithm_for_call<T>(e, d, o, lengths, keep_tape),
+      [&](Algorithm a) { return forward_with(e, a, d, c, o, w, key, in, out, lengths, keep_tape); },
+      [&](Algorithm a) { e.refused.insert(refusal_key<T>(d, o, a)); });
+}
+
 template <typename T>
 bool Engine::has_weights(const GruDims& d, const Options& o, std::uint64_t key,
                          const int* mask, bool training) {
@@ -610,17 +670,18 @@ bool Engine::has_weights(const GruDims& d, const Options& o, std::uint64_t key,
   Impl& e = *impl_;
   DeviceGuard bind(e.device);
   const std::vector<int> lengths = cudnn_layout::sequence_lengths(d, mask);
-  return e.weights_for(plan_for_call<T>(e, d, o, lengths, training), key) != nullptr;
+  const Algorithm a = algorithm_for_call<T>(e, d, o, lengths, training);
+  return e.weights_for(plan_for_call<T>(e, d, o, a), key) != nullptr;
 }
 
+namespace {
+
+// One backward with a given algorithm (Engine::backward retries a refused one).
 template <typename T>
-void Engine::backward(Tape& tape, const GruGradients<T>& g) {
-  if (tape.plan == nullptr || tape.plan->type != data_type<T>()) {
-    throw invalid_argument("this tape was recorded with a different precision");
-  }
-  Impl& e = *tape.engine;
-  DeviceGuard bind(e.device);
+void backward_with(Tape& tape, Algorithm algorithm, const GruGradients<T>& g) {
+  Engine::Impl& e = *tape.engine;
   cudaStream_t s = e.stream.get();
+  if (algorithm != tape.plan->algorithm) tape.switch_algorithm(algorithm);
   const GruDims& d = tape.dims;
   const T* dseq = nullptr;
   if (g.d_sequence != nullptr) {
@@ -657,6 +718,21 @@ void Engine::backward(Tape& tape, const GruGradients<T>& g) {
   }
 }
 
+}  // namespace
+
+template <typename T>
+void Engine::backward(Tape& tape, const GruGradients<T>& g) {
+  if (tape.plan == nullptr || tape.plan->type != data_type<T>()) {
+    throw invalid_argument("this tape was recorded with a different precision");
+  }
+  Impl& e = *tape.engine;
+  DeviceGuard bind(e.device);
+  const Options& o = tape.options;
+  run_with_standard_retry(
+      o.algorithm, tape.plan->algorithm, [&](Algorithm a) { backward_with(tape, a, g); },
+      [&](Algorithm a) { e.refused.insert(refusal_key<T>(tape.dims, o, a)); });
+}
+
 // --- DeviceCall ---------------------------------------------------------------------
 
 template <typename T>
@@ -672,8 +748,9 @@ DeviceCall<T>::DeviceCall(const GruDims& d, const GruConfig& c, const Options& o
   Engine::Impl& e = Engine::instance().impl();
   DeviceGuard bind(e.device);
   // The harness's forward and backward share one plan: a training pass decides it.
-  auto plan = plan_for_call<T>(e, d, o, lengths, true);
+  auto plan = plan_for_call<T>(e, d, o, algorithm_for_call<T>(e, d, o, lengths, true));
   tape_->prepare(&e, d, c, plan, std::move(lengths));
+  tape_->options = o;
 }
 
 template <typename T>

@@ -4,6 +4,7 @@
 #define RGRU_CUDA_ERRORS_HPP
 
 #include "device_pool.hpp"
+#include "stream_wait.hpp"
 
 #include <cstddef>
 #include <stdexcept>
@@ -41,6 +42,10 @@ DevicePool::Stats device_pool_totals();
 // pools. Used only while the engine's stream is synchronised before the block is freed.
 void* pinned_allocate(std::size_t bytes);
 void pinned_free(void* p) noexcept;
+
+// The check every wait for the GPU (Stream::synchronize()) makes for a user interrupt:
+// the R glue sets R's; with none (the default) waits are plain synchronisations.
+void set_interrupt_check(InterruptCheck check);
 
 // A std::vector allocator on pinned_allocate().
 template <typename T>

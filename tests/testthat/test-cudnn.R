@@ -542,3 +542,22 @@ test_that("rgru.so links no CUDA library; the GPU backend alone does", {
     expect_false(file.exists(backend))
   }
 })
+
+test_that("Ctrl-C during a long wait for the GPU waits for the stream, then reaches R", {
+  skip_on_os("windows")
+  skip_on_cran()
+  # cuda_wait_check_cpp() waits as Stream::synchronize() does, on a stand-in stream that
+  # is busy for the given seconds, with R's own interrupt check.
+  expect_gte(cuda_wait_check_cpp(0.05), 0.05)
+  system(sprintf("sleep 0.3; kill -INT %d", Sys.getpid()), wait = FALSE)
+  start <- Sys.time()
+  got <- tryCatch({
+    cuda_wait_check_cpp(3)
+    "finished"
+  }, interrupt = function(cnd) "interrupt")
+  waited <- as.numeric(difftime(Sys.time(), start, units = "secs"))
+  # A signal that came too late must not interrupt the rest of the suite.
+  if (got == "finished") tryCatch(Sys.sleep(5), interrupt = function(cnd) NULL)
+  expect_identical(got, "interrupt")
+  expect_gte(waited, 3)  # the stream's work ran to its end first
+})

@@ -6,8 +6,10 @@
 #   OpenBLAS as the GEMM.
 # Then checks that the files built for wider instruction sets share no out-of-line code
 # with the rest of the library (src/cpu/simd.hpp), and checks the caching device allocator
-# (src/cuda/device_pool.hpp) on a fake device. Run from the package root; needs g++,
-# Rscript (for RcppEigen's headers) and OpenBLAS (libopenblas0-pthread).
+# (src/cuda/device_pool.hpp) on a fake device, and the cuDNN backend's waits and algorithm
+# retries (src/cuda/stream_wait.hpp, algorithm_policy.hpp) on stand-ins. Run from the
+# package root; needs g++, Rscript (for RcppEigen's headers) and OpenBLAS
+# (libopenblas0-pthread).
 set -eu
 out=${TMPDIR:-/tmp}/rgru-cpp-tests
 mkdir -p "${out}"
@@ -54,3 +56,7 @@ echo "ok   no mergeable symbols outside the renamed Eigen"
 echo "== the caching device allocator, on a fake device"
 g++ -std=c++17 -O1 -Wall -Wextra -Isrc tools/cpp-tests/device_pool_check.cpp -o "${out}/device_pool_check"
 "${out}/device_pool_check"
+
+echo "== the cuDNN backend's waits and algorithm retries, on stand-ins"
+g++ -std=c++17 -O1 -Wall -Wextra -Isrc tools/cpp-tests/cuda_policy_check.cpp -o "${out}/cuda_policy_check"
+"${out}/cuda_policy_check"

@@ -3,14 +3,18 @@
 // initial states, go_backwards and return_sequences; then the paths R takes: inference
 // mode with shapes and masks changing between calls, a gradient on only the sequence
 // or only the final state, two backwards through one tape, every algorithm with and
-// without a mask, input dropout applied to x before cuDNN, and the size of the TF32
-// error. Prints one table row per case. Exit status 0 only if all pass; 2 when no GPU
+// without a mask, input dropout applied to x before cuDNN, an interrupted wait, and the
+// size of the TF32 error. Every wait polls with an interrupt check, as in R. Prints one
+// table row per case. Exit status 0 only if all pass; 2 when no GPU
 // is visible.
 #include "../../src/cuda/cudnn_gru.hpp"
+#include "../../src/cuda/errors.hpp"
 #include "common.hpp"
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -26,6 +30,15 @@ using rgru::index_t;
 
 int failures = 0;
 int checks = 0;
+
+// R's interrupt check stands in here: counts the times it is asked, and says yes while
+// `interrupt_now` is set.
+std::atomic<int> interrupt_checks{0};
+std::atomic<bool> interrupt_now{false};
+bool interrupt_check() {
+  interrupt_checks++;
+  return interrupt_now.load();
+}
 
 template <typename T>
 Result<T> run_gpu(const Problem<T>& p, const rgru::cuda::Options& o) {
@@ -288,6 +301,43 @@ void check_input_dropout() {
   report(type_name(sizeof(T)), "input dropout applied to x before cuDNN", name, worst, tol);
 }
 
+// Ctrl-C during a long call: the wait goes on until the stream is idle, then the call
+// throws `interrupted`; the engine gives the same results on the next call.
+template <typename T>
+void check_interrupted_wait() {
+  // Long enough to outlast the first interrupt check (50 ms); only the final state is
+  // returned, so the host buffers stay small.
+  const rgru::GruDims d{64, 4000, 128, 512};
+  const Problem<T> p = gpu_check::make_problem<T>(d, false, true, false, false, 900);
+  const auto w = p.weights();
+  Result<T> r(p.dims, false);
+  interrupt_now = true;
+  const int asked_before = interrupt_checks.load();
+  const auto start = std::chrono::steady_clock::now();
+  bool interrupted = false;
+  try {
+    rgru::cuda::Engine::instance().forward<T>(p.dims, p.config, rgru::cuda::Options{}, w,
+                                              rgru::cuda::weights_key(p.dims, w), p.inputs(),
+                                              r.outputs(), false);
+  } catch (const rgru::cuda::interrupted&) {
+    interrupted = true;
+  }
+  interrupt_now = false;
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start).count();
+  // The wait went on until the stream was idle: nothing of the call is still running.
+  const bool idle = cudaDeviceSynchronize() == cudaSuccess;
+  const bool asked = interrupt_checks.load() > asked_before;
+  ++checks;
+  if (asked != interrupted || !idle) ++failures;
+  std::printf("%-7s %-52s %s (%.0f ms; %s)\n", type_name(sizeof(T)),
+              "interrupted wait (B=64 T=4000 I=128 U=512)",
+              asked == interrupted && idle ? "ok" : "FAIL", ms,
+              interrupted ? "interrupt honoured once the stream was idle"
+                          : "the call ended before the first interrupt check");
+  check_case<T>({4, 9, 5, 6}, true, true, false, true, 901);  // the engine goes on working
+}
+
 // How far TF32 takes float32 from the CPU (reported, not judged: it is opt-in).
 void report_tf32_error() {
   const rgru::GruDims d{64, 50, 256, 256};
@@ -322,6 +372,7 @@ void run_grid() {
   check_inference_sequence<T>();
   check_algorithms<T>();
   check_input_dropout<T>();
+  check_interrupted_wait<T>();
 }
 
 }  // namespace
@@ -339,6 +390,7 @@ int main(int argc, char** argv) {
     std::printf("no GPU visible (%s): nothing to check\n", info.error.c_str());
     return 2;
   }
+  rgru::cuda::set_interrupt_check(interrupt_check);
   try {
     if (quick) {
       check_case<float>({3, 5, 4, 6}, true, true, false, true, 1);
@@ -354,7 +406,8 @@ int main(int argc, char** argv) {
     std::printf("ERROR: %s\n", e.what());
     return 1;
   }
-  std::printf("gpu_parity: %d of %d comparisons within tolerance, %d failed\n",
-              checks - failures, checks, failures);
+  std::printf("gpu_parity: %d of %d comparisons within tolerance, %d failed; the waits "
+              "asked about interrupts %d times\n",
+              checks - failures, checks, failures, interrupt_checks.load());
   return failures == 0 ? 0 : 1;
 }

@@ -93,13 +93,16 @@ rgru::cuda::Options cuda_options(const rgru_glue::RunOptions& o) {
 
 // Any failure inside cuDNN, CUDA or the backend's own checks is a "cudnn" error carrying
 // the library's status name (R decides from it whether to fall back to the CPU engine);
-// running out of device memory is a "memory" error saying how much was asked for.
+// running out of device memory is a "memory" error saying how much was asked for; an
+// interrupted wait goes on to rgru_glue::guarded(), which gives R its interrupt back.
 template <typename Body>
 auto as_cudnn_errors(const char* pass, Body&& body) -> decltype(body()) {
   const std::string what = std::string("The cuDNN GRU ") + pass + " pass failed: ";
   try {
     return body();
   } catch (const rgru_glue::Error&) {
+    throw;
+  } catch (const rgru::cuda::interrupted&) {
     throw;
   } catch (const std::bad_alloc&) {
     throw;
@@ -302,6 +305,7 @@ const rgru_glue::CudaBackend table = {rgru_glue::kCudaBackendAbi, backend_runtim
 
 extern "C" __attribute__((visibility("default"))) const rgru_glue::CudaBackend*
 rgru_cuda_backend() {
+  rgru::cuda::set_interrupt_check(rgru_glue::r_interrupt_requested);
   return &table;
 }
 
