@@ -21,6 +21,18 @@ max_pool1d_backward_cpp <- function(d_out, argmax, x_dims) {
     .Call(`_rgru_max_pool1d_backward_cpp`, d_out, argmax, x_dims)
 }
 
+engine_kernels_cpp <- function() {
+    .Call(`_rgru_engine_kernels_cpp`)
+}
+
+engine_activation_cpp <- function(x, activation, dtype, kernels) {
+    .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
+}
+
+engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
+    .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
+}
+
 crc32_raw <- function(bytes) {
     .Call(`_rgru_crc32_raw`, bytes)
 }
@@ -65,6 +77,22 @@ cudnn_memory_stats_cpp <- function() {
     .Call(`_rgru_cudnn_memory_stats_cpp`)
 }
 
+engine_info_cpp <- function() {
+    .Call(`_rgru_engine_info_cpp`)
+}
+
+engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
+    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
+}
+
+engine_cached_bytes_cpp <- function() {
+    .Call(`_rgru_engine_cached_bytes_cpp`)
+}
+
+engine_empty_cache_cpp <- function() {
+    .Call(`_rgru_engine_empty_cache_cpp`)
+}
+
 gru_config_cpp <- function(settings) {
     .Call(`_rgru_gru_config_cpp`, settings)
 }
@@ -81,32 +109,8 @@ gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
-engine_kernels_cpp <- function() {
-    .Call(`_rgru_engine_kernels_cpp`)
-}
-
-engine_activation_cpp <- function(x, activation, dtype, kernels) {
-    .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
-}
-
-engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
-    .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
-}
-
-engine_info_cpp <- function() {
-    .Call(`_rgru_engine_info_cpp`)
-}
-
-engine_gemm_gflops_cpp <- function(m, n, k, dtype, reps) {
-    .Call(`_rgru_engine_gemm_gflops_cpp`, m, n, k, dtype, reps)
-}
-
-engine_cached_bytes_cpp <- function() {
-    .Call(`_rgru_engine_cached_bytes_cpp`)
-}
-
-engine_empty_cache_cpp <- function() {
-    .Call(`_rgru_engine_empty_cache_cpp`)
+optimizer_apply_cpp <- function(optimizer, rule, settings, grads, variables) {
+    invisible(.Call(`_rgru_optimizer_apply_cpp`, optimizer, rule, settings, grads, variables))
 }
 
 is_result_array_cpp <- function(x) {

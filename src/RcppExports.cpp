@@ -81,6 +81,44 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_kernels_cpp
+Rcpp::List engine_kernels_cpp();
+RcppExport SEXP _rgru_engine_kernels_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_kernels_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_activation_cpp
+Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string activation, std::string dtype, std::string kernels);
+RcppExport SEXP _rgru_engine_activation_cpp(SEXP xSEXP, SEXP activationSEXP, SEXP dtypeSEXP, SEXP kernelsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kernels(kernelsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_activation_cpp(x, activation, dtype, kernels));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_gemm_cpp
+Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b, bool trans_a, bool trans_b, int offset, std::string dtype, std::string build);
+RcppExport SEXP _rgru_engine_gemm_cpp(SEXP aSEXP, SEXP bSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP offsetSEXP, SEXP dtypeSEXP, SEXP buildSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type a(aSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type b(bSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< int >::type offset(offsetSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type build(buildSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_cpp(a, b, trans_a, trans_b, offset, dtype, build));
+    return rcpp_result_gen;
+END_RCPP
+}
 // crc32_raw
 double crc32_raw(Rcpp::RawVector bytes);
 RcppExport SEXP _rgru_crc32_raw(SEXP bytesSEXP) {
@@ -201,6 +239,47 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_info_cpp
+Rcpp::List engine_info_cpp();
+RcppExport SEXP _rgru_engine_info_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_gemm_gflops_cpp
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
+RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_cached_bytes_cpp
+double engine_cached_bytes_cpp();
+RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_empty_cache_cpp
+double engine_empty_cache_cpp();
+RcppExport SEXP _rgru_engine_empty_cache_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
 // gru_config_cpp
 SEXP gru_config_cpp(SEXP settings);
 RcppExport SEXP _rgru_gru_config_cpp(SEXP settingsSEXP) {
@@ -255,83 +334,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// engine_kernels_cpp
-Rcpp::List engine_kernels_cpp();
-RcppExport SEXP _rgru_engine_kernels_cpp() {
+// optimizer_apply_cpp
+void optimizer_apply_cpp(SEXP optimizer, SEXP rule, SEXP settings, SEXP grads, SEXP variables);
+RcppExport SEXP _rgru_optimizer_apply_cpp(SEXP optimizerSEXP, SEXP ruleSEXP, SEXP settingsSEXP, SEXP gradsSEXP, SEXP variablesSEXP) {
 BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_kernels_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_activation_cpp
-Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string activation, std::string dtype, std::string kernels);
-RcppExport SEXP _rgru_engine_activation_cpp(SEXP xSEXP, SEXP activationSEXP, SEXP dtypeSEXP, SEXP kernelsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
-    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< std::string >::type kernels(kernelsSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_activation_cpp(x, activation, dtype, kernels));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_gemm_cpp
-Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b, bool trans_a, bool trans_b, int offset, std::string dtype, std::string build);
-RcppExport SEXP _rgru_engine_gemm_cpp(SEXP aSEXP, SEXP bSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP offsetSEXP, SEXP dtypeSEXP, SEXP buildSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type a(aSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type b(bSEXP);
-    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
-    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
-    Rcpp::traits::input_parameter< int >::type offset(offsetSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< std::string >::type build(buildSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_gemm_cpp(a, b, trans_a, trans_b, offset, dtype, build));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_info_cpp
-Rcpp::List engine_info_cpp();
-RcppExport SEXP _rgru_engine_info_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_gemm_gflops_cpp
-double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
-RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< int >::type m(mSEXP);
-    Rcpp::traits::input_parameter< int >::type n(nSEXP);
-    Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_cached_bytes_cpp
-double engine_cached_bytes_cpp();
-RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_empty_cache_cpp
-double engine_empty_cache_cpp();
-RcppExport SEXP _rgru_engine_empty_cache_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
-    return rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type rule(ruleSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type settings(settingsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type grads(gradsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type variables(variablesSEXP);
+    optimizer_apply_cpp(optimizer, rule, settings, grads, variables);
+    return R_NilValue;
 END_RCPP
 }
 // is_result_array_cpp
@@ -351,6 +364,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
     {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
     {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
+    {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
+    {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
+    {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
     {"_rgru_crc32_raw", (DL_FUNC) &_rgru_crc32_raw, 1},
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
@@ -362,17 +378,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 1},
     {"_rgru_cudnn_empty_cache_cpp", (DL_FUNC) &_rgru_cudnn_empty_cache_cpp, 0},
     {"_rgru_cudnn_memory_stats_cpp", (DL_FUNC) &_rgru_cudnn_memory_stats_cpp, 0},
-    {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
-    {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
-    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
-    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
-    {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
-    {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
-    {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
     {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
     {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_engine_cached_bytes_cpp", (DL_FUNC) &_rgru_engine_cached_bytes_cpp, 0},
     {"_rgru_engine_empty_cache_cpp", (DL_FUNC) &_rgru_engine_empty_cache_cpp, 0},
+    {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
+    {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
+    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
+    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
+    {"_rgru_optimizer_apply_cpp", (DL_FUNC) &_rgru_optimizer_apply_cpp, 5},
     {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {NULL, NULL, 0}
 };
