@@ -109,8 +109,8 @@ gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
-optimizer_apply_cpp <- function(optimizer, rule, settings, grads, variables) {
-    invisible(.Call(`_rgru_optimizer_apply_cpp`, optimizer, rule, settings, grads, variables))
+optimizer_apply_cpp <- function(optimizer, grads, variables) {
+    invisible(.Call(`_rgru_optimizer_apply_cpp`, optimizer, grads, variables))
 }
 
 is_result_array_cpp <- function(x) {

@@ -24,7 +24,8 @@ Optimizer <- R6::R6Class("RgruOptimizer",
     slots = NULL,
     # Names of the subclass's own hyperparameters (fields), for get_config().
     hyper = character(),
-    # The update rule the C++ step runs: "sgd", "adam" or "rmsprop".
+    # The update rule the C++ step runs: "sgd", "adam" or "rmsprop"
+    # (src/rcpp_optimizer.cpp).
     rule = NULL,
 
     initialize = function(name, learning_rate, weight_decay, clipnorm,
@@ -52,22 +53,13 @@ Optimizer <- R6::R6Class("RgruOptimizer",
 
     # Update `variables` (rgru_variable environments) in place from `grads`
     # (arrays aligned with them; NULL entries are skipped, as Keras filters
-    # empty gradients), and count the step. One call does all of it, writing
-    # the weights, `variables`, `slots` and `iterations`; the settings are read
-    # afresh each step, so changing a hyperparameter between steps takes effect.
+    # empty gradients), and count the step. One call does all of it: it reads
+    # `rule` and the hyperparameters from the fields (afresh each step, so a
+    # hyperparameter changed between steps takes effect) and writes the
+    # weights, `variables`, `slots` and `iterations`.
     apply = function(grads, variables) {
-      .Call(`_rgru_optimizer_apply_cpp`, self, .subset2(self, "rule"),
-            self$step_settings(), grads, variables)
+      .Call(`_rgru_optimizer_apply_cpp`, self, grads, variables)
       invisible(self)
-    },
-
-    # The numbers optimizer_apply_cpp() reads, in its order: the settings every
-    # optimizer has (0 for an unset one: Keras skips a weight decay or clipping
-    # that is 0), then the rule's own (rule_settings()).
-    step_settings = function() {
-      c(.subset2(self, "learning_rate"), .subset2(self, "weight_decay") %||% 0,
-        .subset2(self, "clipnorm") %||% 0, .subset2(self, "clipvalue") %||% 0,
-        .subset2(self, "global_clipnorm") %||% 0, self$rule_settings())
     },
 
     # The slot of `variable` (by identity), added when the optimizer has none.
@@ -113,8 +105,7 @@ SGD <- R6::R6Class("RgruSgdOptimizer", inherit = Optimizer,
       super$initialize(learning_rate = learning_rate, ...)
       self$set_hyper(list(momentum = momentum, nesterov = nesterov))
     },
-    rule = "sgd",
-    rule_settings = function() c(.subset2(self, "momentum"), .subset2(self, "nesterov"))
+    rule = "sgd"
   )
 )
 
@@ -131,17 +122,9 @@ Adam <- R6::R6Class("RgruAdamOptimizer", inherit = Optimizer,
       self$set_hyper(list(beta_1 = beta_1, beta_2 = beta_2, epsilon = epsilon,
                           amsgrad = amsgrad))
     },
-    rule = "adam",
     # Keras's form: epsilon is added to sqrt(v) *before* the bias-corrected
-    # step size alpha scales it (torch adds it after the correction). R computes
-    # the step's scalars, so they round as R's `^` rounds.
-    rule_settings = function() {
-      step <- .subset2(self, "iterations") + 1
-      beta_1 <- .subset2(self, "beta_1")
-      beta_2 <- .subset2(self, "beta_2")
-      alpha <- .subset2(self, "learning_rate") * sqrt(1 - beta_2^step) / (1 - beta_1^step)
-      c(alpha, 1 - beta_1, 1 - beta_2, .subset2(self, "epsilon"), .subset2(self, "amsgrad"))
-    }
+    # step size scales it (torch adds it after the correction).
+    rule = "adam"
   )
 )
 
@@ -158,12 +141,7 @@ RMSprop <- R6::R6Class("RgruRmspropOptimizer", inherit = Optimizer,
       self$set_hyper(list(rho = rho, momentum = momentum, epsilon = epsilon,
                           centered = centered))
     },
-    rule = "rmsprop",
-    rule_settings = function() {
-      rho <- .subset2(self, "rho")
-      c(rho, 1 - rho, .subset2(self, "momentum"), .subset2(self, "epsilon"),
-        .subset2(self, "centered"))
-    }
+    rule = "rmsprop"
   )
 )
 

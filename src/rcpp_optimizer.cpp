@@ -1,8 +1,10 @@
 // R glue for the fused optimizer step (rgru/optimizer.hpp). Optimizer$apply()
-// (R/optimizers.R) makes one call per training step; this clips the gradients, decays
-// and updates every variable, and keeps the optimizer's state: its environment's
-// `variables` (the variables it has state for, matched by identity), `slots` (per
-// variable a named list of state arrays, "m", "v", ...) and `iterations`.
+// (R/optimizers.R) makes one call per training step, handing over the optimizer's
+// environment: this reads its settings there (the fields the optimizer_*() functions
+// set and check: `rule`, `learning_rate`, `beta_1`, ...), clips the gradients, decays and
+// updates every variable, and keeps the optimizer's state there: `variables` (the
+// variables it has state for, matched by identity), `slots` (per variable a named list
+// of state arrays, "m", "v", ...) and `iterations`.
 //
 // Writing in place. An array is updated in its own memory only when nothing else in R
 // can reach it: MAYBE_SHARED() is false for it and for every list on the way to it (the
@@ -21,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <Rmath.h>
+
 #include "rcpp_glue.hpp"
 #include "rgru/optimizer.hpp"
 
@@ -36,8 +40,7 @@ using rgru_glue::describe;
 
 enum class Rule { sgd, adam, rmsprop };
 
-// What R's Optimizer$step_settings() passes: learning_rate, weight_decay, clipnorm,
-// clipvalue, global_clipnorm (0 where unset), then the rule's own numbers.
+// An optimizer's settings for one step.
 struct Settings {
   Rule rule = Rule::sgd;
   double learning_rate = 0;
@@ -52,53 +55,66 @@ struct Settings {
   std::vector<const char*> slot_names;
 };
 
-constexpr int common_settings = 5;
+SEXP field(SEXP optimizer, const char* name) {
+  SEXP x = Rf_findVarInFrame3(optimizer, Rf_install(name), TRUE);
+  if (x == R_UnboundValue)
+    abort("argument", std::string("`optimizer` has no field `") + name + "`.");
+  return x;
+}
 
-Settings parse_settings(SEXP rule, SEXP values) {
+// A number field; `optional` ones may be NULL (unset, which Keras treats as 0).
+double number_field(SEXP optimizer, const char* name, bool optional = false) {
+  SEXP x = field(optimizer, name);
+  if (optional && Rf_isNull(x)) return 0;
+  if ((TYPEOF(x) != REALSXP && TYPEOF(x) != INTSXP && TYPEOF(x) != LGLSXP) ||
+      Rf_xlength(x) != 1 || ISNAN(Rf_asReal(x)))
+    abort("argument", std::string("The optimizer's `") + name + "` must be a number, not " +
+                          describe(x) + ".");
+  return Rf_asReal(x);
+}
+
+Settings read_settings(SEXP optimizer) {
+  SEXP rule = field(optimizer, "rule");
   if (TYPEOF(rule) != STRSXP || Rf_xlength(rule) != 1 || STRING_ELT(rule, 0) == NA_STRING)
-    abort("argument", "`rule` must be a string, not " + describe(rule) + ".");
+    abort("argument", "The optimizer's `rule` must be a string, not " + describe(rule) + ".");
   const std::string name = CHAR(STRING_ELT(rule, 0));
   Settings s;
-  int own = 0;
+  s.learning_rate = number_field(optimizer, "learning_rate");
+  s.weight_decay = number_field(optimizer, "weight_decay", true);
+  s.clipnorm = number_field(optimizer, "clipnorm", true);
+  s.clipvalue = number_field(optimizer, "clipvalue", true);
+  s.global_clipnorm = number_field(optimizer, "global_clipnorm", true);
   if (name == "sgd") {
     s.rule = Rule::sgd;
-    own = 2;
+    s.sgd = {s.learning_rate, number_field(optimizer, "momentum"),
+             number_field(optimizer, "nesterov") != 0};
+    if (s.sgd.momentum != 0) s.slot_names = {"m"};
   } else if (name == "adam") {
     s.rule = Rule::adam;
-    own = 5;
+    const double beta_1 = number_field(optimizer, "beta_1");
+    const double beta_2 = number_field(optimizer, "beta_2");
+    const double step = number_field(optimizer, "iterations") + 1;
+    // Keras's bias-corrected step size, with R_pow(), which is R's `^`: the same double
+    // R computes from these numbers.
+    s.adam.alpha =
+        s.learning_rate * std::sqrt(1 - R_pow(beta_2, step)) / (1 - R_pow(beta_1, step));
+    s.adam.one_minus_beta_1 = 1 - beta_1;
+    s.adam.one_minus_beta_2 = 1 - beta_2;
+    s.adam.epsilon = number_field(optimizer, "epsilon");
+    s.adam.amsgrad = number_field(optimizer, "amsgrad") != 0;
+    s.slot_names = {"m", "v"};
+    if (s.adam.amsgrad) s.slot_names.push_back("v_hat");
   } else if (name == "rmsprop") {
     s.rule = Rule::rmsprop;
-    own = 5;
+    const double rho = number_field(optimizer, "rho");
+    s.rmsprop = {s.learning_rate, rho, 1 - rho, number_field(optimizer, "momentum"),
+                 number_field(optimizer, "epsilon"), number_field(optimizer, "centered") != 0};
+    s.slot_names = {"velocity"};
+    if (s.rmsprop.centered) s.slot_names.push_back("average");
+    if (s.rmsprop.momentum > 0) s.slot_names.push_back("momentum");
   } else {
-    abort("argument", "`rule` must be \"sgd\", \"adam\" or \"rmsprop\", not \"" + name + "\".");
-  }
-  if (TYPEOF(values) != REALSXP || Rf_xlength(values) != common_settings + own)
-    abort("argument", "`settings` must be a double vector of length " +
-                          std::to_string(common_settings + own) + " for rule \"" + name +
-                          "\", not " + describe(values) + ".");
-  const double* v = REAL(values);
-  s.learning_rate = v[0];
-  s.weight_decay = v[1];
-  s.clipnorm = v[2];
-  s.clipvalue = v[3];
-  s.global_clipnorm = v[4];
-  const double* r = v + common_settings;
-  switch (s.rule) {
-    case Rule::sgd:
-      s.sgd = {s.learning_rate, r[0], r[1] != 0};
-      if (s.sgd.momentum != 0) s.slot_names = {"m"};
-      break;
-    case Rule::adam:
-      s.adam = {r[0], r[1], r[2], r[3], r[4] != 0};
-      s.slot_names = {"m", "v"};
-      if (s.adam.amsgrad) s.slot_names.push_back("v_hat");
-      break;
-    case Rule::rmsprop:
-      s.rmsprop = {s.learning_rate, r[0], r[1], r[2], r[3], r[4] != 0};
-      s.slot_names = {"velocity"};
-      if (s.rmsprop.centered) s.slot_names.push_back("average");
-      if (s.rmsprop.momentum > 0) s.slot_names.push_back("momentum");
-      break;
+    abort("argument", "The optimizer's `rule` must be \"sgd\", \"adam\" or \"rmsprop\", not \"" +
+                          name + "\".");
   }
   return s;
 }
@@ -269,40 +285,32 @@ void update(const Settings& s, double* w, const double* g, const std::vector<dou
   }
 }
 
-SEXP state_field(SEXP optimizer, SEXP symbol) {
-  SEXP x = Rf_findVarInFrame3(optimizer, symbol, TRUE);
-  if (x == R_UnboundValue) abort("argument", "`optimizer` has no field `" +
-                                                 std::string(CHAR(PRINTNAME(symbol))) + "`.");
-  return x;
-}
-
 }  // namespace
 
-// One optimizer step: every variable of `variables` (environments holding a weight as
-// `value`) with a gradient in `grads` (the same length; NULL skips a variable, as Keras
-// skips variables without a gradient) is updated by `rule` ("sgd", "adam", "rmsprop")
-// with `settings` (see Settings), and the state in environment `optimizer` follows.
+// One step of optimizer `optimizer` (an RgruOptimizer's environment): every variable of
+// `variables` (environments holding a weight as `value`) with a gradient in `grads` (the
+// same length; NULL skips a variable, as Keras skips variables without a gradient) is
+// updated, and the optimizer's state follows.
 // [[Rcpp::export(rng = false)]]
-void optimizer_apply_cpp(SEXP optimizer, SEXP rule, SEXP settings, SEXP grads,
-                         SEXP variables) {
+void optimizer_apply_cpp(SEXP optimizer, SEXP grads, SEXP variables) {
   rgru_glue::guarded([&] {
-    const Settings s = parse_settings(rule, settings);
     if (TYPEOF(optimizer) != ENVSXP)
       abort("argument", "`optimizer` must be an environment, not " + describe(optimizer) + ".");
+    const Settings s = read_settings(optimizer);
     if (TYPEOF(variables) != VECSXP)
-      abort("argument", "`variables` must be a list of variables, not " + describe(variables) + ".");
+      abort("argument",
+            "`variables` must be a list of variables, not " + describe(variables) + ".");
     if (TYPEOF(grads) != VECSXP || Rf_xlength(grads) != Rf_xlength(variables))
       abort("shape", "`grads` must be a list of " + std::to_string(Rf_xlength(variables)) +
                          " gradients, one per variable (or NULL), not " + describe(grads) + ".");
     SEXP value_symbol = Rf_install("value");
     SEXP seen_symbol = Rf_install("variables");
     SEXP slots_symbol = Rf_install("slots");
-    SEXP iterations_symbol = Rf_install("iterations");
     SEXP version_symbol = Rf_install("version");
 
     // Checks, before anything is written.
-    SEXP seen = state_field(optimizer, seen_symbol);
-    SEXP slots = state_field(optimizer, slots_symbol);
+    SEXP seen = field(optimizer, "variables");
+    SEXP slots = field(optimizer, "slots");
     if (TYPEOF(seen) != VECSXP || TYPEOF(slots) != VECSXP || Rf_xlength(seen) != Rf_xlength(slots))
       abort("argument", "The optimizer's `variables` and `slots` must be lists of the same "
                         "length, not " + describe(seen) + " and " + describe(slots) + ".");
@@ -391,8 +399,8 @@ void optimizer_apply_cpp(SEXP optimizer, SEXP rule, SEXP settings, SEXP grads,
       }
       UNPROTECT(2);
     }
-    SEXP iterations = PROTECT(Rf_ScalarReal(Rf_asReal(state_field(optimizer, iterations_symbol)) + 1));
-    Rf_defineVar(iterations_symbol, iterations, optimizer);
+    SEXP iterations = PROTECT(Rf_ScalarReal(number_field(optimizer, "iterations") + 1));
+    Rf_defineVar(Rf_install("iterations"), iterations, optimizer);
     UNPROTECT(1);
   });
 }

@@ -127,7 +127,8 @@ fused_and_reference <- function(make_optimizer, steps = 6) {
     opt$apply(grads, fused)
     reference_optimizer_apply(opt, state, grads, reference)
   }
-  list(fused = lapply(fused, function(v) v$value), reference = lapply(reference, function(v) v$value),
+  list(fused = lapply(fused, function(v) v$value),
+       reference = lapply(reference, function(v) v$value),
        fused_slots = opt$slots, reference_slots = state$slots,
        iterations = c(opt$iterations, state$iterations))
 }
@@ -211,9 +212,15 @@ test_that("bad gradients or variables are R errors that name them, and change no
   expect_error(opt$apply(list(1), list(new.env())), "variables\\[\\[1\\]\\]",
                class = "rgru_error_argument")
   expect_error(opt$apply(c(1, 2, 3), list(v)), "grads", class = "rgru_error_shape")
-  # a malformed state, as a damaged file could bring
+  # a malformed state, as a damaged file could bring, or a hyperparameter set wrongly
   opt$slots[[1]]$m <- c(1, 2)
   expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`m`", class = "rgru_error_shape")
+  opt$slots[[1]]$m <- c(0, 0, 0)
+  opt$beta_1 <- "0.9"
+  expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`beta_1`", class = "rgru_error_argument")
+  opt$learning_rate <- NULL
+  expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`learning_rate`",
+               class = "rgru_error_argument")
   expect_identical(v$value, before)
   expect_equal(opt$iterations, 1)
 })
