@@ -43,6 +43,13 @@ new_trackers <- function() {
   trackers
 }
 
+# `n` fresh trackers (train_on_batch() makes them on every call).
+metric_trackers <- function(n) {
+  trackers <- vector("list", n)
+  for (i in seq_len(n)) trackers[[i]] <- metric_tracker()
+  trackers
+}
+
 tracker_logs <- function(trackers, resolved, prefix = "") {
   if (is.null(trackers$loss)) return(list())
   logs <- list(loss = tracker_result(trackers$loss))
@@ -90,7 +97,8 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
                               mask = if (o <= length(masks)) masks[[o]])
     output_losses[o] <- lv$value
     total <- total + w * lv$value
-    d_outputs[[o]] <- lv$grad * w
+    # x * 1 is x: the usual weight of 1 spares a copy.
+    d_outputs[[o]] <- if (w == 1) lv$grad else lv$grad * w
   }
   trainable <- model_obj$trainable_weights
   total <- total + regularization_penalty(trainable) + (fw$activity_loss %||% 0)
@@ -102,8 +110,8 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
 update_trackers <- function(trackers, resolved, step, sample_weight) {
   if (is.null(trackers$loss)) {
     trackers$loss <- metric_tracker()
-    trackers$outputs <- lapply(resolved$output_loss_names, function(n) metric_tracker())
-    trackers$metrics <- lapply(resolved$metrics, function(m) metric_tracker())
+    trackers$outputs <- metric_trackers(length(resolved$output_loss_names))
+    trackers$metrics <- metric_trackers(length(resolved$metrics))
   }
   batch <- n_rows(step$y_pred[[1]])
   update_tracker(trackers$loss, step$loss, batch)
@@ -124,8 +132,12 @@ update_trackers <- function(trackers, resolved, step, sample_weight) {
 batch_gradients <- function(model_obj, step) {
   d <- if (length(step$d_outputs) == 1) step$d_outputs[[1]] else step$d_outputs
   bw <- model_obj$backward(step$tape, d)
-  idx <- variable_index(model_obj$weights, step$trainable)
-  grads <- lapply(idx, function(i) if (is.na(i)) NULL else bw$grads[[i]])
+  weights <- model_obj$weights
+  # Usually every weight is trainable, and the gradients are already aligned.
+  grads <- if (identical(weights, step$trainable)) bw$grads else {
+    idx <- variable_index(weights, step$trainable)
+    lapply(idx, function(i) if (is.na(i)) NULL else bw$grads[[i]])
+  }
   grads <- add_regularization_gradients(grads, step$trainable)
   for (i in seq_along(grads)) {
     g <- grads[[i]]
