@@ -418,7 +418,7 @@ layer_handle_classes <- function(layer) {
 # The R6 object behind a handle (or the object itself).
 layer_object <- function(x) {
   if (inherits(x, "RgruLayer")) return(x)
-  if (inherits(x, "rgru_layer")) return(environment(unclass(x))$layer)
+  if (inherits(x, "rgru_layer")) return(.subset2(environment(x), "layer"))
   NULL
 }
 
@@ -555,7 +555,8 @@ coerce_initial_state <- function(initial_state) {
 
 batch_shape_of <- function(x) {
   if (is.list(x)) return(lapply(x, batch_shape_of))
-  d <- value_shape(x)
+  d <- dim(x)
+  if (is.null(d)) d <- length(x)
   d[1] <- NA_integer_
   as.integer(d)
 }

@@ -67,8 +67,11 @@ tracker_logs <- function(trackers, resolved, prefix = "") {
 # with respect to every output. Only training keeps a tape: evaluation (evaluate(),
 # validation, test_on_batch()) runs the layers' inference paths, which keep nothing
 # (cuDNN's inference mode, no reserve space).
+# The training step's functions run per batch: they read the model's and the
+# optimizer's members with .subset2(), sparing the S3 dispatch `$` tries over an
+# R6 object's classes.
 batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
-  fw <- model_obj$forward(x, training = training, keep_tape = training)
+  fw <- .subset2(model_obj, "forward")(x, training = training, keep_tape = training)
   y_pred <- as_output_list(fw$outputs)
   y <- as_output_list(y)
   if (length(y) != length(y_pred)) {
@@ -100,7 +103,7 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
     # x * 1 is x: the usual weight of 1 spares a copy.
     d_outputs[[o]] <- if (w == 1) lv$grad else lv$grad * w
   }
-  trainable <- model_obj$trainable_weights
+  trainable <- .subset2(model_obj, "trainable_weights")
   total <- total + regularization_penalty(trainable) + (fw$activity_loss %||% 0)
   list(loss = total, output_losses = output_losses, y = y, y_pred = y_pred,
        d_outputs = d_outputs,
@@ -131,8 +134,8 @@ update_trackers <- function(trackers, resolved, step, sample_weight) {
 # Gradients of the total loss with respect to the trainable weights.
 batch_gradients <- function(model_obj, step) {
   d <- if (length(step$d_outputs) == 1) step$d_outputs[[1]] else step$d_outputs
-  bw <- model_obj$backward(step$tape, d)
-  weights <- model_obj$weights
+  bw <- .subset2(model_obj, "backward")(step$tape, d)
+  weights <- .subset2(model_obj, "weights")
   # Usually every weight is trainable, and the gradients are already aligned.
   grads <- if (identical(weights, step$trainable)) bw$grads else {
     idx <- variable_index(weights, step$trainable)
@@ -142,7 +145,8 @@ batch_gradients <- function(model_obj, step) {
   for (i in seq_along(grads)) {
     g <- grads[[i]]
     want <- dim(.subset2(step$trainable[[i]], "value"))
-    if (!is.null(g) && !is.null(want) && !identical(dim(g), want)) {
+    have <- dim(g)
+    if (!is.null(g) && !is.null(want) && (length(have) != length(want) || any(have != want))) {
       dim(g) <- want
       grads[[i]] <- g
     }
@@ -157,7 +161,7 @@ train_on_batch_step <- function(model, state, trackers, x, y, sample_weight) {
   update_trackers(trackers, state$resolved, step, sample_weight)
   if (length(step$trainable) > 0) {
     grads <- batch_gradients(model_obj, step)
-    state$optimizer$apply(grads, step$trainable)
+    .subset2(state$optimizer, "apply")(grads, step$trainable)
     apply_constraints(step$trainable)
   }
   state
