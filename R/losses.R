@@ -203,10 +203,11 @@ elementwise_loss <- function(y_true, y_pred, fn) {
   p <- last_axis_matrix(y_pred)
   y <- last_axis_matrix(y_true)$m
   res <- fn(y, p$m)
-  k <- ncol(p$m)
+  rows_k <- dim(p$m)
+  k <- rows_k[2L]
   # .rowSums() reads the values as a (rows, k) matrix whatever their dimensions (ifelse()
   # and comparisons drop them; the layout is unchanged), without rowSums()'s checks.
-  values <- .rowSums(res$value, nrow(p$m), k) / k
+  values <- .rowSums(res$value, rows_k[1L], k) / k
   grad <- NULL
   if (length(res$grad) == length(y_pred)) {
     # array(res$grad / k, dim = dim(y_pred)), without array()'s R-level work.
