@@ -56,7 +56,7 @@ struct Settings {
 };
 
 SEXP field(SEXP optimizer, const char* name) {
-  SEXP x = Rf_findVarInFrame3(optimizer, Rf_install(name), TRUE);
+  SEXP x = Rf_findVarInFrame(optimizer, Rf_install(name));
   if (x == R_UnboundValue)
     abort("argument", std::string("`optimizer` has no field `") + name + "`.");
   return x;
@@ -324,7 +324,7 @@ void optimizer_apply_cpp(SEXP optimizer, SEXP grads, SEXP variables) {
       if (TYPEOF(v) != ENVSXP)
         abort("argument", variable_label(i) + " must be a variable (an environment holding "
                           "its weight as `value`), not " + describe(v) + ".");
-      SEXP value = Rf_findVarInFrame3(v, value_symbol, TRUE);
+      SEXP value = Rf_findVarInFrame(v, value_symbol);
       if (value == R_UnboundValue || !is_numeric(value))
         abort("argument", variable_label(i) + "$value must be a numeric array, not " +
                               (value == R_UnboundValue ? std::string("missing") : describe(value)) +
@@ -384,7 +384,7 @@ void optimizer_apply_cpp(SEXP optimizer, SEXP grads, SEXP variables) {
     }
 
     for (const Entry& e : entries) {
-      SEXP value = Rf_findVarInFrame3(e.variable, value_symbol, TRUE);
+      SEXP value = Rf_findVarInFrame(e.variable, value_symbol);
       SEXP own = PROTECT(own_doubles(value));
       if (own != value) Rf_defineVar(value_symbol, own, e.variable);
       double* w = REAL(own);
