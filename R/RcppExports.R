@@ -113,6 +113,10 @@ gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
     .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
+optimizer_apply_cpp <- function(optimizer, grads, variables) {
+    invisible(.Call(`_rgru_optimizer_apply_cpp`, optimizer, grads, variables))
+}
+
 is_result_array_cpp <- function(x) {
     .Call(`_rgru_is_result_array_cpp`, x)
 }

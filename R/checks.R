@@ -254,6 +254,11 @@ check_validation_split <- function(validation_split, call = error_call()) {
 # Every array in `data` (arrays or lists of arrays, labelled by `args`) must
 # have the same number of samples; returns that number.
 check_same_rows <- function(data, args, call = error_call()) {
+  # Two arrays, the usual case, compare at once; the loop below names what differs.
+  if (length(data) == 2L && !is.list(data[[1L]]) && !is.list(data[[2L]])) {
+    rows <- dim(data[[1L]])[1L]
+    if (!is.null(rows) && identical(rows, dim(data[[2L]])[1L])) return(rows)
+  }
   labels <- character()
   rows <- integer()
   for (i in seq_along(data)) {

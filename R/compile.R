@@ -99,7 +99,7 @@ flatten_metric_spec <- function(metrics) {
 # environment (environments are references, so every handle sees it).
 compile_state <- function(model) {
   obj <- model_object(model)
-  if (exists("compiled", envir = obj, inherits = FALSE)) return(obj$compiled)
+  if (exists("compiled", envir = obj, inherits = FALSE)) return(.subset2(obj, "compiled"))
   attr(obj, "rgru_compiled", exact = TRUE)
 }
 

@@ -211,9 +211,8 @@ epoch_numbers <- function(first, last) {
 
 # fit(), evaluate() and the *_on_batch() functions need both.
 require_data <- function(x, y) {
-  for (arg in c("x", "y")) {
-    if (is.null(get(arg))) abort_argument(arg, NULL, "an array or a list of arrays")
-  }
+  if (is.null(x)) abort_argument("x", NULL, "an array or a list of arrays")
+  if (is.null(y)) abort_argument("y", NULL, "an array or a list of arrays")
 }
 
 # keras3's "auto": one line per epoch while knitting, silent under testthat
@@ -415,7 +414,7 @@ train_on_batch <- function(object, x, y = NULL, sample_weight = NULL, class_weig
   if (!is.null(class_weight)) {
     batch$sample_weight <- apply_class_weight(class_weight, batch$y, batch$sample_weight)
   }
-  state <- compile_state(object)
+  state <- batch$state
   trackers <- new_trackers()
   unresolved <- is.null(state$resolved)
   state <- train_on_batch_step(object, state, trackers, batch$x, batch$y, batch$sample_weight)
@@ -430,8 +429,9 @@ test_on_batch <- function(object, x, y = NULL, sample_weight = NULL) {
   evaluate_arrays(object, batch$x, batch$y, batch$sample_weight, n_rows(batch$x))
 }
 
+# The batch, checked, and the model's compile state.
 one_batch_data <- function(object, x, y, sample_weight, fn) {
-  require_compiled(object, fn)
+  state <- require_compiled(object, fn)
   x <- as_training_data(x, "x")
   y <- as_training_data(y, "y")
   require_data(x, y)
@@ -440,5 +440,5 @@ one_batch_data <- function(object, x, y, sample_weight, fn) {
     sample_weight <- as_training_array(sample_weight, "sample_weight")
     check_same_rows(list(x, sample_weight), c("x", "sample_weight"))
   }
-  list(x = x, y = y, sample_weight = sample_weight)
+  list(x = x, y = y, sample_weight = sample_weight, state = state)
 }

@@ -42,6 +42,8 @@ next_variable_version <- function() {
 `$<-.rgru_variable` <- function(x, name, value) {
   assign(name, value, envir = x)
   if (identical(name, "value")) assign("version", next_variable_version(), envir = x)
+  # Layers cache their trainable weights (Layer's `trainable_weights`).
+  if (identical(name, "trainable")) layer_structure_changed()
   x
 }
 
@@ -272,6 +274,7 @@ Layer <- R6::R6Class(
     trainable = function(value) {
       if (missing(value)) return(private$trainable_flag)
       private$trainable_flag <- check_bool(value, "trainable")
+      layer_structure_changed()
       for (v in self$weights) v$trainable <- private$trainable_flag
       for (l in self$sublayers()) l$trainable <- private$trainable_flag
     },
@@ -286,10 +289,17 @@ Layer <- R6::R6Class(
       private$weights_cache <- list(version = layer_structure$version, weights = weights)
       weights
     },
+    # Cached as `weights` is: every training step reads it. Setting a variable's or a
+    # layer's `trainable` counts as a change of structure.
     trainable_weights = function() {
       if (!private$trainable_flag) return(list())
+      cache <- private$trainable_cache
+      if (!is.null(cache) && cache$version == layer_structure$version) return(cache$weights)
       weights <- self$weights
-      weights[vapply(weights, is_trainable, TRUE)]
+      keep <- vapply(weights, is_trainable, TRUE)
+      if (!all(keep)) weights <- weights[keep]
+      private$trainable_cache <- list(version = layer_structure$version, weights = weights)
+      weights
     },
     non_trainable_weights = function() {
       weights <- self$weights
@@ -307,6 +317,7 @@ Layer <- R6::R6Class(
   private = list(
     trainable_flag = TRUE,
     weights_cache = NULL,
+    trainable_cache = NULL,
     accepted_shape = NULL
   )
 )
@@ -407,7 +418,7 @@ layer_handle_classes <- function(layer) {
 # The R6 object behind a handle (or the object itself).
 layer_object <- function(x) {
   if (inherits(x, "RgruLayer")) return(x)
-  if (inherits(x, "rgru_layer")) return(environment(unclass(x))$layer)
+  if (inherits(x, "rgru_layer")) return(.subset2(environment(x), "layer"))
   NULL
 }
 
@@ -544,7 +555,8 @@ coerce_initial_state <- function(initial_state) {
 
 batch_shape_of <- function(x) {
   if (is.list(x)) return(lapply(x, batch_shape_of))
-  d <- value_shape(x)
+  d <- dim(x)
+  if (is.null(d)) d <- length(x)
   d[1] <- NA_integer_
   as.integer(d)
 }

@@ -203,10 +203,17 @@ elementwise_loss <- function(y_true, y_pred, fn) {
   p <- last_axis_matrix(y_pred)
   y <- last_axis_matrix(y_true)$m
   res <- fn(y, p$m)
-  k <- ncol(p$m)
-  # ifelse() and comparisons drop dimensions; the layout is unchanged.
-  values <- rowSums(matrix(res$value, nrow = nrow(p$m))) / k
-  grad <- if (length(res$grad) == length(y_pred)) array(res$grad / k, dim = dim(y_pred))
+  rows_k <- dim(p$m)
+  k <- rows_k[2L]
+  # .rowSums() reads the values as a (rows, k) matrix whatever their dimensions (ifelse()
+  # and comparisons drop them; the layout is unchanged), without rowSums()'s checks.
+  values <- .rowSums(res$value, rows_k[1L], k) / k
+  grad <- NULL
+  if (length(res$grad) == length(y_pred)) {
+    # array(res$grad / k, dim = dim(y_pred)), without array()'s R-level work.
+    grad <- res$grad / k
+    attributes(grad) <- list(dim = dim(y_pred))
+  }
   list(values = values, grad = grad, lead = p$lead)
 }
 
@@ -270,21 +277,24 @@ one_hot_rows <- function(labels, lead, k) {
 #' @noRd
 loss_value_and_grad <- function(loss, y_true, y_pred, sample_weight = NULL,
                                 mask = NULL) {
-  res <- loss$per_sample(y_true, y_pred)
+  # Once per output on every training step: .subset2() spares `$`'s S3 dispatch on
+  # the loss's classes.
+  res <- .subset2(loss, "per_sample")(y_true, y_pred)
+  reduction <- .subset2(loss, "reduction")
   rows <- length(res$values)
   w <- row_weights(sample_weight, res$lead)
   if (!is.null(mask) && length(mask) == rows) {
     m <- as.double(mask)
-    if (loss$reduction %in% c("sum_over_batch_size", "mean")) {
+    if (reduction %in% c("sum_over_batch_size", "mean")) {
       valid <- sum(m)
       m <- m * if (valid > 0) rows / valid else 0
     }
     w <- if (is.null(w)) m else w * m
   }
   weighted <- if (is.null(w)) res$values else res$values * w
-  divisor <- if (loss$reduction == "sum") 1 else rows
-  if (loss$reduction == "none") {
-    abort_argument("reduction", loss$reduction, "a reduction to a scalar for training",
+  divisor <- if (reduction == "sum") 1 else rows
+  if (reduction == "none") {
+    abort_argument("reduction", reduction, "a reduction to a scalar for training",
                    "i" = 'Use "sum_over_batch_size", "sum" or "mean".')
   }
   scale <- if (divisor > 0) 1 / divisor else 0

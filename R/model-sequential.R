@@ -176,31 +176,35 @@ Sequential <- R6::R6Class(
       has
     },
 
+    # Every training step runs forward() and backward(): they read the layer list once
+    # (`layer_objects` is an active binding) rather than per layer.
     forward = function(inputs, mask = NULL, training = FALSE, initial_state = NULL,
                        keep_tape = TRUE) {
       if (is.list(inputs) && length(inputs) == 1L) inputs <- inputs[[1]]
       self$prepare(batch_shape_of(inputs))
+      layers <- private$layer_list
       x <- inputs
-      tapes <- vector("list", length(self$layer_objects))
+      tapes <- vector("list", length(layers))
       loss <- 0
-      for (i in seq_along(self$layer_objects)) {
-        res <- model_layer_forward(self$layer_objects[[i]], x, mask, training,
+      for (i in seq_along(layers)) {
+        res <- model_layer_forward(layers[[i]], x, mask, training,
                                    if (i == 1) initial_state, keep_tape)
         x <- res$outputs
         mask <- res$mask
         loss <- loss + res$activity_loss
-        tapes[[i]] <- if (keep_tape) res
+        if (keep_tape) tapes[[i]] <- res
       }
       list(outputs = x, mask = mask, tape = tapes, activity_loss = loss)
     },
     backward = function(tape, d_outputs) {
-      grads <- self$empty_grads()
+      layers <- private$layer_list
+      positions <- self$layer_weight_positions(layers)
+      grads <- vector("list", attr(positions, "weights"))
       d <- d_outputs
-      for (i in rev(seq_along(self$layer_objects))) {
+      for (i in seq.int(length(layers), by = -1L, length.out = length(layers))) {
         if (is.null(d)) break
-        layer <- self$layer_objects[[i]]
-        g <- model_layer_backward(layer, tape[[i]], d)
-        grads <- self$accumulate_grads(grads, layer, g$grads)
+        g <- model_layer_backward(layers[[i]], tape[[i]], d)
+        grads <- add_grads_at(grads, positions[[i]], g$grads)
         d <- g$d_inputs
       }
       list(d_inputs = d, grads = grads)

@@ -9,34 +9,43 @@ Model <- R6::R6Class(
   public = list(
     sublayers = function() self$layer_objects,
     # Grads of layer `layer` (aligned with its weights) added into `acc`
-    # (aligned with the model's weights), matching variables by identity; where each
-    # layer's weights sit among the model's is kept while the layer tree stands.
+    # (aligned with the model's weights), matching variables by identity.
     accumulate_grads = function(acc, layer, grads) {
-      positions <- private$weight_positions
-      if (is.null(positions) || positions$version != layer_structure$version) {
-        positions <- list(version = layer_structure$version, layers = list(), at = list())
-      }
-      j <- NULL
-      for (i in seq_along(positions$layers)) {
-        if (identical(positions$layers[[i]], layer)) {
-          j <- positions$at[[i]]
-          break
-        }
-      }
-      if (is.null(j)) {
-        j <- match(ids_of(layer$weights), ids_of(self$weights))
-        positions$layers <- c(positions$layers, list(layer))
-        positions$at <- c(positions$at, list(j))
-      }
-      private$weight_positions <- positions
-      for (k in seq_along(j)) {
-        g <- if (k <= length(grads)) grads[[k]]
-        if (is.null(g)) next
-        acc[[j[k]]] <- if (is.null(acc[[j[k]]])) g else acc[[j[k]]] + g
-      }
-      acc
+      add_grads_at(acc, self$layer_weight_positions(list(layer))[[1]], grads)
     },
-    empty_grads = function() rep(list(NULL), length(self$weights)),
+    # Where the weights of each of `layers` sit among the model's: a list of integer
+    # vectors, aligned with `layers`, with the number of the model's weights as
+    # attribute "weights". Kept per layer while the layer tree stands, as each
+    # training step asks again (a sequential model for all its layers at once).
+    layer_weight_positions = function(layers) {
+      known <- private$weight_positions
+      if (is.null(known) || known$version != layer_structure$version) {
+        known <- list(version = layer_structure$version, layers = list(),
+                      at = structure(list(), weights = length(self$weights)))
+      }
+      if (identical(known$layers, layers)) return(known$at)
+      missing <- FALSE
+      positions <- lapply(layers, function(layer) {
+        for (i in seq_along(known$layers)) {
+          if (identical(known$layers[[i]], layer)) return(known$at[[i]])
+        }
+        missing <<- TRUE
+        NULL
+      })
+      if (missing) {
+        model_ids <- ids_of(self$weights)
+        for (i in seq_along(layers)) {
+          if (!is.null(positions[[i]])) next
+          positions[[i]] <- match(ids_of(layers[[i]]$weights), model_ids)
+          known$layers <- c(known$layers, layers[i])
+          known$at[[length(known$at) + 1L]] <- positions[[i]]
+        }
+        private$weight_positions <- known
+      }
+      attr(positions, "weights") <- attr(known$at, "weights")
+      positions
+    },
+    empty_grads = function() vector("list", length(self$weights)),
     # Zeros the states of every stateful layer inside, as Keras's reset_state().
     reset_state = function() {
       for (layer in self$sublayers()) {
@@ -71,10 +80,23 @@ Model <- R6::R6Class(
 
 ids_of <- function(variables) vapply(variables, function(v) .subset2(v, "id"), integer(1))
 
-# A layer's forward inside a model, with its activity-regularizer penalty.
+# `grads` (one per weight of a layer, NULL for none) added into `acc` at `positions`.
+add_grads_at <- function(acc, positions, grads) {
+  for (k in seq_along(positions)) {
+    g <- if (k <= length(grads)) grads[[k]]
+    if (is.null(g)) next
+    j <- positions[[k]]
+    acc[[j]] <- if (is.null(acc[[j]])) g else acc[[j]] + g
+  }
+  acc
+}
+
+# A layer's forward inside a model, with its activity-regularizer penalty. Both run
+# per layer on every training step: .subset2() finds the R6 method without the S3
+# dispatch `$` tries over each of the layer's classes.
 model_layer_forward <- function(layer, inputs, mask, training, initial_state, keep_tape) {
-  res <- layer$forward(inputs, mask = mask, training = training,
-                       initial_state = initial_state, keep_tape = keep_tape)
+  res <- .subset2(layer, "forward")(inputs, mask = mask, training = training,
+                                    initial_state = initial_state, keep_tape = keep_tape)
   loss <- res$activity_loss %||% 0
   reg <- .subset2(layer, "activity_regularizer")
   if (!is.null(reg)) {
@@ -94,7 +116,7 @@ model_layer_backward <- function(layer, res, d_outputs) {
       d_outputs <- penalty_gradient(d_outputs, res$outputs)
     }
   }
-  layer$backward(res$tape, d_outputs)
+  .subset2(layer, "backward")(res$tape, d_outputs)
 }
 
 # Keras 3 divides each activity penalty by its output's batch size (Layer.__call__), so

@@ -1,6 +1,10 @@
 # Optimizers with Keras 3's update rules (keras/src/optimizers/*.py): per
 # step, gradients are clipped, decoupled weight decay is applied, then each
 # variable takes its optimizer's update; constraints are applied by the caller.
+# The arithmetic of a step runs in one call into C++ (src/rcpp_optimizer.cpp,
+# inst/include/rgru/optimizer.hpp); the R form of the same formulas, which the
+# fused step reproduces to the last bit, is kept for the tests in
+# tests/testthat/helper-optimizer-reference.R.
 
 #' @importFrom R6 R6Class
 NULL
@@ -14,10 +18,15 @@ Optimizer <- R6::R6Class("RgruOptimizer",
     clipvalue = NULL,
     global_clipnorm = NULL,
     iterations = 0,
+    # The variables the optimizer has state for, and that state: per variable a
+    # named list of arrays shaped like its weight (`m`, `v`, ...).
     variables = NULL,
     slots = NULL,
     # Names of the subclass's own hyperparameters (fields), for get_config().
     hyper = character(),
+    # The update rule the C++ step runs: "sgd", "adam" or "rmsprop"
+    # (src/rcpp_optimizer.cpp).
+    rule = NULL,
 
     initialize = function(name, learning_rate, weight_decay, clipnorm,
                           clipvalue, global_clipnorm) {
@@ -44,46 +53,16 @@ Optimizer <- R6::R6Class("RgruOptimizer",
 
     # Update `variables` (rgru_variable environments) in place from `grads`
     # (arrays aligned with them; NULL entries are skipped, as Keras filters
-    # empty gradients). Each subclass's update_step(gradient, variable, lr,
-    # state) updates one variable's value and returns its new optimizer state.
+    # empty gradients), and count the step. One call does all of it: it reads
+    # `rule` and the hyperparameters from the fields (afresh each step, so a
+    # hyperparameter changed between steps takes effect) and writes the
+    # weights, `variables`, `slots` and `iterations`.
     apply = function(grads, variables) {
-      keep <- !vapply(grads, is.null, TRUE)
-      grads <- grads[keep]
-      variables <- variables[keep]
-      if (length(grads) == 0) return(invisible(self))
-      grads <- self$clip(grads)
-      lr <- self$learning_rate
-      for (i in seq_along(variables)) {
-        v <- variables[[i]]
-        if (!is.null(self$weight_decay) && self$weight_decay > 0) {
-          v$value <- v$value - v$value * self$weight_decay * lr
-        }
-        slot <- self$slot_for(v)
-        self$slots[[slot]] <- self$update_step(grads[[i]], v, lr, self$slots[[slot]])
-      }
-      self$iterations <- self$iterations + 1
+      .Call(`_rgru_optimizer_apply_cpp`, self, grads, variables)
       invisible(self)
     },
 
-    clip = function(grads) {
-      if (!is.null(self$clipnorm) && self$clipnorm > 0) {
-        return(lapply(grads, function(g) {
-          norm <- sqrt(sum(g^2))
-          g * self$clipnorm / max(norm, self$clipnorm)
-        }))
-      }
-      if (!is.null(self$global_clipnorm) && self$global_clipnorm > 0) {
-        norm <- sqrt(sum(vapply(grads, function(g) sum(g^2), 1)))
-        scale <- self$global_clipnorm * min(1 / norm, 1 / self$global_clipnorm)
-        return(lapply(grads, function(g) g * scale))
-      }
-      if (!is.null(self$clipvalue) && self$clipvalue > 0) {
-        v <- self$clipvalue
-        return(lapply(grads, function(g) pmin(pmax(g, -v), v)))
-      }
-      grads
-    },
-
+    # The slot of `variable` (by identity), added when the optimizer has none.
     slot_for = function(variable) {
       for (i in seq_along(self$variables)) {
         if (identical(self$variables[[i]], variable)) return(i)
@@ -126,20 +105,7 @@ SGD <- R6::R6Class("RgruSgdOptimizer", inherit = Optimizer,
       super$initialize(learning_rate = learning_rate, ...)
       self$set_hyper(list(momentum = momentum, nesterov = nesterov))
     },
-    update_step = function(gradient, variable, lr, state) {
-      if (self$momentum == 0) {
-        variable$value <- variable$value - gradient * lr
-        return(list())
-      }
-      m <- state_or_zero(state$m, gradient)
-      m <- m * self$momentum - gradient * lr
-      variable$value <- if (self$nesterov) {
-        variable$value + m * self$momentum - gradient * lr
-      } else {
-        variable$value + m
-      }
-      list(m = m)
-    }
+    rule = "sgd"
   )
 )
 
@@ -157,30 +123,10 @@ Adam <- R6::R6Class("RgruAdamOptimizer", inherit = Optimizer,
                           amsgrad = amsgrad))
     },
     # Keras's form: epsilon is added to sqrt(v) *before* the bias-corrected
-    # step size alpha scales it (torch adds it after the correction).
-    update_step = function(gradient, variable, lr, state) {
-      step <- self$iterations + 1
-      alpha <- lr * sqrt(1 - self$beta_2^step) / (1 - self$beta_1^step)
-      m <- state_or_zero(state$m, gradient)
-      v <- state_or_zero(state$v, gradient)
-      m <- m + (gradient - m) * (1 - self$beta_1)
-      v <- v + (gradient^2 - v) * (1 - self$beta_2)
-      new_state <- list(m = m, v = v)
-      if (self$amsgrad) {
-        v <- pmax(state_or_zero(state$v_hat, v), v)
-        new_state$v_hat <- v
-      }
-      variable$value <- variable$value - (m * alpha) / (sqrt(v) + self$epsilon)
-      new_state
-    }
+    # step size scales it (torch adds it after the correction).
+    rule = "adam"
   )
 )
-
-state_or_zero <- function(x, like) {
-  if (!is.null(x)) return(x)
-  like[] <- 0
-  like
-}
 
 RMSprop <- R6::R6Class("RgruRmspropOptimizer", inherit = Optimizer,
   public = list(
@@ -195,31 +141,7 @@ RMSprop <- R6::R6Class("RgruRmspropOptimizer", inherit = Optimizer,
       self$set_hyper(list(rho = rho, momentum = momentum, epsilon = epsilon,
                           centered = centered))
     },
-    update_step = function(gradient, variable, lr, state) {
-      rho <- self$rho
-      old <- state
-      velocity <- state_or_zero(old$velocity, gradient)
-      velocity <- rho * velocity + (1 - rho) * gradient^2
-      state <- list(velocity = velocity)
-      if (self$centered) {
-        avg <- state_or_zero(old$average, gradient)
-        avg <- rho * avg + (1 - rho) * gradient
-        state$average <- avg
-        denominator <- velocity - avg^2 + self$epsilon
-      } else {
-        denominator <- velocity + self$epsilon
-      }
-      increment <- lr * gradient / sqrt(denominator)
-      if (self$momentum > 0) {
-        mom <- state_or_zero(old$momentum, gradient)
-        mom <- self$momentum * mom + increment
-        state$momentum <- mom
-        variable$value <- variable$value - mom
-      } else {
-        variable$value <- variable$value - increment
-      }
-      state
-    }
+    rule = "rmsprop"
   )
 )
 

@@ -43,6 +43,13 @@ new_trackers <- function() {
   trackers
 }
 
+# `n` fresh trackers (train_on_batch() makes them on every call).
+metric_trackers <- function(n) {
+  trackers <- vector("list", n)
+  for (i in seq_len(n)) trackers[[i]] <- metric_tracker()
+  trackers
+}
+
 tracker_logs <- function(trackers, resolved, prefix = "") {
   if (is.null(trackers$loss)) return(list())
   logs <- list(loss = tracker_result(trackers$loss))
@@ -60,8 +67,11 @@ tracker_logs <- function(trackers, resolved, prefix = "") {
 # with respect to every output. Only training keeps a tape: evaluation (evaluate(),
 # validation, test_on_batch()) runs the layers' inference paths, which keep nothing
 # (cuDNN's inference mode, no reserve space).
+# The training step's functions run per batch: they read the model's and the
+# optimizer's members with .subset2(), sparing the S3 dispatch `$` tries over an
+# R6 object's classes.
 batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
-  fw <- model_obj$forward(x, training = training, keep_tape = training)
+  fw <- .subset2(model_obj, "forward")(x, training = training, keep_tape = training)
   y_pred <- as_output_list(fw$outputs)
   y <- as_output_list(y)
   if (length(y) != length(y_pred)) {
@@ -90,9 +100,10 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
                               mask = if (o <= length(masks)) masks[[o]])
     output_losses[o] <- lv$value
     total <- total + w * lv$value
-    d_outputs[[o]] <- lv$grad * w
+    # x * 1 is x: the usual weight of 1 spares a copy.
+    d_outputs[[o]] <- if (w == 1) lv$grad else lv$grad * w
   }
-  trainable <- model_obj$trainable_weights
+  trainable <- .subset2(model_obj, "trainable_weights")
   total <- total + regularization_penalty(trainable) + (fw$activity_loss %||% 0)
   list(loss = total, output_losses = output_losses, y = y, y_pred = y_pred,
        d_outputs = d_outputs,
@@ -102,8 +113,8 @@ batch_loss <- function(model_obj, state, x, y, sample_weight, training) {
 update_trackers <- function(trackers, resolved, step, sample_weight) {
   if (is.null(trackers$loss)) {
     trackers$loss <- metric_tracker()
-    trackers$outputs <- lapply(resolved$output_loss_names, function(n) metric_tracker())
-    trackers$metrics <- lapply(resolved$metrics, function(m) metric_tracker())
+    trackers$outputs <- metric_trackers(length(resolved$output_loss_names))
+    trackers$metrics <- metric_trackers(length(resolved$metrics))
   }
   batch <- n_rows(step$y_pred[[1]])
   update_tracker(trackers$loss, step$loss, batch)
@@ -123,14 +134,19 @@ update_trackers <- function(trackers, resolved, step, sample_weight) {
 # Gradients of the total loss with respect to the trainable weights.
 batch_gradients <- function(model_obj, step) {
   d <- if (length(step$d_outputs) == 1) step$d_outputs[[1]] else step$d_outputs
-  bw <- model_obj$backward(step$tape, d)
-  idx <- variable_index(model_obj$weights, step$trainable)
-  grads <- lapply(idx, function(i) if (is.na(i)) NULL else bw$grads[[i]])
+  bw <- .subset2(model_obj, "backward")(step$tape, d)
+  weights <- .subset2(model_obj, "weights")
+  # Usually every weight is trainable, and the gradients are already aligned.
+  grads <- if (identical(weights, step$trainable)) bw$grads else {
+    idx <- variable_index(weights, step$trainable)
+    lapply(idx, function(i) if (is.na(i)) NULL else bw$grads[[i]])
+  }
   grads <- add_regularization_gradients(grads, step$trainable)
   for (i in seq_along(grads)) {
     g <- grads[[i]]
     want <- dim(.subset2(step$trainable[[i]], "value"))
-    if (!is.null(g) && !is.null(want) && !identical(dim(g), want)) {
+    have <- dim(g)
+    if (!is.null(g) && !is.null(want) && (length(have) != length(want) || any(have != want))) {
       dim(g) <- want
       grads[[i]] <- g
     }
@@ -145,7 +161,7 @@ train_on_batch_step <- function(model, state, trackers, x, y, sample_weight) {
   update_trackers(trackers, state$resolved, step, sample_weight)
   if (length(step$trainable) > 0) {
     grads <- batch_gradients(model_obj, step)
-    state$optimizer$apply(grads, step$trainable)
+    .subset2(state$optimizer, "apply")(grads, step$trainable)
     apply_constraints(step$trainable)
   }
   state

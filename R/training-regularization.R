@@ -2,11 +2,15 @@
 # Layer.losses adds each trainable weight's regularizer penalty to the loss;
 # Optimizer.apply() applies constraints after every update), and freezing.
 
+# These run on every training step, over every trainable weight: .subset2() reads a
+# variable without the S3 dispatch `$` tries on its class.
+
 # Sum of the penalties of the trainable weights that carry a regularizer.
 regularization_penalty <- function(variables) {
   total <- 0
   for (v in variables) {
-    if (!is.null(v$regularizer)) total <- total + v$regularizer$penalty(v$value)
+    regularizer <- .subset2(v, "regularizer")
+    if (!is.null(regularizer)) total <- total + regularizer$penalty(v$value)
   }
   total
 }
@@ -15,8 +19,9 @@ regularization_penalty <- function(variables) {
 add_regularization_gradients <- function(grads, variables) {
   for (i in seq_along(variables)) {
     v <- variables[[i]]
-    if (is.null(v$regularizer)) next
-    g <- v$regularizer$gradient(v$value)
+    regularizer <- .subset2(v, "regularizer")
+    if (is.null(regularizer)) next
+    g <- regularizer$gradient(v$value)
     grads[[i]] <- if (is.null(grads[[i]])) g else grads[[i]] + g
   }
   grads
@@ -24,7 +29,7 @@ add_regularization_gradients <- function(grads, variables) {
 
 apply_constraints <- function(variables) {
   for (v in variables) {
-    if (!is.null(v$constraint)) {
+    if (!is.null(.subset2(v, "constraint"))) {
       value <- v$constraint$apply(v$value)
       if (!is.null(dim(v$value))) dim(value) <- dim(v$value)
       v$value <- value

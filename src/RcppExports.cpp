@@ -344,6 +344,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// optimizer_apply_cpp
+void optimizer_apply_cpp(SEXP optimizer, SEXP grads, SEXP variables);
+RcppExport SEXP _rgru_optimizer_apply_cpp(SEXP optimizerSEXP, SEXP gradsSEXP, SEXP variablesSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type optimizer(optimizerSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type grads(gradsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type variables(variablesSEXP);
+    optimizer_apply_cpp(optimizer, grads, variables);
+    return R_NilValue;
+END_RCPP
+}
 // is_result_array_cpp
 bool is_result_array_cpp(SEXP x);
 RcppExport SEXP _rgru_is_result_array_cpp(SEXP xSEXP) {
@@ -384,6 +395,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
     {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
     {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
+    {"_rgru_optimizer_apply_cpp", (DL_FUNC) &_rgru_optimizer_apply_cpp, 3},
     {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {NULL, NULL, 0}
 };

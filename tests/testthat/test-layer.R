@@ -151,6 +151,14 @@ test_that("weights follow the layer tree as it grows, and the trainable flag", {
   expect_length(outer$non_trainable_weights, 2)
   expect_false(inner$trainable)
   expect_error(outer$trainable <- "no", class = "rgru_error_argument")
+  # trainable_weights is cached: a variable's own flag changes it too.
+  outer$trainable <- TRUE
+  expect_length(outer$trainable_weights, 2)
+  second <- outer$weights[[2]]
+  second$trainable <- FALSE
+  expect_identical(outer$trainable_weights, outer$weights[1])
+  second$trainable <- TRUE
+  expect_identical(outer$trainable_weights, outer$weights)
 })
 
 test_that("a model's weights follow its layers as they are added and removed", {

@@ -104,3 +104,123 @@ test_that("optimizer names and bad arguments", {
   expect_error(optimizer_sgd(momentum = 2), class = "rgru_error_argument")
   expect_output(print(optimizer_sgd(momentum = 0.9)), "momentum: 0.9")
 })
+
+# The fused step (src/rcpp_optimizer.cpp) against the R formulas it replaced
+# (helper-optimizer-reference.R): weights, state and step count after several
+# steps, for every rule and option, on weights of several shapes.
+fused_and_reference <- function(make_optimizer, steps = 6) {
+  set.seed(42)
+  shapes <- list(c(3, 4), 5, 1)
+  start <- lapply(shapes, function(d) array(rnorm(prod(d)), d))
+  start[[2]] <- as.vector(start[[2]])
+  fused <- lapply(start, new_variable, name = "w", path = "w")
+  reference <- lapply(start, new_variable, name = "w", path = "w")
+  opt <- make_optimizer()
+  state <- reference_optimizer_state()
+  for (step in seq_len(steps)) {
+    # Large and small gradients, so that every clipping bound bites on some steps;
+    # two steps leave a weight out (NULL), as a frozen or unused weight is: the
+    # optimizer meets the second weight only on the second step.
+    grads <- lapply(start, function(w) w * 0 + rnorm(length(w), sd = 3^(step %% 3 - 1)))
+    if (step == 1) grads[2] <- list(NULL)
+    if (step == 3) grads[1] <- list(NULL)
+    opt$apply(grads, fused)
+    reference_optimizer_apply(opt, state, grads, reference)
+  }
+  list(fused = lapply(fused, function(v) v$value),
+       reference = lapply(reference, function(v) v$value),
+       fused_slots = opt$slots, reference_slots = state$slots,
+       iterations = c(opt$iterations, state$iterations))
+}
+
+optimizer_variants <- list(
+  sgd = function() optimizer_sgd(0.1),
+  sgd_momentum = function() optimizer_sgd(0.1, momentum = 0.9),
+  sgd_nesterov = function() optimizer_sgd(0.1, momentum = 0.9, nesterov = TRUE),
+  adam = function() optimizer_adam(0.01),
+  adam_amsgrad = function() optimizer_adam(0.01, amsgrad = TRUE),
+  adamw = function() optimizer_adamw(0.01, weight_decay = 0.1),
+  rmsprop = function() optimizer_rmsprop(0.01),
+  rmsprop_centered = function() optimizer_rmsprop(0.01, centered = TRUE),
+  rmsprop_momentum = function() optimizer_rmsprop(0.01, momentum = 0.5),
+  rmsprop_both = function() optimizer_rmsprop(0.01, centered = TRUE, momentum = 0.5)
+)
+optimizer_extras <- list(
+  none = list(),
+  weight_decay = list(weight_decay = 0.05),
+  clipnorm = list(clipnorm = 0.5),
+  clipvalue = list(clipvalue = 0.4),
+  global_clipnorm = list(global_clipnorm = 0.7)
+)
+
+test_that("the fused step gives the R formulas' numbers for every optimizer and option", {
+  for (variant in names(optimizer_variants)) {
+    for (extra in names(optimizer_extras)) {
+      if (variant == "adamw" && extra == "weight_decay") next
+      make <- function() {
+        opt <- optimizer_variants[[variant]]()
+        for (n in names(optimizer_extras[[extra]])) opt[[n]] <- optimizer_extras[[extra]][[n]]
+        opt
+      }
+      res <- fused_and_reference(make)
+      label <- paste(variant, extra)
+      expect_equal(res$fused, res$reference, tolerance = 1e-12, label = label)
+      expect_equal(res$fused_slots, res$reference_slots, tolerance = 1e-12, label = label)
+      expect_equal(res$iterations, c(6, 6), label = label)
+    }
+  }
+})
+
+test_that("the fused step follows hyperparameters changed between steps", {
+  res <- fused_and_reference(function() {
+    opt <- optimizer_sgd(0.1)
+    opt$momentum <- 0.5
+    opt$learning_rate <- 0.01
+    opt
+  })
+  expect_equal(res$fused, res$reference, tolerance = 1e-12)
+  expect_equal(res$fused_slots, res$reference_slots, tolerance = 1e-12)
+})
+
+test_that("the fused step changes no value other than the optimizer's own", {
+  opt <- optimizer_adam(0.1)
+  v <- new_variable(matrix(1, 2, 2), "w", "w")
+  kept <- v$value
+  version <- v$version
+  opt$apply(list(matrix(1, 2, 2)), list(v))
+  expect_equal(kept, matrix(1, 2, 2))
+  expect_false(v$version == version)
+  slots <- opt$slots
+  m <- slots[[1]]$m
+  m_kept <- m + 0
+  opt$apply(list(matrix(1, 2, 2)), list(v))
+  expect_identical(slots[[1]]$m, m_kept)
+  expect_identical(m, m_kept)
+  expect_false(identical(opt$slots[[1]]$m, m_kept))
+  expect_equal(opt$iterations, 2)
+})
+
+test_that("bad gradients or variables are R errors that name them, and change nothing", {
+  opt <- optimizer_adam(0.1)
+  v <- new_variable(c(1, 2, 3), "w", "w")
+  opt$apply(list(c(1, 1, 1)), list(v))
+  before <- v$value
+  expect_error(opt$apply(list(c(1, 1)), list(v)), "grads\\[\\[1\\]\\]", class = "rgru_error_shape")
+  expect_error(opt$apply(list(c(1, 1, 1), NULL), list(v)), "grads", class = "rgru_error_shape")
+  expect_error(opt$apply(list("a"), list(v)), "grads\\[\\[1\\]\\]", class = "rgru_error_argument")
+  expect_error(opt$apply(list(1), list(1)), "variables\\[\\[1\\]\\]", class = "rgru_error_argument")
+  expect_error(opt$apply(list(1), list(new.env())), "variables\\[\\[1\\]\\]",
+               class = "rgru_error_argument")
+  expect_error(opt$apply(c(1, 2, 3), list(v)), "grads", class = "rgru_error_shape")
+  # a malformed state, as a damaged file could bring, or a hyperparameter set wrongly
+  opt$slots[[1]]$m <- c(1, 2)
+  expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`m`", class = "rgru_error_shape")
+  opt$slots[[1]]$m <- c(0, 0, 0)
+  opt$beta_1 <- "0.9"
+  expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`beta_1`", class = "rgru_error_argument")
+  opt$learning_rate <- NULL
+  expect_error(opt$apply(list(c(1, 1, 1)), list(v)), "`learning_rate`",
+               class = "rgru_error_argument")
+  expect_identical(v$value, before)
+  expect_equal(opt$iterations, 1)
+})
