@@ -6,7 +6,7 @@
 # timesteps {10, 100} x features {8, 64} x units {4, 64, 256}, float32 and float64):
 #   layer       `gru(x)`, a built layer_gru(units) (its final state out)
 #                 vs nn.GRU's forward without autograd
-#   predict     `predict(model, x, batch_size = B)`, a sequential model with that one layer
+#   predict     `predict(model, x, batch_size = B, verbose = 0)`, a sequential model with that one layer
 #                 vs the same model (nn.GRU, final state out) in eval mode without autograd
 #   train_step  `train_on_batch(model, x, y)`, compiled with Adam and mse
 #                 vs zero_grad, forward, MSELoss, backward, Adam step
@@ -48,7 +48,7 @@ make_case <- function(case) {
   list(
     api = switch(case$mode,
       layer = function() gru(x),
-      predict = function() predict(model, x, batch_size = B),
+      predict = function() predict(model, x, batch_size = B, verbose = 0),
       train_step = function() train_on_batch(model, x, y)),
     engine = function() {
       out <- forward(config, engine_run_options(), x, w[[1]], w[[2]], w[[3]], NULL, NULL,
@@ -112,7 +112,7 @@ overhead_table <- function() {
     c("layer$forward(x): the protocol's fast path",
       micros(function() layer$forward(x, keep_tape = FALSE), n)),
     c("layer(x, training = FALSE): the general path", micros(function() gru(x, training = FALSE), n %/% 4L)),
-    c("predict(model, x)", micros(function() predict(model, x), n %/% 4L)),
+    c("predict(model, x)", micros(function() predict(model, x, verbose = 0), n %/% 4L)),
     c("torch: nn.GRU(x) without autograd",
       1e6 * time_torch(torch, list(dtype = "float32", mode = "inference", batch = 1,
                                    timesteps = 10, features = 8, units = 4), 1)),

@@ -15,7 +15,7 @@ f <- switch(what,
       function() ns$gru_forward_cpp(cfg, o, x, w[[1]], w[[2]], w[[3]], NULL, NULL, NULL, NULL, FALSE) }
     else function() ns$gru_forward_cpp(x, w[[1]], w[[2]], w[[3]], NULL, NULL, NULL, NULL, "tanh", "sigmoid", TRUE, FALSE, FALSE, "float32", FALSE) },
   call = { gru <- layer_gru(units = 4); invisible(gru(x)); function() gru(x) },
-  predict = { m <- keras_model_sequential(input_shape = c(10, 8)) |> layer_gru(4); invisible(predict(m, x)); function() predict(m, x) },
+  predict = { m <- keras_model_sequential(input_shape = c(10, 8)) |> layer_gru(4); invisible(predict(m, x, verbose = 0)); function() predict(m, x, verbose = 0) },
   train = { m2 <- keras_model_sequential(input_shape = c(10, 8)) |> layer_gru(4); m2 |> compile(optimizer = optimizer_adam(), loss = "mse"); invisible(train_on_batch(m2, xb, yb)); function() train_on_batch(m2, xb, yb) })
 for (i in seq_len(20)) f()
 for (i in seq_len(n)) f()
