@@ -5,12 +5,12 @@ built_with_cuda_cpp <- function() {
     .Call(`_rgru_built_with_cuda_cpp`)
 }
 
-conv1d_forward_cpp <- function(x, kernel, bias, stride, dilation, padding, groups, float32) {
-    .Call(`_rgru_conv1d_forward_cpp`, x, kernel, bias, stride, dilation, padding, groups, float32)
+conv1d_forward_cpp <- function(x, kernel, bias, stride, dilation, padding, groups, float32, options) {
+    .Call(`_rgru_conv1d_forward_cpp`, x, kernel, bias, stride, dilation, padding, groups, float32, options)
 }
 
-conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32) {
-    .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32)
+conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options) {
+    .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options)
 }
 
 max_pool1d_forward_cpp <- function(x, pool_size, stride, padding) {
@@ -19,6 +19,18 @@ max_pool1d_forward_cpp <- function(x, pool_size, stride, padding) {
 
 max_pool1d_backward_cpp <- function(d_out, argmax, x_dims) {
     .Call(`_rgru_max_pool1d_backward_cpp`, d_out, argmax, x_dims)
+}
+
+engine_kernels_cpp <- function() {
+    .Call(`_rgru_engine_kernels_cpp`)
+}
+
+engine_activation_cpp <- function(x, activation, dtype, kernels) {
+    .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
+}
+
+engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
+    .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
 }
 
 crc32_raw <- function(bytes) {
@@ -65,34 +77,6 @@ cudnn_memory_stats_cpp <- function() {
     .Call(`_rgru_cudnn_memory_stats_cpp`)
 }
 
-gru_config_cpp <- function(settings) {
-    .Call(`_rgru_gru_config_cpp`, settings)
-}
-
-gru_config_info_cpp <- function(config) {
-    .Call(`_rgru_gru_config_info_cpp`, config)
-}
-
-gru_forward_cpp <- function(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version = NULL) {
-    .Call(`_rgru_gru_forward_cpp`, config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version)
-}
-
-gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
-    .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
-}
-
-engine_kernels_cpp <- function() {
-    .Call(`_rgru_engine_kernels_cpp`)
-}
-
-engine_activation_cpp <- function(x, activation, dtype, kernels) {
-    .Call(`_rgru_engine_activation_cpp`, x, activation, dtype, kernels)
-}
-
-engine_gemm_cpp <- function(a, b, trans_a, trans_b, offset, dtype, build) {
-    .Call(`_rgru_engine_gemm_cpp`, a, b, trans_a, trans_b, offset, dtype, build)
-}
-
 engine_info_cpp <- function() {
     .Call(`_rgru_engine_info_cpp`)
 }
@@ -107,6 +91,22 @@ engine_cached_bytes_cpp <- function() {
 
 engine_empty_cache_cpp <- function() {
     .Call(`_rgru_engine_empty_cache_cpp`)
+}
+
+gru_config_cpp <- function(settings) {
+    .Call(`_rgru_gru_config_cpp`, settings)
+}
+
+gru_config_info_cpp <- function(config) {
+    .Call(`_rgru_gru_config_info_cpp`, config)
+}
+
+gru_forward_cpp <- function(config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version = NULL) {
+    .Call(`_rgru_gru_forward_cpp`, config, options, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout, recurrent_dropout, keep_tape, weights_version)
+}
+
+gru_backward_cpp <- function(tape, d_sequence, d_final_state, release = TRUE) {
+    .Call(`_rgru_gru_backward_cpp`, tape, d_sequence, d_final_state, release)
 }
 
 is_result_array_cpp <- function(x) {

@@ -204,7 +204,7 @@ Conv1DLayer <- R6::R6Class(
       bias <- if (self$use_bias) as.numeric(self$variables[[2]]$value)
       pre <- conv1d_forward_cpp(x, self$variables[[1]]$value, bias, self$strides,
                                 self$dilation_rate, self$padding, self$groups,
-                                self$dtype == "float32")
+                                self$dtype == "float32", engine_run_options())
       y <- apply_activation(self$activation, pre)
       out <- if (self$data_format == "channels_first") swap_steps_channels(y) else y
       list(outputs = out, mask = self$drop_mask(mask), tape = list(x = x, pre = pre, y = y))
@@ -216,7 +216,8 @@ Conv1DLayer <- R6::R6Class(
       g <- conv1d_backward_cpp(tape$x, self$variables[[1]]$value, d_pre, self$strides,
                                self$dilation_rate, self$padding, self$groups,
                                need_d_x = TRUE, need_d_bias = self$use_bias,
-                               float32 = self$dtype == "float32")
+                               float32 = self$dtype == "float32",
+                               options = engine_run_options())
       d_x <- if (self$data_format == "channels_first") swap_steps_channels(g$d_x) else g$d_x
       grads <- list(g$d_kernel)
       if (self$use_bias) grads[[2]] <- g$d_bias

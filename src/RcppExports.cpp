@@ -21,8 +21,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // conv1d_forward_cpp
-Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation, std::string padding, int groups, bool float32);
-RcppExport SEXP _rgru_conv1d_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP biasSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP float32SEXP) {
+Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation, std::string padding, int groups, bool float32, SEXP options);
+RcppExport SEXP _rgru_conv1d_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP biasSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP float32SEXP, SEXP optionsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
@@ -33,13 +33,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
     Rcpp::traits::input_parameter< int >::type groups(groupsSEXP);
     Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
-    rcpp_result_gen = Rcpp::wrap(conv1d_forward_cpp(x, kernel, bias, stride, dilation, padding, groups, float32));
+    Rcpp::traits::input_parameter< SEXP >::type options(optionsSEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_forward_cpp(x, kernel, bias, stride, dilation, padding, groups, float32, options));
     return rcpp_result_gen;
 END_RCPP
 }
 // conv1d_backward_cpp
-Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation, std::string padding, int groups, bool need_d_x, bool need_d_bias, bool float32);
-RcppExport SEXP _rgru_conv1d_backward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP d_outSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP need_d_xSEXP, SEXP need_d_biasSEXP, SEXP float32SEXP) {
+Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation, std::string padding, int groups, bool need_d_x, bool need_d_bias, bool float32, SEXP options);
+RcppExport SEXP _rgru_conv1d_backward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP d_outSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP need_d_xSEXP, SEXP need_d_biasSEXP, SEXP float32SEXP, SEXP optionsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
@@ -52,7 +53,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type need_d_x(need_d_xSEXP);
     Rcpp::traits::input_parameter< bool >::type need_d_bias(need_d_biasSEXP);
     Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
-    rcpp_result_gen = Rcpp::wrap(conv1d_backward_cpp(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32));
+    Rcpp::traits::input_parameter< SEXP >::type options(optionsSEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_backward_cpp(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -78,6 +80,44 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type argmax(argmaxSEXP);
     Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type x_dims(x_dimsSEXP);
     rcpp_result_gen = Rcpp::wrap(max_pool1d_backward_cpp(d_out, argmax, x_dims));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_kernels_cpp
+Rcpp::List engine_kernels_cpp();
+RcppExport SEXP _rgru_engine_kernels_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_kernels_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_activation_cpp
+Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string activation, std::string dtype, std::string kernels);
+RcppExport SEXP _rgru_engine_activation_cpp(SEXP xSEXP, SEXP activationSEXP, SEXP dtypeSEXP, SEXP kernelsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kernels(kernelsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_activation_cpp(x, activation, dtype, kernels));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_gemm_cpp
+Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b, bool trans_a, bool trans_b, int offset, std::string dtype, std::string build);
+RcppExport SEXP _rgru_engine_gemm_cpp(SEXP aSEXP, SEXP bSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP offsetSEXP, SEXP dtypeSEXP, SEXP buildSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type a(aSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type b(bSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
+    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
+    Rcpp::traits::input_parameter< int >::type offset(offsetSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type build(buildSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_cpp(a, b, trans_a, trans_b, offset, dtype, build));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -201,6 +241,47 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// engine_info_cpp
+Rcpp::List engine_info_cpp();
+RcppExport SEXP _rgru_engine_info_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_gemm_gflops_cpp
+double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
+RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_cached_bytes_cpp
+double engine_cached_bytes_cpp();
+RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// engine_empty_cache_cpp
+double engine_empty_cache_cpp();
+RcppExport SEXP _rgru_engine_empty_cache_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
 // gru_config_cpp
 SEXP gru_config_cpp(SEXP settings);
 RcppExport SEXP _rgru_gru_config_cpp(SEXP settingsSEXP) {
@@ -255,85 +336,6 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// engine_kernels_cpp
-Rcpp::List engine_kernels_cpp();
-RcppExport SEXP _rgru_engine_kernels_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_kernels_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_activation_cpp
-Rcpp::NumericVector engine_activation_cpp(Rcpp::NumericVector x, std::string activation, std::string dtype, std::string kernels);
-RcppExport SEXP _rgru_engine_activation_cpp(SEXP xSEXP, SEXP activationSEXP, SEXP dtypeSEXP, SEXP kernelsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
-    Rcpp::traits::input_parameter< std::string >::type activation(activationSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< std::string >::type kernels(kernelsSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_activation_cpp(x, activation, dtype, kernels));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_gemm_cpp
-Rcpp::NumericMatrix engine_gemm_cpp(Rcpp::NumericMatrix a, Rcpp::NumericMatrix b, bool trans_a, bool trans_b, int offset, std::string dtype, std::string build);
-RcppExport SEXP _rgru_engine_gemm_cpp(SEXP aSEXP, SEXP bSEXP, SEXP trans_aSEXP, SEXP trans_bSEXP, SEXP offsetSEXP, SEXP dtypeSEXP, SEXP buildSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type a(aSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type b(bSEXP);
-    Rcpp::traits::input_parameter< bool >::type trans_a(trans_aSEXP);
-    Rcpp::traits::input_parameter< bool >::type trans_b(trans_bSEXP);
-    Rcpp::traits::input_parameter< int >::type offset(offsetSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< std::string >::type build(buildSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_gemm_cpp(a, b, trans_a, trans_b, offset, dtype, build));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_info_cpp
-Rcpp::List engine_info_cpp();
-RcppExport SEXP _rgru_engine_info_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_info_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_gemm_gflops_cpp
-double engine_gemm_gflops_cpp(int m, int n, int k, std::string dtype, int reps);
-RcppExport SEXP _rgru_engine_gemm_gflops_cpp(SEXP mSEXP, SEXP nSEXP, SEXP kSEXP, SEXP dtypeSEXP, SEXP repsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< int >::type m(mSEXP);
-    Rcpp::traits::input_parameter< int >::type n(nSEXP);
-    Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
-    rcpp_result_gen = Rcpp::wrap(engine_gemm_gflops_cpp(m, n, k, dtype, reps));
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_cached_bytes_cpp
-double engine_cached_bytes_cpp();
-RcppExport SEXP _rgru_engine_cached_bytes_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_cached_bytes_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
-// engine_empty_cache_cpp
-double engine_empty_cache_cpp();
-RcppExport SEXP _rgru_engine_empty_cache_cpp() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(engine_empty_cache_cpp());
-    return rcpp_result_gen;
-END_RCPP
-}
 // is_result_array_cpp
 bool is_result_array_cpp(SEXP x);
 RcppExport SEXP _rgru_is_result_array_cpp(SEXP xSEXP) {
@@ -347,10 +349,13 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
-    {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 8},
-    {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
+    {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 9},
+    {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 11},
     {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
     {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
+    {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
+    {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
+    {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
     {"_rgru_crc32_raw", (DL_FUNC) &_rgru_crc32_raw, 1},
     {"_rgru_cudnn_pack_weights_cpp", (DL_FUNC) &_rgru_cudnn_pack_weights_cpp, 3},
     {"_rgru_cudnn_unpack_weights_cpp", (DL_FUNC) &_rgru_cudnn_unpack_weights_cpp, 3},
@@ -362,17 +367,14 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rgru_cuda_runtime_info_cpp", (DL_FUNC) &_rgru_cuda_runtime_info_cpp, 1},
     {"_rgru_cudnn_empty_cache_cpp", (DL_FUNC) &_rgru_cudnn_empty_cache_cpp, 0},
     {"_rgru_cudnn_memory_stats_cpp", (DL_FUNC) &_rgru_cudnn_memory_stats_cpp, 0},
-    {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
-    {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
-    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
-    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
-    {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},
-    {"_rgru_engine_activation_cpp", (DL_FUNC) &_rgru_engine_activation_cpp, 4},
-    {"_rgru_engine_gemm_cpp", (DL_FUNC) &_rgru_engine_gemm_cpp, 7},
     {"_rgru_engine_info_cpp", (DL_FUNC) &_rgru_engine_info_cpp, 0},
     {"_rgru_engine_gemm_gflops_cpp", (DL_FUNC) &_rgru_engine_gemm_gflops_cpp, 5},
     {"_rgru_engine_cached_bytes_cpp", (DL_FUNC) &_rgru_engine_cached_bytes_cpp, 0},
     {"_rgru_engine_empty_cache_cpp", (DL_FUNC) &_rgru_engine_empty_cache_cpp, 0},
+    {"_rgru_gru_config_cpp", (DL_FUNC) &_rgru_gru_config_cpp, 1},
+    {"_rgru_gru_config_info_cpp", (DL_FUNC) &_rgru_gru_config_info_cpp, 1},
+    {"_rgru_gru_forward_cpp", (DL_FUNC) &_rgru_gru_forward_cpp, 12},
+    {"_rgru_gru_backward_cpp", (DL_FUNC) &_rgru_gru_backward_cpp, 4},
     {"_rgru_is_result_array_cpp", (DL_FUNC) &_rgru_is_result_array_cpp, 1},
     {NULL, NULL, 0}
 };

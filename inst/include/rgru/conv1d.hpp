@@ -7,8 +7,9 @@
 // which in the same column-major order is a (kernel_size * channels / groups,
 // filters) matrix).
 //
-// Pure C++ (Eigen and the standard library): no R, so it is built and checked on
-// its own by tools/cpp-tests/conv1d_check.cpp.
+// The GEMMs are the GRU engine's (gemm.hpp: Eigen's by default, the BLAS or AVX2 build a
+// program installs) and its threads too (schedule.hpp, EngineOptions). Pure C++: no R,
+// so it is built and checked on its own by tools/cpp-tests/conv1d_check.cpp.
 #ifndef RGRU_CONV1D_HPP
 #define RGRU_CONV1D_HPP
 
@@ -21,6 +22,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "memory.hpp"
+#include "schedule.hpp"
 
 namespace rgru {
 namespace conv1d {
@@ -122,10 +126,6 @@ namespace detail {
 
 template <typename Scalar>
 using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-template <typename Scalar>
-using StridedMap = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
-template <typename Scalar>
-using ConstStridedMap = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
 
 // A 1x1 convolution with stride 1 and no padding reads its im2col matrix straight
 // from the input: no copy needed.
@@ -133,16 +133,22 @@ inline bool is_pointwise(const Geometry& g) {
   return g.window == 1 && g.stride == 1 && g.pad_left == 0 && g.out_steps == g.steps;
 }
 
-// How a call walks the output: its rows (batch * out_steps), and the output steps
-// each GEMM covers, so that the im2col matrix stays under `max_elements` (at least
-// one step, so every shape makes progress).
+// How a call walks the output: its rows (batch * out_steps), cut into chunks of whole
+// output steps whose im2col matrix stays under `max_elements` (at least one step, so
+// every shape makes progress). The cut depends only on the shape, never on the thread
+// count, so results are the same for any num_threads.
 struct Plan {
   Index rows = 0;
   Index patch = 0;
   Index group_filters = 0;
-  Index chunk = 0;
+  Index chunk = 0;     // output steps per chunk
+  Index chunks = 0;
   bool pointwise = false;
-  size_t col_size = 0;
+  size_t col_size = 0;  // one chunk's im2col matrix; none for a pointwise convolution
+  // Where a group's columns start in x (its first input channel) and in a chunk's A.
+  Index group_offset(const ConvShape& s, Index group) const {
+    return s.geometry.batch * s.geometry.steps * s.group_channels() * group;
+  }
 };
 
 inline Plan make_plan(const ConvShape& s, Index max_elements) {
@@ -153,92 +159,115 @@ inline Plan make_plan(const ConvShape& s, Index max_elements) {
   p.group_filters = s.group_filters();
   p.pointwise = is_pointwise(g);
   const Index per_step = g.batch * p.patch;
-  p.chunk = p.pointwise ? g.out_steps
-                        : std::max<Index>(1, std::min<Index>(g.out_steps, max_elements / per_step));
+  const Index most = std::max<Index>(1, std::min<Index>(g.out_steps, max_elements / per_step));
+  p.chunks = (g.out_steps + most - 1) / most;
+  p.chunk = (g.out_steps + p.chunks - 1) / p.chunks;  // chunks of equal size, as near as can be
   p.col_size = p.pointwise ? 0 : static_cast<size_t>(per_step * p.chunk);
   return p;
 }
 
-// Rows (b, t - t0) for output steps [t0, t1) of group `group`'s im2col matrix.
+// Channel `c` of group `group`'s im2col matrix, rows (b, t - t0) for output steps
+// [t0, t1): the matrix's columns k + window * c.
 template <typename Scalar>
-void im2col(const ConvShape& s, const Scalar* x, Index group, Index t0, Index t1, Scalar* col) {
+void im2col_channel(const ConvShape& s, const Scalar* x, Index group, Index c, Index t0, Index t1,
+                    Scalar* col) {
   const Geometry& g = s.geometry;
   const Index rows = g.batch * (t1 - t0);
-  const Index cg = s.group_channels();
-  for (Index c = 0; c < cg; ++c) {
-    const Scalar* xc = x + g.batch * g.steps * (group * cg + c);
-    for (Index k = 0; k < g.window; ++k) {
-      Scalar* dst = col + rows * (k + g.window * c);
-      for (Index t = t0; t < t1; ++t, dst += g.batch) {
-        const Index ti = g.input_step(t, k);
-        if (ti < 0 || ti >= g.steps) {
-          std::fill(dst, dst + g.batch, Scalar(0));
-        } else {
-          std::copy(xc + g.batch * ti, xc + g.batch * (ti + 1), dst);
-        }
+  const Scalar* xc = x + g.batch * g.steps * (group * s.group_channels() + c);
+  for (Index k = 0; k < g.window; ++k) {
+    Scalar* dst = col + rows * (k + g.window * c);
+    for (Index t = t0; t < t1; ++t, dst += g.batch) {
+      const Index ti = g.input_step(t, k);
+      if (ti < 0 || ti >= g.steps) {
+        std::fill(dst, dst + g.batch, Scalar(0));
+      } else {
+        std::copy(xc + g.batch * ti, xc + g.batch * (ti + 1), dst);
       }
     }
   }
 }
 
-// The adjoint of im2col: adds each im2col entry's gradient to the input it came from.
+// The adjoint of im2col_channel: adds each of the channel's im2col entries' gradients
+// to the input it came from. Channels write disjoint parts of d_x.
 template <typename Scalar>
-void col2im_add(const ConvShape& s, const Scalar* d_col, Index group, Index t0, Index t1,
-                Scalar* d_x) {
+void col2im_add_channel(const ConvShape& s, const Scalar* d_col, Index group, Index c, Index t0,
+                        Index t1, Scalar* d_x) {
   const Geometry& g = s.geometry;
   const Index rows = g.batch * (t1 - t0);
-  const Index cg = s.group_channels();
-  for (Index c = 0; c < cg; ++c) {
-    Scalar* dxc = d_x + g.batch * g.steps * (group * cg + c);
-    for (Index k = 0; k < g.window; ++k) {
-      const Scalar* src = d_col + rows * (k + g.window * c);
-      for (Index t = t0; t < t1; ++t, src += g.batch) {
-        const Index ti = g.input_step(t, k);
-        if (ti < 0 || ti >= g.steps) continue;
-        Scalar* dst = dxc + g.batch * ti;
-        for (Index b = 0; b < g.batch; ++b) dst[b] += src[b];
-      }
+  Scalar* dxc = d_x + g.batch * g.steps * (group * s.group_channels() + c);
+  for (Index k = 0; k < g.window; ++k) {
+    const Scalar* src = d_col + rows * (k + g.window * c);
+    for (Index t = t0; t < t1; ++t, src += g.batch) {
+      const Index ti = g.input_step(t, k);
+      if (ti < 0 || ti >= g.steps) continue;
+      Scalar* dst = dxc + g.batch * ti;
+      for (Index b = 0; b < g.batch; ++b) dst[b] += src[b];
     }
   }
+}
+
+// Chunk `i`'s im2col matrix for group `group` (its output steps [t0, t1)) as a GEMM
+// operand: `col` filled in, or, pointwise, the input's own rows. Returns its leading
+// dimension through `ld`.
+template <typename Scalar>
+const Scalar* chunk_operand(const ConvShape& s, const Plan& plan, const Scalar* x, Index group,
+                            Index t0, Index t1, Scalar* col, Index* ld) {
+  const Geometry& g = s.geometry;
+  if (plan.pointwise) {
+    *ld = plan.rows;
+    return x + plan.group_offset(s, group) + g.batch * t0;
+  }
+  for (Index c = 0; c < s.group_channels(); ++c) im2col_channel(s, x, group, c, t0, t1, col);
+  *ld = g.batch * (t1 - t0);
+  return col;
 }
 
 }  // namespace detail
 
-// Default bound on an im2col matrix: 8M entries (64 MB in double precision).
-constexpr Index default_workspace_elements = Index(1) << 23;
+// Bounds on an im2col chunk, in elements. Forward: 128K entries (512 KB in single
+// precision), so a chunk is still in cache when its GEMM reads it; each thread fills and
+// multiplies its own chunks. Backward runs its chunks one after another (they add into
+// the same kernel gradient), each GEMM split over the threads, so larger chunks (1M
+// entries) keep the threads' start-ups few.
+constexpr Index forward_workspace_elements = Index(1) << 17;
+constexpr Index backward_workspace_elements = Index(1) << 20;
 
 // out (batch, out_steps, filters) = conv(x (batch, steps, channels), kernel) + bias.
-// `bias` may be null.
+// `bias` may be null. The GEMMs run on opt.gemm, on up to opt.num_threads threads (the
+// GRU engine's options, schedule.hpp); results are the same for any thread count.
 template <typename Scalar>
 void forward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const Scalar* bias,
-             Scalar* out, Index max_workspace = default_workspace_elements) {
-  using Mat = detail::Matrix<Scalar>;
+             Scalar* out, const EngineOptions& opt = EngineOptions(),
+             Index max_workspace = forward_workspace_elements) {
   const Geometry& g = s.geometry;
   const detail::Plan plan = detail::make_plan(s, max_workspace);
-  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters, chunk = plan.chunk;
-  const bool pointwise = plan.pointwise;
-  std::vector<Scalar> col(plan.col_size);
-  for (Index group = 0; group < s.groups; ++group) {
-    Eigen::Map<const Mat> w(kernel + patch * fg * group, patch, fg);
-    for (Index t0 = 0; t0 < g.out_steps; t0 += chunk) {
-      const Index t1 = std::min(t0 + chunk, g.out_steps);
+  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters;
+  const CpuSchedule schedule(opt);
+  const Index workers = std::min<Index>(schedule.threads(), plan.chunks * s.groups);
+  // Each worker takes every workers-th (group, chunk) and owns one im2col buffer.
+  std::vector<Buffer<Scalar>> cols(static_cast<size_t>(workers));
+  schedule.parallel_for(workers, rows * patch * fg, [&](index_t worker) {
+    Buffer<Scalar>& col = cols[static_cast<size_t>(worker)];
+    col.resize(plan.col_size);
+    for (Index job = worker; job < plan.chunks * s.groups; job += workers) {
+      const Index group = job / plan.chunks, t0 = (job % plan.chunks) * plan.chunk;
+      const Index t1 = std::min(t0 + plan.chunk, g.out_steps);
+      if (t0 >= t1) continue;
+      Index lda = 0;
+      const Scalar* a = detail::chunk_operand(s, plan, x, group, t0, t1, col.data(), &lda);
+      Scalar* y = out + rows * fg * group + g.batch * t0;
       const Index chunk_rows = g.batch * (t1 - t0);
-      const Scalar* col_data = x + g.batch * g.steps * s.group_channels() * group;
-      if (!pointwise) {
-        detail::im2col(s, x, group, t0, t1, col.data());
-        col_data = col.data();
+      gemm<Scalar>(opt.gemm, false, false, chunk_rows, fg, patch, Scalar(1), a, lda,
+                   kernel + patch * fg * group, patch, Scalar(0), y, rows);
+      if (bias == nullptr) continue;
+      for (Index f = 0; f < fg; ++f) {
+        const Scalar bf = bias[fg * group + f];
+        Scalar* yf = y + rows * f;
+        for (Index r = 0; r < chunk_rows; ++r) yf[r] += bf;
       }
-      detail::ConstStridedMap<Scalar> a(col_data, chunk_rows, patch,
-                                        Eigen::OuterStride<>(pointwise ? rows : chunk_rows));
-      detail::StridedMap<Scalar> y(out + rows * fg * group + g.batch * t0, chunk_rows, fg,
-                                   Eigen::OuterStride<>(rows));
-      y.noalias() = a * w;
     }
-  }
-  if (bias != nullptr) {
-    Eigen::Map<Mat> y(out, rows, s.filters);
-    for (Index f = 0; f < s.filters; ++f) y.col(f).array() += bias[f];
-  }
+  });
+  rgru::detail::call_finished();
 }
 
 // Gradients of sum(d_out * out) for out = forward(x, kernel, bias): d_x (may be
@@ -246,13 +275,15 @@ void forward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const Sc
 template <typename Scalar>
 void backward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const Scalar* d_out,
               Scalar* d_x, Scalar* d_kernel, Scalar* d_bias,
-              Index max_workspace = default_workspace_elements) {
+              const EngineOptions& opt = EngineOptions(),
+              Index max_workspace = backward_workspace_elements) {
   using Mat = detail::Matrix<Scalar>;
   const Geometry& g = s.geometry;
   const detail::Plan plan = detail::make_plan(s, max_workspace);
-  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters, chunk = plan.chunk;
-  const bool pointwise = plan.pointwise;
-  std::vector<Scalar> col(plan.col_size), d_col(d_x != nullptr ? plan.col_size : 0);
+  const Index rows = plan.rows, patch = plan.patch, fg = plan.group_filters;
+  const Index cg = s.group_channels();
+  const CpuSchedule schedule(opt);
+  Buffer<Scalar> col(plan.col_size), d_col(d_x != nullptr ? plan.col_size : 0);
 
   if (d_bias != nullptr) {
     Eigen::Map<const Mat> dy(d_out, rows, s.filters);
@@ -260,36 +291,43 @@ void backward(const ConvShape& s, const Scalar* x, const Scalar* kernel, const S
         dy.colwise().sum().transpose();
   }
   if (d_x != nullptr) std::fill(d_x, d_x + g.batch * g.steps * g.channels, Scalar(0));
-  Eigen::Map<Mat>(d_kernel, patch, s.filters).setZero();
 
   for (Index group = 0; group < s.groups; ++group) {
-    Eigen::Map<const Mat> w(kernel + patch * fg * group, patch, fg);
-    Eigen::Map<Mat> dw(d_kernel + patch * fg * group, patch, fg);
-    const Index group_offset = g.batch * g.steps * s.group_channels() * group;
-    for (Index t0 = 0; t0 < g.out_steps; t0 += chunk) {
-      const Index t1 = std::min(t0 + chunk, g.out_steps);
+    const Scalar* w = kernel + patch * fg * group;
+    Scalar* dw = d_kernel + patch * fg * group;
+    for (Index i = 0; i < plan.chunks; ++i) {
+      const Index t0 = i * plan.chunk, t1 = std::min(t0 + plan.chunk, g.out_steps);
+      if (t0 >= t1) continue;
       const Index chunk_rows = g.batch * (t1 - t0);
-      const Index col_stride = pointwise ? rows : chunk_rows;
-      const Scalar* col_data = x + group_offset;
-      if (!pointwise) {
-        detail::im2col(s, x, group, t0, t1, col.data());
-        col_data = col.data();
-      }
-      detail::ConstStridedMap<Scalar> a(col_data, chunk_rows, patch, Eigen::OuterStride<>(col_stride));
-      detail::ConstStridedMap<Scalar> dy(d_out + rows * fg * group + g.batch * t0, chunk_rows, fg,
-                                         Eigen::OuterStride<>(rows));
-      dw.noalias() += a.transpose() * dy;
-      if (d_x == nullptr) continue;
-      if (pointwise) {
-        detail::StridedMap<Scalar> dx(d_x + group_offset, chunk_rows, patch, Eigen::OuterStride<>(rows));
-        dx.noalias() = dy * w.transpose();
+      Index lda = 0;
+      const Scalar* a;
+      if (plan.pointwise) {
+        a = detail::chunk_operand(s, plan, x, group, t0, t1, col.data(), &lda);
       } else {
-        Eigen::Map<Mat> dc(d_col.data(), chunk_rows, patch);
-        dc.noalias() = dy * w.transpose();
-        detail::col2im_add(s, d_col.data(), group, t0, t1, d_x);
+        schedule.parallel_for(cg, chunk_rows * patch, [&](index_t c) {
+          detail::im2col_channel(s, x, group, c, t0, t1, col.data());
+        });
+        a = col.data();
+        lda = chunk_rows;
       }
+      const Scalar* dy = d_out + rows * fg * group + g.batch * t0;
+      schedule.gemm<Scalar>(true, false, patch, fg, chunk_rows, Scalar(1), a, lda, dy, rows,
+                            i == 0 ? Scalar(0) : Scalar(1), dw, patch);
+      if (d_x == nullptr) continue;
+      if (plan.pointwise) {
+        Scalar* dx = d_x + plan.group_offset(s, group) + g.batch * t0;
+        schedule.gemm<Scalar>(false, true, chunk_rows, patch, fg, Scalar(1), dy, rows, w, patch,
+                              Scalar(0), dx, rows);
+        continue;
+      }
+      schedule.gemm<Scalar>(false, true, chunk_rows, patch, fg, Scalar(1), dy, rows, w, patch,
+                            Scalar(0), d_col.data(), chunk_rows);
+      schedule.parallel_for(cg, chunk_rows * patch, [&](index_t c) {
+        detail::col2im_add_channel(s, d_col.data(), group, c, t0, t1, d_x);
+      });
     }
   }
+  rgru::detail::call_finished();
 }
 
 // Max pooling: out (batch, out_steps, channels), each entry the largest input in its
