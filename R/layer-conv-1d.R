@@ -205,14 +205,21 @@ Conv1DLayer <- R6::R6Class(
       pre <- conv1d_forward_cpp(x, self$variables[[1]]$value, bias, self$strides,
                                 self$dilation_rate, self$padding, self$groups,
                                 self$dtype == "float32", engine_run_options())
-      y <- apply_activation(self$activation, pre)
+      # The identity is skipped: applying it copies the whole output (and its gradient 3x).
+      linear <- identical(self$activation$name, "linear")
+      y <- if (linear) pre else apply_activation(self$activation, pre)
       out <- if (self$data_format == "channels_first") swap_steps_channels(y) else y
       list(outputs = out, mask = self$drop_mask(mask), tape = list(x = x, pre = pre, y = y))
     },
     backward = function(tape, d_outputs) {
       d_y <- if (self$data_format == "channels_first") swap_steps_channels(d_outputs) else d_outputs
-      d_pre <- activation_vjp(self$activation, tape$pre, tape$y, d_y)
-      storage.mode(d_pre) <- "double"
+      if (identical(self$activation$name, "linear")) {
+        d_pre <- d_y
+        if (!identical(dim(d_pre), dim(tape$pre))) dim(d_pre) <- dim(tape$pre)
+      } else {
+        d_pre <- activation_vjp(self$activation, tape$pre, tape$y, d_y)
+      }
+      if (!is.double(d_pre)) storage.mode(d_pre) <- "double"
       g <- conv1d_backward_cpp(tape$x, self$variables[[1]]$value, d_pre, self$strides,
                                self$dilation_rate, self$padding, self$groups,
                                need_d_x = TRUE, need_d_bias = self$use_bias,
