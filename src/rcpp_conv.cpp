@@ -32,26 +32,26 @@ std::vector<Index> array_dims(SEXP x, const char* what, size_t rank) {
   return out;
 }
 
-// The values of an R double array as T: R's own memory for double, a copy for float (in
-// the engine's recycled memory: fresh pages cost a fault each, and calls repeat sizes).
+// The values of a small R double array (a kernel, a bias) as T: R's own memory for
+// double, a copy for float. Inputs and results stay in R's arrays: the core converts
+// them a chunk at a time.
 template <typename T>
 class Values {
  public:
   explicit Values(SEXP x) {
+    if (Rf_isNull(x)) return;
     const double* p = REAL(x);
-    const R_xlen_t n = Rf_xlength(x);
     if (std::is_same<T, double>::value) {
       data_ = reinterpret_cast<const T*>(p);
     } else {
-      copy_.resize(static_cast<size_t>(n));
-      std::copy(p, p + n, copy_.data());
+      copy_.assign(p, p + Rf_xlength(x));
       data_ = copy_.data();
     }
   }
   const T* data() const { return data_; }
 
  private:
-  rgru::Buffer<T> copy_;
+  std::vector<T> copy_;
   const T* data_ = nullptr;
 };
 
@@ -63,26 +63,11 @@ Rcpp::NumericVector to_r(const std::vector<T>& v, const std::vector<Index>& dims
   return out;
 }
 
-// A result array the core writes into: for double the R array itself (uninitialised,
-// as the core writes every element, in the engine's recycled memory), for float a buffer
-// whose values r() copies into the R array.
-template <typename T>
-class Result {
- public:
-  explicit Result(const std::vector<Index>& dims)
-      : r_(rgru_glue::new_result_array(std::vector<rgru::index_t>(dims.begin(), dims.end()))) {
-    if (!std::is_same<T, double>::value) buffer_.resize(static_cast<size_t>(r_.size()));
-  }
-  T* data() { return buffer_.empty() ? reinterpret_cast<T*>(r_.begin()) : buffer_.data(); }
-  Rcpp::NumericVector r() {
-    if (!buffer_.empty()) std::copy(buffer_.data(), buffer_.data() + buffer_.size(), r_.begin());
-    return r_;
-  }
-
- private:
-  Rcpp::NumericVector r_;
-  rgru::Buffer<T> buffer_;
-};
+// An R array for a result the core writes whole: uninitialised, in the engine's recycled
+// memory (rcpp_result_arrays.cpp), as the GRU's results are.
+Rcpp::NumericVector result_array(const std::vector<Index>& dims) {
+  return rgru_glue::new_result_array(std::vector<rgru::index_t>(dims.begin(), dims.end()));
+}
 
 // The run options R passes in (engine_run_options()) as the core's; a wrong value is the
 // same classed error a GRU call gives.
@@ -127,31 +112,27 @@ template <typename T>
 Rcpp::NumericVector run_conv_forward(const ConvArgs& a, const rgru::EngineOptions& opt, SEXP x,
                                      SEXP kernel, SEXP bias) {
   const cv::Geometry& g = a.shape.geometry;
-  Values<T> xv(x), kv(kernel);
-  std::vector<T> b;
-  if (!Rf_isNull(bias)) b.assign(REAL(bias), REAL(bias) + Rf_xlength(bias));
-  Result<T> out({g.batch, g.out_steps, a.shape.filters});
-  {
-    rgru_glue::BlasThreadScope scope(conv_gemm_size(a.shape));
-    cv::forward<T>(a.shape, xv.data(), kv.data(), b.empty() ? nullptr : b.data(), out.data(), opt);
-  }
-  return out.r();
+  Values<T> kv(kernel), bv(bias);
+  Rcpp::NumericVector out = result_array({g.batch, g.out_steps, a.shape.filters});
+  rgru_glue::BlasThreadScope scope(conv_gemm_size(a.shape));
+  cv::forward<T>(a.shape, REAL(x), kv.data(), bv.data(), out.begin(), opt);
+  return out;
 }
 
 template <typename T>
 Rcpp::List run_conv_backward(const ConvArgs& a, const rgru::EngineOptions& opt, SEXP x,
                              SEXP kernel, SEXP d_out, bool need_d_x, bool need_d_bias) {
-  Values<T> xv(x), kv(kernel), dv(d_out);
-  Result<T> d_x(need_d_x ? a.x_dims : std::vector<Index>{0});
+  Values<T> kv(kernel);
+  Rcpp::NumericVector d_x = need_d_x ? result_array(a.x_dims) : Rcpp::NumericVector();
   std::vector<T> d_kernel(static_cast<size_t>(Rf_xlength(kernel)));
   std::vector<T> d_bias(need_d_bias ? static_cast<size_t>(a.shape.filters) : 0);
   {
     rgru_glue::BlasThreadScope scope(conv_gemm_size(a.shape));
-    cv::backward<T>(a.shape, xv.data(), kv.data(), dv.data(), need_d_x ? d_x.data() : nullptr,
+    cv::backward<T>(a.shape, REAL(x), kv.data(), REAL(d_out), need_d_x ? d_x.begin() : nullptr,
                     d_kernel.data(), need_d_bias ? d_bias.data() : nullptr, opt);
   }
   return Rcpp::List::create(
-      Rcpp::Named("d_x") = need_d_x ? SEXP(d_x.r()) : R_NilValue,
+      Rcpp::Named("d_x") = need_d_x ? SEXP(d_x) : R_NilValue,
       Rcpp::Named("d_kernel") = to_r(d_kernel, a.kernel_dims),
       Rcpp::Named("d_bias") = need_d_bias ? SEXP(to_r(d_bias, {a.shape.filters})) : R_NilValue);
 }
@@ -164,12 +145,11 @@ cv::Geometry pool_geometry(const std::vector<Index>& x_dims, int pool_size, int 
 }
 
 Rcpp::List run_pool_forward(const cv::Geometry& g, SEXP x) {
-  std::vector<double> out(static_cast<size_t>(g.batch * g.out_steps * g.channels));
-  Rcpp::IntegerVector argmax(static_cast<R_xlen_t>(out.size()));
-  cv::max_pool_forward<double>(g, REAL(x), out.data(), argmax.begin());
+  Rcpp::NumericVector out = result_array({g.batch, g.out_steps, g.channels});
+  Rcpp::IntegerVector argmax(Rcpp::no_init(out.size()));
+  cv::max_pool_forward<double>(g, REAL(x), out.begin(), argmax.begin());
   argmax.attr("dim") = Rcpp::IntegerVector::create(g.batch, g.out_steps, g.channels);
-  return Rcpp::List::create(Rcpp::Named("outputs") = to_r(out, {g.batch, g.out_steps, g.channels}),
-                            Rcpp::Named("argmax") = argmax);
+  return Rcpp::List::create(Rcpp::Named("outputs") = out, Rcpp::Named("argmax") = argmax);
 }
 
 }  // namespace
@@ -250,9 +230,9 @@ Rcpp::NumericVector max_pool1d_backward_cpp(SEXP d_out, SEXP argmax, Rcpp::Integ
     for (R_xlen_t i = 0; i < Rf_xlength(argmax); ++i) {
       if (am[i] >= g.steps) Rcpp::stop("`argmax` refers to a step beyond the inputs");
     }
-    std::vector<double> d_x(static_cast<size_t>(g.batch * g.steps * g.channels));
-    cv::max_pool_backward<double>(g, am, REAL(d_out), d_x.data());
-    return to_r(d_x, {g.batch, g.steps, g.channels});
+    Rcpp::NumericVector d_x = result_array({g.batch, g.steps, g.channels});
+    cv::max_pool_backward<double>(g, am, REAL(d_out), d_x.begin());
+    return d_x;
   } catch (const std::bad_alloc&) {
     Rcpp::stop("max_pool1d: not enough memory for this call");
   }

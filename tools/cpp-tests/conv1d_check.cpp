@@ -92,11 +92,29 @@ void check_conv(int id, Index batch, Index steps, Index channels, Index filters,
                      forward_workspace);
   for (size_t i = 0; i < n_out; ++i) expect_close(of[i], want[i], 1e-5, "float forward", id);
 
+  // float computed on double arrays (R's, for a float32 layer) agrees with float on float
+  std::vector<double> od(n_out);
+  cv::forward<float>(s, x.data(), kf.data(), use_bias ? bf.data() : nullptr, od.data(), opt,
+                     forward_workspace);
+  for (size_t i = 0; i < n_out; ++i) expect_close(od[i], of[i], 1e-6, "float on double forward", id);
+
   // gradients of sum(w * out) against central differences
   std::vector<double> w = random_vector(n_out, gen);
   std::vector<double> d_x(x.size()), d_kernel(kernel.size()), d_bias(filters);
   cv::backward<double>(s, x.data(), kernel.data(), w.data(), d_x.data(), d_kernel.data(),
                        use_bias ? d_bias.data() : nullptr, opt, backward_workspace);
+  std::vector<float> wf(w.begin(), w.end()), d_xf(x.size()), d_kf(kernel.size()), d_bf(filters);
+  cv::backward<float>(s, xf.data(), kf.data(), wf.data(), d_xf.data(), d_kf.data(),
+                      use_bias ? d_bf.data() : nullptr, opt, backward_workspace);
+  std::vector<double> d_xd(x.size());
+  std::vector<float> d_kd(kernel.size()), d_bd(filters);
+  cv::backward<float>(s, x.data(), kf.data(), w.data(), d_xd.data(), d_kd.data(),
+                      use_bias ? d_bd.data() : nullptr, opt, backward_workspace);
+  for (size_t i = 0; i < x.size(); ++i) expect_close(d_xd[i], d_xf[i], 1e-5, "float on double d_x", id);
+  for (size_t i = 0; i < kernel.size(); ++i)
+    expect_close(d_kd[i], d_kf[i], 1e-5, "float on double d_kernel", id);
+  for (Index f = 0; use_bias && f < filters; ++f)
+    expect_close(d_bd[f], d_bias[f], 1e-5, "float on double d_bias", id);
   const double h = 1e-6;
   auto loss = [&]() { return weighted_sum(direct_conv(s, x, kernel, bias), w); };
   auto check_grad = [&](std::vector<double>& param, const std::vector<double>& grad, const char* what) {
