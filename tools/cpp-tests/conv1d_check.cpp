@@ -16,6 +16,11 @@
 
 #include "rgru/conv1d.hpp"
 
+#ifdef RGRU_CPU_SETUP
+#include "cpu/blas_gemm.hpp"
+#include "cpu/setup.hpp"
+#endif
+
 namespace cv = rgru::conv1d;
 using cv::Index;
 
@@ -204,6 +209,11 @@ void check_pool(int id, Index batch, Index steps, Index channels, Index window, 
 }  // namespace
 
 int main() {
+#ifdef RGRU_CPU_SETUP
+  // the GEMMs the R package runs: OpenBLAS (the default once installed) and the AVX2 build
+  rgru::cpu::set_up_engine();
+  rgru::cpu::install_blas_gemm();
+#endif
   const cv::Padding paddings[] = {cv::Padding::valid, cv::Padding::same, cv::Padding::causal};
   int id = 0;
   for (cv::Padding p : paddings) {
