@@ -17,6 +17,10 @@
 #' With `groups > 1` the channels are split into `groups` blocks, each
 #' convolved with its own `filters / groups` filters.
 #'
+#' The convolution runs as [layer_gru()]'s CPU engine does: its matrix products
+#' on `options(rgru.gemm)` (R's BLAS, or rgru's own AVX2 build) and its work on
+#' up to `options(rgru.num_threads)` threads; neither changes the results.
+#'
 #' Inputs are `(batch, steps, channels)` arrays (`"channels_last"`, the
 #' default) or `(batch, channels, steps)` (`"channels_first"`); outputs are
 #' `(batch, new_steps, filters)` or `(batch, filters, new_steps)`. The layer
