@@ -5,12 +5,12 @@ built_with_cuda_cpp <- function() {
     .Call(`_rgru_built_with_cuda_cpp`)
 }
 
-conv1d_forward_cpp <- function(x, kernel, bias, stride, dilation, padding, groups, float32) {
-    .Call(`_rgru_conv1d_forward_cpp`, x, kernel, bias, stride, dilation, padding, groups, float32)
+conv1d_forward_cpp <- function(x, kernel, bias, stride, dilation, padding, groups, float32, options) {
+    .Call(`_rgru_conv1d_forward_cpp`, x, kernel, bias, stride, dilation, padding, groups, float32, options)
 }
 
-conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32) {
-    .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32)
+conv1d_backward_cpp <- function(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options) {
+    .Call(`_rgru_conv1d_backward_cpp`, x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options)
 }
 
 max_pool1d_forward_cpp <- function(x, pool_size, stride, padding) {

@@ -4,7 +4,8 @@
 # arrays...) and gru_backward_cpp(tape, ...) (src/rcpp_gru.cpp), for both backends.
 #
 # Options, read on every engine call:
-#   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes;
+#   rgru.num_threads  threads for the engine's GEMM slabs and elementwise passes (and
+#                     layer_conv_1d()'s, which runs on the same GEMM and threads);
 #                     default (and at most) the machine's cores. Results are identical for
 #                     any value. On a busy machine set 1, or OMP_WAIT_POLICY=passive
 #                     before starting R: spinning OpenMP threads cost more than they give.

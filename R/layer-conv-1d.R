@@ -17,6 +17,10 @@
 #' With `groups > 1` the channels are split into `groups` blocks, each
 #' convolved with its own `filters / groups` filters.
 #'
+#' The convolution runs as [layer_gru()]'s CPU engine does: its matrix products
+#' on `options(rgru.gemm)` (R's BLAS, or rgru's own AVX2 build) and its work on
+#' up to `options(rgru.num_threads)` threads; neither changes the results.
+#'
 #' Inputs are `(batch, steps, channels)` arrays (`"channels_last"`, the
 #' default) or `(batch, channels, steps)` (`"channels_first"`); outputs are
 #' `(batch, new_steps, filters)` or `(batch, filters, new_steps)`. The layer
@@ -204,19 +208,27 @@ Conv1DLayer <- R6::R6Class(
       bias <- if (self$use_bias) as.numeric(self$variables[[2]]$value)
       pre <- conv1d_forward_cpp(x, self$variables[[1]]$value, bias, self$strides,
                                 self$dilation_rate, self$padding, self$groups,
-                                self$dtype == "float32")
-      y <- apply_activation(self$activation, pre)
+                                self$dtype == "float32", engine_run_options())
+      # The identity is skipped: applying it copies the whole output (and its gradient 3x).
+      linear <- identical(self$activation$name, "linear")
+      y <- if (linear) pre else apply_activation(self$activation, pre)
       out <- if (self$data_format == "channels_first") swap_steps_channels(y) else y
       list(outputs = out, mask = self$drop_mask(mask), tape = list(x = x, pre = pre, y = y))
     },
     backward = function(tape, d_outputs) {
       d_y <- if (self$data_format == "channels_first") swap_steps_channels(d_outputs) else d_outputs
-      d_pre <- activation_vjp(self$activation, tape$pre, tape$y, d_y)
-      storage.mode(d_pre) <- "double"
+      if (identical(self$activation$name, "linear")) {
+        d_pre <- d_y
+        if (!identical(dim(d_pre), dim(tape$pre))) dim(d_pre) <- dim(tape$pre)
+      } else {
+        d_pre <- activation_vjp(self$activation, tape$pre, tape$y, d_y)
+      }
+      if (!is.double(d_pre)) storage.mode(d_pre) <- "double"
       g <- conv1d_backward_cpp(tape$x, self$variables[[1]]$value, d_pre, self$strides,
                                self$dilation_rate, self$padding, self$groups,
                                need_d_x = TRUE, need_d_bias = self$use_bias,
-                               float32 = self$dtype == "float32")
+                               float32 = self$dtype == "float32",
+                               options = engine_run_options())
       d_x <- if (self$data_format == "channels_first") swap_steps_channels(g$d_x) else g$d_x
       grads <- list(g$d_kernel)
       if (self$use_bias) grads[[2]] <- g$d_bias

@@ -46,7 +46,12 @@ class FinalState(torch.nn.Module):
         return h_n[0]
 
 
-def main():
+def serve(case_call):
+    """Answers each case on stdin with its fields and its seconds per call.
+
+    case_call(fields) returns the call to time and the seconds to time it for; the
+    thread count is sys.argv[1]. Shared with bench/bench_conv1d_torch.py.
+    """
     threads = int(sys.argv[1])
     torch.set_num_threads(threads)
     clock = time.process_time if threads == 1 else time.perf_counter
@@ -54,44 +59,49 @@ def main():
     for line in sys.stdin:
         if not line.strip():
             continue
-        dtype_name, mode, b, t, f, h, seconds = line.split()
-        b, t, f, h, seconds = int(b), int(t), int(f), int(h), float(seconds)
-        dtype = torch.float32 if dtype_name == "float32" else torch.float64
-        gru = torch.nn.GRU(f, h, batch_first=True).to(dtype)
-        x = torch.randn(b, t, f, dtype=dtype)
-        if mode in ("inference", "layer"):
-            def call():
-                with torch.no_grad():
-                    gru(x)
-        elif mode == "training":
-            x.requires_grad_(True)
-            upstream = torch.ones(b, t, h, dtype=dtype)
-
-            def call():
-                out, _ = gru(x)
-                out.backward(upstream)
-        elif mode == "predict":
-            model = FinalState(gru).eval()
-
-            def call():
-                with torch.no_grad():
-                    model(x)
-        elif mode == "train_step":
-            model = FinalState(gru)
-            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-            loss_fn = torch.nn.MSELoss()
-            y = torch.randn(b, h, dtype=dtype)
-
-            def call():
-                optimizer.zero_grad()
-                loss = loss_fn(model(x), y)
-                loss.backward()
-                optimizer.step()
-        else:
-            raise ValueError("unknown mode " + mode)
+        call, seconds = case_call(line.split())
         s = seconds_per_call(call, seconds, clock)
         print(line.strip(), repr(s), flush=True)
 
 
+def gru_case(fields):
+    dtype_name, mode, b, t, f, h, seconds = fields
+    b, t, f, h, seconds = int(b), int(t), int(f), int(h), float(seconds)
+    dtype = torch.float32 if dtype_name == "float32" else torch.float64
+    gru = torch.nn.GRU(f, h, batch_first=True).to(dtype)
+    x = torch.randn(b, t, f, dtype=dtype)
+    if mode in ("inference", "layer"):
+        def call():
+            with torch.no_grad():
+                gru(x)
+    elif mode == "training":
+        x.requires_grad_(True)
+        upstream = torch.ones(b, t, h, dtype=dtype)
+
+        def call():
+            out, _ = gru(x)
+            out.backward(upstream)
+    elif mode == "predict":
+        model = FinalState(gru).eval()
+
+        def call():
+            with torch.no_grad():
+                model(x)
+    elif mode == "train_step":
+        model = FinalState(gru)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        loss_fn = torch.nn.MSELoss()
+        y = torch.randn(b, h, dtype=dtype)
+
+        def call():
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+    else:
+        raise ValueError("unknown mode " + mode)
+    return call, seconds
+
+
 if __name__ == "__main__":
-    main()
+    serve(gru_case)

@@ -37,26 +37,31 @@ seconds_per_call <- function(fn, seconds) {
   (clock() - start) / reps
 }
 
-# PyTorch runs in one long-lived process that answers one case per line.
-start_torch <- function() {
+# PyTorch runs in one long-lived process (`script`) that answers one case per line.
+start_torch <- function(script = "bench/bench_torch.py") {
   dir <- tempfile("rgru-bench-")
   dir.create(dir)
   requests <- file.path(dir, "requests")
   replies <- file.path(dir, "replies")
   stopifnot(system2("mkfifo", c(requests, replies)) == 0)
-  system(sprintf("OPENBLAS_NUM_THREADS=%d /usr/bin/python3 bench/bench_torch.py %d < %s > %s",
-    threads, threads, shQuote(requests), shQuote(replies)), wait = FALSE)
+  system(sprintf("OPENBLAS_NUM_THREADS=%d /usr/bin/python3 %s %d < %s > %s",
+    threads, script, threads, shQuote(requests), shQuote(replies)), wait = FALSE)
   list(to = fifo(requests, "w", blocking = TRUE), from = fifo(replies, "r", blocking = TRUE))
 }
 
 # Seconds per call of PyTorch's side of `case` (see bench_torch.py for the modes).
 time_torch <- function(torch, case, seconds) {
-  writeLines(paste(case$dtype, case$mode, case$batch, case$timesteps, case$features,
-    case$units, seconds), torch$to)
+  ask_torch(torch, c(case$dtype, case$mode, case$batch, case$timesteps, case$features,
+    case$units, seconds))
+}
+
+# Sends one request line (its fields) and returns the reply's last field, the seconds.
+ask_torch <- function(torch, fields) {
+  writeLines(paste(fields, collapse = " "), torch$to)
   flush(torch$to)
   reply <- readLines(torch$from, n = 1)
-  if (length(reply) != 1) stop("bench_torch.py stopped answering")
-  as.numeric(strsplit(reply, " ")[[1]][[8]])
+  if (length(reply) != 1) stop("the PyTorch process stopped answering")
+  as.numeric(utils::tail(strsplit(reply, " ")[[1]], 1))
 }
 
 # The median turn of each side over `rounds` alternating turns, ours then theirs.

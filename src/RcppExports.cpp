@@ -21,8 +21,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // conv1d_forward_cpp
-Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation, std::string padding, int groups, bool float32);
-RcppExport SEXP _rgru_conv1d_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP biasSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP float32SEXP) {
+Rcpp::NumericVector conv1d_forward_cpp(SEXP x, SEXP kernel, SEXP bias, int stride, int dilation, std::string padding, int groups, bool float32, SEXP options);
+RcppExport SEXP _rgru_conv1d_forward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP biasSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP float32SEXP, SEXP optionsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
@@ -33,13 +33,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type padding(paddingSEXP);
     Rcpp::traits::input_parameter< int >::type groups(groupsSEXP);
     Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
-    rcpp_result_gen = Rcpp::wrap(conv1d_forward_cpp(x, kernel, bias, stride, dilation, padding, groups, float32));
+    Rcpp::traits::input_parameter< SEXP >::type options(optionsSEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_forward_cpp(x, kernel, bias, stride, dilation, padding, groups, float32, options));
     return rcpp_result_gen;
 END_RCPP
 }
 // conv1d_backward_cpp
-Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation, std::string padding, int groups, bool need_d_x, bool need_d_bias, bool float32);
-RcppExport SEXP _rgru_conv1d_backward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP d_outSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP need_d_xSEXP, SEXP need_d_biasSEXP, SEXP float32SEXP) {
+Rcpp::List conv1d_backward_cpp(SEXP x, SEXP kernel, SEXP d_out, int stride, int dilation, std::string padding, int groups, bool need_d_x, bool need_d_bias, bool float32, SEXP options);
+RcppExport SEXP _rgru_conv1d_backward_cpp(SEXP xSEXP, SEXP kernelSEXP, SEXP d_outSEXP, SEXP strideSEXP, SEXP dilationSEXP, SEXP paddingSEXP, SEXP groupsSEXP, SEXP need_d_xSEXP, SEXP need_d_biasSEXP, SEXP float32SEXP, SEXP optionsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
@@ -52,7 +53,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type need_d_x(need_d_xSEXP);
     Rcpp::traits::input_parameter< bool >::type need_d_bias(need_d_biasSEXP);
     Rcpp::traits::input_parameter< bool >::type float32(float32SEXP);
-    rcpp_result_gen = Rcpp::wrap(conv1d_backward_cpp(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32));
+    Rcpp::traits::input_parameter< SEXP >::type options(optionsSEXP);
+    rcpp_result_gen = Rcpp::wrap(conv1d_backward_cpp(x, kernel, d_out, stride, dilation, padding, groups, need_d_x, need_d_bias, float32, options));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -368,8 +370,8 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rgru_built_with_cuda_cpp", (DL_FUNC) &_rgru_built_with_cuda_cpp, 0},
-    {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 8},
-    {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 10},
+    {"_rgru_conv1d_forward_cpp", (DL_FUNC) &_rgru_conv1d_forward_cpp, 9},
+    {"_rgru_conv1d_backward_cpp", (DL_FUNC) &_rgru_conv1d_backward_cpp, 11},
     {"_rgru_max_pool1d_forward_cpp", (DL_FUNC) &_rgru_max_pool1d_forward_cpp, 4},
     {"_rgru_max_pool1d_backward_cpp", (DL_FUNC) &_rgru_max_pool1d_backward_cpp, 3},
     {"_rgru_engine_kernels_cpp", (DL_FUNC) &_rgru_engine_kernels_cpp, 0},

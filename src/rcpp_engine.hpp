@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "rcpp_glue.hpp"
 #include "rgru/gemm.hpp"
+#include "rgru/schedule.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -142,6 +144,16 @@ inline rgru::GemmBackend gemm_for(const std::string& choice) {
 
 // options(rgru.gemm) as engine_info() reports it (rcpp_engine_info.cpp).
 rgru::GemmBackend engine_gemm();
+
+// How a CPU call runs (threads, GEMM), from the run options R passed in: the GRU engine's
+// and the convolution's alike.
+inline rgru::EngineOptions engine_options(const RunOptions& o) {
+  static const char* const choices[] = {"auto", "blas", "eigen"};
+  rgru::EngineOptions opt;
+  opt.num_threads = threads_for(o.threads);
+  opt.gemm = gemm_for(choices[o.gemm]);
+  return opt;
+}
 
 }  // namespace rgru_glue
 

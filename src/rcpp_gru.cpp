@@ -76,13 +76,7 @@ const char* activation_name(rgru::Activation a) {
 
 // --- the CPU engine --------------------------------------------------------------------
 
-rgru::EngineOptions engine_options(const rgru_glue::RunOptions& o) {
-  static const char* const choices[] = {"auto", "blas", "eigen"};
-  rgru::EngineOptions opt;
-  opt.num_threads = rgru_glue::threads_for(o.threads);
-  opt.gemm = rgru_glue::gemm_for(choices[o.gemm]);
-  return opt;
-}
+using rgru_glue::engine_options;
 
 using rgru_glue::new_result_array;
 

@@ -64,6 +64,29 @@ test_that("layer_conv_1d's float32 path rounds to float32 and stays within float
   out32 <- c32(x)
   expect_identical(out32, rgru:::round_to_dtype(out32, "float32"))
   expect_equal(out32, c64(x), tolerance = 1e-6)
+  # the gradients too, though the core reads and writes R's double arrays directly
+  g32 <- obj(c32)$backward(obj(c32)$forward(x, training = TRUE)$tape, out32)
+  for (g in c(list(g32$d_inputs), g32$grads))
+    expect_identical(g, rgru:::round_to_dtype(g, "float32"))
+})
+
+test_that("layer_conv_1d runs on the engine's threads and GEMM, which change nothing computed", {
+  # large enough for the convolution to split its work over two threads (forward: three
+  # im2col chunks; backward: im2col, d_x's GEMM and col2im)
+  x <- fixed_array(c(64, 100, 16))
+  conv <- layer_conv_1d(filters = 32, kernel_size = 3, padding = "same", dtype = "float64")
+  invisible(conv(x))
+  run <- function(...) {
+    withr::local_options(...)
+    layer <- obj(conv)
+    step <- layer$forward(x, training = TRUE)
+    c(list(step$outputs), layer$backward(step$tape, step$outputs))
+  }
+  one <- run(rgru.num_threads = 1)
+  expect_identical(run(rgru.num_threads = 2), one)
+  expect_equal(run(rgru.gemm = "eigen"), run(rgru.gemm = "blas"), tolerance = 1e-12)
+  withr::local_options(rgru.gemm = "fast")
+  expect_error(conv(x), "rgru.gemm", class = "rgru_error_argument")
 })
 
 test_that("layer_conv_1d composes with NULL, models, symbolic tensors and arrays", {

@@ -7,13 +7,19 @@
 // Checks the GEMM path against a direct triple loop for every padding, stride,
 // dilation and group count (with the im2col matrix split into several chunks too),
 // every gradient against central differences in double precision, float against
-// double, and max pooling's values and gradient routing. Exits non-zero on failure.
+// double, that two threads give bitwise the results of one, and max pooling's values
+// and gradient routing. Exits non-zero on failure.
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
 
 #include "rgru/conv1d.hpp"
+
+#ifdef RGRU_CPU_SETUP
+#include "cpu/blas_gemm.hpp"
+#include "cpu/setup.hpp"
+#endif
 
 namespace cv = rgru::conv1d;
 using cv::Index;
@@ -65,9 +71,13 @@ double weighted_sum(const std::vector<double>& v, const std::vector<double>& w) 
   return s;
 }
 
+// `workspace`: the bound on an im2col chunk, or 0 for the defaults.
 void check_conv(int id, Index batch, Index steps, Index channels, Index filters, Index window,
                 Index stride, Index dilation, Index groups, cv::Padding padding, bool use_bias,
                 Index workspace) {
+  const rgru::EngineOptions opt;
+  const Index forward_workspace = workspace ? workspace : cv::forward_workspace_elements;
+  const Index backward_workspace = workspace ? workspace : cv::backward_workspace_elements;
   std::mt19937 gen(1000 + id);
   const cv::Geometry g = cv::make_geometry(batch, steps, channels, window, stride, dilation, padding);
   const cv::ConvShape s = cv::make_conv_shape(g, filters, groups);
@@ -76,20 +86,40 @@ void check_conv(int id, Index batch, Index steps, Index channels, Index filters,
   std::vector<double> bias = use_bias ? random_vector(filters, gen) : std::vector<double>();
   const size_t n_out = g.batch * g.out_steps * filters;
   std::vector<double> out(n_out);
-  cv::forward<double>(s, x.data(), kernel.data(), use_bias ? bias.data() : nullptr, out.data(), workspace);
+  cv::forward<double>(s, x.data(), kernel.data(), use_bias ? bias.data() : nullptr, out.data(), opt,
+                      forward_workspace);
   std::vector<double> want = direct_conv(s, x, kernel, bias);
   for (size_t i = 0; i < n_out; ++i) expect_close(out[i], want[i], 1e-12, "forward", id);
 
   // float agrees with double to float precision
   std::vector<float> xf(x.begin(), x.end()), kf(kernel.begin(), kernel.end()), bf(bias.begin(), bias.end()), of(n_out);
-  cv::forward<float>(s, xf.data(), kf.data(), use_bias ? bf.data() : nullptr, of.data(), workspace);
+  cv::forward<float>(s, xf.data(), kf.data(), use_bias ? bf.data() : nullptr, of.data(), opt,
+                     forward_workspace);
   for (size_t i = 0; i < n_out; ++i) expect_close(of[i], want[i], 1e-5, "float forward", id);
+
+  // float computed on double arrays (R's, for a float32 layer) agrees with float on float
+  std::vector<double> od(n_out);
+  cv::forward<float>(s, x.data(), kf.data(), use_bias ? bf.data() : nullptr, od.data(), opt,
+                     forward_workspace);
+  for (size_t i = 0; i < n_out; ++i) expect_close(od[i], of[i], 1e-6, "float on double forward", id);
 
   // gradients of sum(w * out) against central differences
   std::vector<double> w = random_vector(n_out, gen);
   std::vector<double> d_x(x.size()), d_kernel(kernel.size()), d_bias(filters);
   cv::backward<double>(s, x.data(), kernel.data(), w.data(), d_x.data(), d_kernel.data(),
-                       use_bias ? d_bias.data() : nullptr, workspace);
+                       use_bias ? d_bias.data() : nullptr, opt, backward_workspace);
+  std::vector<float> wf(w.begin(), w.end()), d_xf(x.size()), d_kf(kernel.size()), d_bf(filters);
+  cv::backward<float>(s, xf.data(), kf.data(), wf.data(), d_xf.data(), d_kf.data(),
+                      use_bias ? d_bf.data() : nullptr, opt, backward_workspace);
+  std::vector<double> d_xd(x.size());
+  std::vector<float> d_kd(kernel.size()), d_bd(filters);
+  cv::backward<float>(s, x.data(), kf.data(), w.data(), d_xd.data(), d_kd.data(),
+                      use_bias ? d_bd.data() : nullptr, opt, backward_workspace);
+  for (size_t i = 0; i < x.size(); ++i) expect_close(d_xd[i], d_xf[i], 1e-5, "float on double d_x", id);
+  for (size_t i = 0; i < kernel.size(); ++i)
+    expect_close(d_kd[i], d_kf[i], 1e-5, "float on double d_kernel", id);
+  for (Index f = 0; use_bias && f < filters; ++f)
+    expect_close(d_bd[f], d_bias[f], 1e-5, "float on double d_bias", id);
   const double h = 1e-6;
   auto loss = [&]() { return weighted_sum(direct_conv(s, x, kernel, bias), w); };
   auto check_grad = [&](std::vector<double>& param, const std::vector<double>& grad, const char* what) {
@@ -106,6 +136,39 @@ void check_conv(int id, Index batch, Index steps, Index channels, Index filters,
   check_grad(x, d_x, "d_x");
   check_grad(kernel, d_kernel, "d_kernel");
   if (use_bias) check_grad(bias, d_bias, "d_bias");
+}
+
+// Two threads give bitwise the results of one (the chunks and GEMM slabs depend only on
+// the shape), on a shape large enough to be split.
+void check_threads(int id, Index window, Index workspace) {
+  std::mt19937 gen(3000 + id);
+  const cv::Geometry g = cv::make_geometry(16, 50, 8, window, 1, 1, cv::Padding::same);
+  const cv::ConvShape s = cv::make_conv_shape(g, 64, 1);
+  const std::vector<double> x = random_vector(16 * 50 * 8, gen);
+  const std::vector<double> kernel = random_vector(window * 8 * 64, gen);
+  const std::vector<double> bias = random_vector(64, gen);
+  const std::vector<double> w = random_vector(16 * g.out_steps * 64, gen);
+  struct Results {
+    std::vector<double> out, d_x, d_kernel, d_bias;
+  };
+  auto run = [&](int threads) {
+    rgru::EngineOptions opt;
+    opt.num_threads = threads;
+    Results r{std::vector<double>(w.size()), std::vector<double>(x.size()),
+              std::vector<double>(kernel.size()), std::vector<double>(64)};
+    cv::forward<double>(s, x.data(), kernel.data(), bias.data(), r.out.data(), opt, workspace);
+    cv::backward<double>(s, x.data(), kernel.data(), w.data(), r.d_x.data(), r.d_kernel.data(),
+                         r.d_bias.data(), opt, workspace);
+    return r;
+  };
+  const Results one = run(1), two = run(2);
+  if (one.out != two.out || one.d_x != two.d_x || one.d_kernel != two.d_kernel ||
+      one.d_bias != two.d_bias) {
+    std::printf("FAIL case %d: two threads differ from one\n", id);
+    ++failures;
+  }
+  const std::vector<double> want = direct_conv(s, x, kernel, bias);
+  for (size_t i = 0; i < want.size(); ++i) expect_close(two.out[i], want[i], 1e-12, "forward", id);
 }
 
 void check_pool(int id, Index batch, Index steps, Index channels, Index window, Index stride,
@@ -146,17 +209,26 @@ void check_pool(int id, Index batch, Index steps, Index channels, Index window, 
 }  // namespace
 
 int main() {
+#ifdef RGRU_CPU_SETUP
+  // the GEMMs the R package runs: OpenBLAS (the default once installed) and the AVX2 build
+  rgru::cpu::set_up_engine();
+  rgru::cpu::install_blas_gemm();
+#endif
   const cv::Padding paddings[] = {cv::Padding::valid, cv::Padding::same, cv::Padding::causal};
   int id = 0;
   for (cv::Padding p : paddings) {
-    check_conv(++id, 3, 9, 4, 6, 3, 1, 1, 1, p, true, cv::default_workspace_elements);
-    check_conv(++id, 2, 10, 4, 6, 3, 2, 1, 2, p, true, cv::default_workspace_elements);
-    check_conv(++id, 2, 11, 6, 3, 2, 1, 3, 3, p, false, cv::default_workspace_elements);
-    check_conv(++id, 3, 8, 4, 4, 4, 3, 1, 4, p, true, cv::default_workspace_elements);
+    check_conv(++id, 3, 9, 4, 6, 3, 1, 1, 1, p, true, 0);
+    check_conv(++id, 2, 10, 4, 6, 3, 2, 1, 2, p, true, 0);
+    check_conv(++id, 2, 11, 6, 3, 2, 1, 3, 3, p, false, 0);
+    check_conv(++id, 3, 8, 4, 4, 4, 3, 1, 4, p, true, 0);
     check_conv(++id, 2, 9, 3, 2, 3, 1, 2, 1, p, true, 7);  // several im2col chunks
-    check_conv(++id, 2, 7, 3, 5, 1, 1, 1, 1, p, true, cv::default_workspace_elements);  // pointwise
+    check_conv(++id, 2, 7, 3, 5, 1, 1, 1, 1, p, true, 0);  // pointwise
+    check_conv(++id, 2, 7, 3, 5, 1, 1, 1, 1, p, true, 7);  // pointwise, several chunks
   }
-  check_conv(++id, 1, 5, 2, 2, 5, 1, 1, 1, cv::Padding::valid, true, cv::default_workspace_elements);
+  check_threads(++id, 3, 0);
+  check_threads(++id, 3, 2000);  // several chunks
+  check_threads(++id, 1, 2000);  // pointwise, several chunks
+  check_conv(++id, 1, 5, 2, 2, 5, 1, 1, 1, cv::Padding::valid, true, 0);
   const cv::Padding pool_paddings[] = {cv::Padding::valid, cv::Padding::same};
   for (cv::Padding p : pool_paddings) {
     check_pool(++id, 2, 9, 3, 2, 2, p);

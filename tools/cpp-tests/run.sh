@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds and runs the CPU engine's checks without R (engine_check.cpp), twice:
+# Builds and runs the CPU engine's checks without R (engine_check.cpp, and the convolution's,
+# conv1d_check.cpp), twice:
 # - on the public headers alone (inst/include) with Eigen's GEMM: what a package that
 #   says `LinkingTo: rgru` gets;
 # - with the R package's CPU setup (src/cpu/: SIMD kernels, AVX2 GEMM, block cache) and
@@ -38,6 +39,12 @@ echo "== 1-D convolution and max pooling (rgru/conv1d.hpp), public headers"
 # shellcheck disable=SC2086
 g++ ${flags} -Iinst/include tools/cpp-tests/conv1d_check.cpp -o "${out}/conv1d_check"
 "${out}/conv1d_check"
+
+echo "== 1-D convolution, the R package's CPU setup, OpenBLAS GEMM"
+# shellcheck disable=SC2086
+g++ ${flags} -DRGRU_CPU_SETUP -Iinst/include -Isrc tools/cpp-tests/conv1d_check.cpp ${objects} \
+  -o "${out}/conv1d_check_setup" -l:libopenblas.so.0
+OPENBLAS_NUM_THREADS=1 "${out}/conv1d_check_setup"
 
 echo "== out-of-line code of the SIMD builds"
 shared=""

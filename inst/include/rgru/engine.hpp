@@ -535,11 +535,6 @@ class BackwardPass {
   Buffer<T> dh_, dh_prev_, tmp_;
 };
 
-// Tells the allocator (memory.hpp) that an engine call is over.
-inline void call_finished() {
-  if (allocator().call_finished) allocator().call_finished();
-}
-
 }  // namespace detail
 
 // Runs the layer over the sequence. outputs.final_state is always written,

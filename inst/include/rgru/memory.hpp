@@ -45,6 +45,15 @@ inline Allocator& allocator() {
   return in_use;
 }
 
+namespace detail {
+
+// Tells the allocator that an engine call (a GRU's, a convolution's) is over.
+inline void call_finished() {
+  if (allocator().call_finished) allocator().call_finished();
+}
+
+}  // namespace detail
+
 // A heap array that is not zero-filled on allocation: the engine writes every element
 // before it reads it, and a fill (with the page faults it takes first) was a visible share
 // of a training step at batch 256.
