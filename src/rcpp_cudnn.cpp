@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -211,11 +210,10 @@ double cuda_wait_check_cpp(double busy_seconds) {
     const auto start = clock::now();
     const auto busy_until = start + std::chrono::duration_cast<clock::duration>(
                                         std::chrono::duration<double>(busy_seconds));
-    const bool interrupt = rgru::cuda::wait_until_done(
-        [&] { return clock::now() >= busy_until; }, rgru_glue::r_interrupt_requested,
-        [] { return clock::now(); },
-        [](std::chrono::microseconds d) { std::this_thread::sleep_for(d); });
-    if (interrupt) throw rgru::cuda::interrupted();
+    if (rgru::cuda::wait_until_done([&] { return clock::now() >= busy_until; },
+                                    rgru_glue::r_interrupt_requested)) {
+      throw rgru::cuda::interrupted();
+    }
     return std::chrono::duration<double>(clock::now() - start).count();
   });
 }

@@ -3,10 +3,8 @@
 #include "stream_wait.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <map>
-#include <thread>
 
 namespace rgru {
 namespace cuda {
@@ -87,10 +85,7 @@ void Stream::synchronize() const {
     cudaGetLastError();  // "not ready" is an answer, not a failure to remember
     return false;
   };
-  const bool interrupt = wait_until_done(
-      idle, check, [] { return std::chrono::steady_clock::now(); },
-      [](std::chrono::microseconds d) { std::this_thread::sleep_for(d); });
-  if (interrupt) throw interrupted();
+  if (wait_until_done(idle, check)) throw interrupted();
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <thread>
 
 namespace rgru {
 namespace cuda {
@@ -61,6 +62,15 @@ bool wait_until_done(IsDone&& is_done, InterruptRequested&& interrupt_requested,
     next_pause = std::min(next_pause * 2, times.longest_pause);
   }
   return interrupt;
+}
+
+// The wait on the steady clock, sleeping between polls: what Stream::synchronize() runs
+// (and cuda_wait_check_cpp() tests).
+template <typename IsDone, typename InterruptRequested>
+bool wait_until_done(IsDone&& is_done, InterruptRequested&& interrupt_requested) {
+  return wait_until_done(
+      is_done, interrupt_requested, [] { return std::chrono::steady_clock::now(); },
+      [](std::chrono::microseconds d) { std::this_thread::sleep_for(d); });
 }
 
 }  // namespace cuda
